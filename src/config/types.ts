@@ -1,0 +1,40 @@
+/** The languages a wfn function can be written in (the `language` key of wfn.toml). */
+export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export type OptimizeLevel = 'O3' | 'Oz' | 'none';
+
+/** wfn.toml, after parsing, validation and defaults. */
+export interface ProjectConfig {
+  /** Absolute path of the wfn.toml it came from. */
+  file: string;
+  /** Folder that holds wfn.toml. */
+  dir: string;
+  name: string;
+  language: Language;
+  /** Route prefix the function is mounted on (`/` by default). */
+  route: string;
+  build: {
+    optimize: OptimizeLevel;
+    /** undefined = on when the module exports `wizer.initialize`. */
+    snapshot?: boolean;
+    /** Go only: "go" (default) or "tinygo". */
+    compiler?: string;
+    /** Entry source file, relative to dir (language default when absent). */
+    main?: string;
+  };
+  /** Plain environment variables handed to the function (never secrets). */
+  env: Record<string, string>;
+  /** Names of secrets to read from the process environment at deploy/run time. */
+  secrets: string[];
+  limits: Limits;
+}
+
+export interface Limits {
+  /** Memory cap in MiB. */
+  memoryMiB: number;
+  /** Wall-clock timeout per request in ms. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { memoryMiB: 128, timeoutMs: 10_000 };
