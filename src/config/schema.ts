@@ -1,0 +1,50 @@
+/**
+ * The JSON Schema of wfn.toml. One source: the loader validates against it and
+ * `schema/wfn.schema.json` (for editors, e.g. Taplo/Even Better TOML) is written from it.
+ */
+export const WFN_TOML_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://wfn.dev/schema/wfn.schema.json',
+  title: 'wfn.toml',
+  description: 'A wfn function project: one WebAssembly function, built once, run on every target.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'language'],
+  properties: {
+    name: {
+      type: 'string',
+      pattern: '^[a-z][a-z0-9-]{0,62}$',
+      description: 'Function name: lower-case letters, digits and dashes (it names the artifact and the deployed service).',
+    },
+    language: { enum: ['assemblyscript', 'rust', 'go', 'js'], description: 'Source language.' },
+    route: { type: 'string', pattern: '^/', description: 'Route prefix the function is mounted on by `wfn dev` (default "/").' },
+    secrets: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      description: 'Names of environment variables read from the process environment at run/deploy time. Values never go in wfn.toml.',
+    },
+    build: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        optimize: { enum: ['O3', 'Oz', 'none'], description: 'wasm-opt level (default O3).' },
+        snapshot: { type: 'boolean', description: 'Pre-initialize with Wizer (default: when the module exports wizer.initialize).' },
+        compiler: { enum: ['go', 'tinygo'], description: 'Go only: the compiler (default go).' },
+        main: { type: 'string', description: 'Entry source file, relative to the project (language default when absent).' },
+      },
+    },
+    env: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Plain environment variables for the function (not secrets).',
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        memory: { type: 'integer', minimum: 1, maximum: 4096, description: 'Memory cap in MiB (default 128).' },
+        timeout: { type: 'integer', minimum: 1, maximum: 900000, description: 'Wall-clock timeout per request in ms (default 10000).' },
+      },
+    },
+  },
+} as const;

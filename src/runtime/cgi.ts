@@ -1,0 +1,179 @@
+/**
+ * The CGI mapping of the function contract (WAGI's variables, with WAGI's defects fixed):
+ * request -> environment + argv + stdin, and stdout -> response. Platform-neutral.
+ */
+import type { FunctionContext, HttpRequest, HttpResponse } from './types.js';
+import { SERVER_SOFTWARE } from './version.js';
+
+export class CgiParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CgiParseError';
+  }
+}
+
+export interface CgiInvocation {
+  env: [string, string][];
+  args: string[];
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Strips the route prefix: "/hello" + "/hello/a/b" -> "/a/b"; route "/" keeps the whole path. */
+export function pathBelowRoute(route: string, rawPath: string): string {
+  const prefix = route.replace(/\/+$/, '');
+  if (prefix === '') return rawPath;
+  if (rawPath === prefix) return '';
+  if (rawPath.startsWith(prefix + '/')) return rawPath.slice(prefix.length);
+  return rawPath;
+}
+
+/** The header names that CGI carries in dedicated variables, not as HTTP_*. */
+const NOT_AS_HTTP = new Set(['content-type', 'content-length']);
+
+export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiInvocation {
+  const url = new URL(req.url);
+  const rawPath = url.pathname;
+  const rawPathInfo = pathBelowRoute(fn.route, rawPath);
+  const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
+  const scriptName = fn.route.replace(/\/+$/, '');
+  const headerValue = (name: string) => req.headers.filter(([k]) => k.toLowerCase() === name).map(([, v]) => v);
+
+  const env = new Map<string, string>(Object.entries(fn.env));
+  const builtIns: [string, string][] = [
+    ['REQUEST_METHOD', req.method.toUpperCase()],
+    ['QUERY_STRING', query],
+    ['PATH_INFO', safeDecode(rawPathInfo)],
+    ['X_RAW_PATH_INFO', rawPathInfo],
+    ['SCRIPT_NAME', scriptName],
+    ['X_MATCHED_ROUTE', fn.route],
+    ['X_FULL_URL', url.href],
+    ['SERVER_NAME', url.hostname],
+    ['SERVER_PORT', url.port || (url.protocol === 'https:' ? '443' : '80')],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['SERVER_SOFTWARE', SERVER_SOFTWARE],
+    ['GATEWAY_INTERFACE', 'CGI/1.1'],
+    ['REMOTE_ADDR', req.remoteAddr ?? ''],
+    ['CONTENT_TYPE', headerValue('content-type')[0] ?? ''],
+    ['CONTENT_LENGTH', String(req.body.length)],
+  ];
+  // Repeated request headers are joined as HTTP does (cookies with "; ").
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of req.headers) {
+    const lower = name.toLowerCase();
+    if (NOT_AS_HTTP.has(lower) || !/^[a-z0-9-]+$/.test(lower)) continue;
+    const list = grouped.get(lower) ?? [];
+    list.push(value);
+    grouped.set(lower, list);
+  }
+  for (const [lower, values] of grouped) {
+    builtIns.push([`HTTP_${lower.toUpperCase().replace(/-/g, '_')}`, values.join(lower === 'cookie' ? '; ' : ', ')]);
+  }
+  for (const [k, v] of builtIns) {
+    env.delete(k); // built-ins win over configured variables
+    env.set(k, v);
+  }
+
+  // argv as WAGI: the path, then each query pair (decoded).
+  const pairs = query === '' ? [] : query.split('&').map((p) => safeDecode(p.replace(/\+/g, ' ')));
+  return { env: [...env.entries()], args: [rawPath, ...pairs] };
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
+  303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? '';
+}
+
+/** Headers the host owns: the function cannot set framing or connection handling. */
+const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade']);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const MAX_HEADER_BLOCK = 64 * 1024;
+
+function findHeaderEnd(out: Uint8Array): { end: number; bodyStart: number } | undefined {
+  const limit = Math.min(out.length, MAX_HEADER_BLOCK + 4);
+  for (let i = 0; i < limit; i++) {
+    if (out[i] !== 10) continue;
+    // "\n\n" or "\n\r\n"
+    if (out[i + 1] === 10) return { end: i, bodyStart: i + 2 };
+    if (out[i + 1] === 13 && out[i + 2] === 10) return { end: i, bodyStart: i + 3 };
+  }
+  return undefined;
+}
+
+/**
+ * Parses a CGI response: header lines (`Status`, `Location`, `Content-Type`, any other), a
+ * blank line, then a binary-safe body. CR-LF or LF. At least one header is required.
+ */
+export function parseCgiResponse(stdout: Uint8Array): HttpResponse {
+  if (stdout.length === 0) throw new CgiParseError('the function wrote nothing to stdout (expected CGI headers, a blank line, then the body)');
+  // A response may start with the blank line only if it has no headers, which CGI does not allow.
+  if (stdout[0] === 10 || (stdout[0] === 13 && stdout[1] === 10)) {
+    throw new CgiParseError('the CGI header block is empty (expected at least Content-Type, Status or Location)');
+  }
+  const split = findHeaderEnd(stdout);
+  if (!split) {
+    throw new CgiParseError(
+      stdout.length > MAX_HEADER_BLOCK
+        ? `no blank line within the first ${MAX_HEADER_BLOCK} bytes of output (CGI headers too long or missing)`
+        : 'no blank line after the CGI headers (expected "Content-Type: ...", a blank line, then the body)',
+    );
+  }
+  const headerText = new TextDecoder('utf-8', { fatal: false }).decode(stdout.subarray(0, split.end));
+  let status: number | undefined;
+  let location = false;
+  const headers: [string, string][] = [];
+  for (const rawLine of headerText.split('\n')) {
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new CgiParseError(`malformed CGI header line ${JSON.stringify(line.slice(0, 80))} (expected "Name: value")`);
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (!TOKEN.test(name)) throw new CgiParseError(`invalid header name ${JSON.stringify(name.slice(0, 80))}`);
+    const lower = name.toLowerCase();
+    if (lower === 'status') {
+      const match = /^(\d{3})(?:\s.*)?$/.exec(value);
+      const code = match ? Number(match[1]) : NaN;
+      if (!(code >= 100 && code <= 999)) throw new CgiParseError(`invalid Status header ${JSON.stringify(value)} (expected e.g. "404 Not Found")`);
+      status = code;
+      continue;
+    }
+    if (lower === 'location') location = true;
+    if (HOP_BY_HOP.has(lower)) continue;
+    headers.push([lower, value]);
+  }
+  // WAGI's defect fixed: an explicit Status is never overwritten by Location.
+  const finalStatus = status ?? (location ? 302 : 200);
+  return { status: finalStatus, headers, body: stdout.subarray(split.bodyStart) };
+}
+
+/** Serializes a response back into CGI output (the inverse of parseCgiResponse; used by tests and shims). */
+export function formatCgiResponse(res: HttpResponse): Uint8Array {
+  const lines = [`Status: ${res.status} ${reasonPhrase(res.status)}`.trimEnd(), ...res.headers.map(([k, v]) => `${k}: ${v}`)];
+  const head = new TextEncoder().encode(lines.join('\n') + '\n\n');
+  const out = new Uint8Array(head.length + res.body.length);
+  out.set(head);
+  out.set(res.body, head.length);
+  return out;
+}
+
+/** The plain-text response for a failed invocation; the reason goes to the log, not to the client. */
+export function errorResponse(status: number): HttpResponse {
+  return {
+    status,
+    headers: [['content-type', 'text/plain; charset=utf-8']],
+    body: new TextEncoder().encode(`${status} ${reasonPhrase(status)}\n`),
+  };
+}

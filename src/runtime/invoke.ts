@@ -1,0 +1,105 @@
+/**
+ * One invocation: a fresh instance of an already compiled module, `_start`, and the CGI
+ * response. Platform-neutral: used by the worker pool (dev, run, serve) and bundled into
+ * the Cloudflare and Lambda shims. Timeouts are the caller's job (V8 cannot interrupt
+ * wasm on the thread that runs it).
+ */
+import { buildCgiEnvironment, CgiParseError, errorResponse, parseCgiResponse } from './cgi.js';
+import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
+import { WasiExit, WasiHost } from './wasi.js';
+
+export interface RunInput {
+  args: string[];
+  env: [string, string][];
+  stdin: Uint8Array;
+}
+
+export interface RunResult {
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  /** 0 when `_start` returned; the proc_exit code otherwise; null after a trap. */
+  exitCode: number | null;
+  /** The trap's message, when the guest trapped. */
+  trap?: string;
+  /** Bytes of linear memory when the run ended (to tell a memory-cap hit from other traps). */
+  memoryBytes: number;
+  instantiateUs: number;
+  runUs: number;
+}
+
+const now = () => performance.now();
+
+/** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
+export async function runModule(module: WebAssembly.Module, input: RunInput): Promise<RunResult> {
+  const host = new WasiHost(input);
+  const t0 = now();
+  const instance = await WebAssembly.instantiate(module, host.imports as WebAssembly.Imports);
+  const t1 = now();
+  const memory = instance.exports.memory as WebAssembly.Memory;
+  host.bind(memory);
+  let exitCode: number | null = 0;
+  let trap: string | undefined;
+  try {
+    (instance.exports._start as () => void)();
+  } catch (error) {
+    if (error instanceof WasiExit) exitCode = error.code;
+    else {
+      exitCode = null;
+      trap = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  }
+  const t2 = now();
+  return {
+    stdout: host.stdout(),
+    stderr: host.stderr(),
+    exitCode,
+    trap,
+    memoryBytes: memory.buffer.byteLength,
+    instantiateUs: Math.round((t1 - t0) * 1000),
+    runUs: Math.round((t2 - t1) * 1000),
+  };
+}
+
+export interface InvokeOptions {
+  /** The memory cap in bytes, to classify a trap at the cap as a memory-limit hit. */
+  memoryCapBytes?: number;
+}
+
+/** Classifies a finished run into the HTTP response the contract prescribes. */
+export function responseFromRun(run: RunResult, options: InvokeOptions = {}): InvokeResult {
+  const timings = { instantiateUs: run.instantiateUs, runUs: run.runUs };
+  const fail = (status: number, outcome: Outcome, reason: string): InvokeResult => ({
+    response: errorResponse(status),
+    stderr: run.stderr,
+    outcome,
+    reason,
+    timings,
+  });
+  if (run.trap !== undefined) {
+    const cap = options.memoryCapBytes;
+    // memory.grow failing at the cap makes allocators abort: the trap follows a full memory.
+    if (cap && run.memoryBytes + 2 * 65536 > cap) {
+      return fail(500, 'memory', `memory limit reached (${Math.round(cap / 1048576)} MiB), then: ${run.trap}`);
+    }
+    return fail(500, 'trap', `the function trapped: ${run.trap}`);
+  }
+  if (run.exitCode !== 0) return fail(500, 'exit', `the function exited with code ${run.exitCode}`);
+  try {
+    return { response: parseCgiResponse(run.stdout), stderr: run.stderr, outcome: 'ok', timings };
+  } catch (error) {
+    if (error instanceof CgiParseError) return fail(502, 'malformed', `malformed CGI output: ${error.message}`);
+    throw error;
+  }
+}
+
+/** request -> CGI -> fresh instance -> response. */
+export async function invokeHttp(
+  module: WebAssembly.Module,
+  req: HttpRequest,
+  fn: FunctionContext,
+  options: InvokeOptions = {},
+): Promise<InvokeResult> {
+  const { env, args } = buildCgiEnvironment(req, fn);
+  const run = await runModule(module, { env, args, stdin: req.body });
+  return responseFromRun(run, options);
+}

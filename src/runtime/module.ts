@@ -1,0 +1,147 @@
+/**
+ * Small, platform-neutral reads and rewrites of the WebAssembly binary format: section
+ * listing and the memory cap. (binaryen could do this, but it is 10+ MB and not
+ * bundleable into the Worker/Lambda shims; these are ~100 lines.)
+ */
+
+export const WASM_PAGE = 65536;
+
+export class WasmFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WasmFormatError';
+  }
+}
+
+export function readU32Leb(bytes: Uint8Array, offset: number): { value: number; next: number } {
+  let result = 0;
+  let shift = 0;
+  let at = offset;
+  for (;;) {
+    if (at >= bytes.length) throw new WasmFormatError('truncated LEB128 number');
+    const byte = bytes[at++];
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7;
+    if (shift > 63) throw new WasmFormatError('LEB128 number too long');
+  }
+  return { value: result, next: at };
+}
+
+export function writeU32Leb(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    let byte = v % 128;
+    v = Math.floor(v / 128);
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+export interface Section {
+  id: number;
+  /** Offset of the section's payload (after id and size). */
+  start: number;
+  end: number;
+  /** For custom sections (id 0): the name. */
+  name?: string;
+}
+
+export function listSections(bytes: Uint8Array): Section[] {
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    throw new WasmFormatError('not a WebAssembly binary (missing the \\0asm magic number)');
+  }
+  if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) {
+    throw new WasmFormatError('not a WebAssembly core module (version is not 1; a component?)');
+  }
+  const sections: Section[] = [];
+  let at = 8;
+  while (at < bytes.length) {
+    const id = bytes[at];
+    const size = readU32Leb(bytes, at + 1);
+    const start = size.next;
+    const end = start + size.value;
+    if (end > bytes.length) throw new WasmFormatError(`section ${id} runs past the end of the file`);
+    const section: Section = { id, start, end };
+    if (id === 0) {
+      const len = readU32Leb(bytes, start);
+      section.name = new TextDecoder().decode(bytes.subarray(len.next, len.next + len.value));
+    }
+    sections.push(section);
+    at = end;
+  }
+  return sections;
+}
+
+export interface MemoryLimits {
+  minPages: number;
+  maxPages?: number;
+  shared: boolean;
+  memory64: boolean;
+}
+
+/** The limits of the memories the module defines (not imported ones). */
+export function definedMemories(bytes: Uint8Array): MemoryLimits[] {
+  const section = listSections(bytes).find((s) => s.id === 5);
+  if (!section) return [];
+  const count = readU32Leb(bytes, section.start);
+  let at = count.next;
+  const out: MemoryLimits[] = [];
+  for (let i = 0; i < count.value; i++) {
+    const flags = bytes[at++];
+    const min = readU32Leb(bytes, at);
+    at = min.next;
+    let maxPages: number | undefined;
+    if (flags & 1) {
+      const max = readU32Leb(bytes, at);
+      maxPages = max.value;
+      at = max.next;
+    }
+    out.push({ minPages: min.value, maxPages, shared: (flags & 2) !== 0, memory64: (flags & 4) !== 0 });
+  }
+  return out;
+}
+
+/**
+ * Rewrites the module's memory limits so that `memory.grow` past `maxMiB` fails inside the
+ * guest (returns -1), as any allocator expects; a memory bomb then ends as a trap, not as a
+ * host that swaps. Throws when the module's initial memory is already above the cap.
+ */
+export function capMemory(bytes: Uint8Array, maxMiB: number): Uint8Array {
+  const capPages = Math.max(1, Math.floor((maxMiB * 1024 * 1024) / WASM_PAGE));
+  const section = listSections(bytes).find((s) => s.id === 5);
+  if (!section) return bytes;
+  const memories = definedMemories(bytes);
+  const payload: number[] = [...writeU32Leb(memories.length)];
+  for (const mem of memories) {
+    if (mem.minPages > capPages) {
+      throw new WasmFormatError(
+        `the module's initial memory (${(mem.minPages * WASM_PAGE) / 1048576} MiB) is larger than the memory cap (${maxMiB} MiB)`,
+      );
+    }
+    const max = Math.min(mem.maxPages ?? capPages, capPages);
+    const flags = 1 | (mem.shared ? 2 : 0) | (mem.memory64 ? 4 : 0);
+    payload.push(flags, ...writeU32Leb(mem.minPages), ...writeU32Leb(max));
+  }
+  const header = [5, ...writeU32Leb(payload.length)];
+  const idAt = findSectionIdOffset(bytes, section);
+  const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
+  out.set(bytes.subarray(0, idAt), 0);
+  out.set(header, idAt);
+  out.set(payload, idAt + header.length);
+  out.set(bytes.subarray(section.end), idAt + header.length + payload.length);
+  return out;
+}
+
+function findSectionIdOffset(bytes: Uint8Array, section: Section): number {
+  // Walk from the start again: the id offset is the one whose size LEB ends at section.start.
+  let at = 8;
+  while (at < bytes.length) {
+    const size = readU32Leb(bytes, at + 1);
+    if (size.next === section.start) return at;
+    at = size.next + size.value;
+  }
+  throw new WasmFormatError('memory section not found');
+}

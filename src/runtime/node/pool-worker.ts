@@ -1,0 +1,28 @@
+/** Worker-thread side of the pool: keeps compiled modules by key and runs invocations. */
+import { parentPort } from 'node:worker_threads';
+import { invokeHttp } from '../invoke.js';
+import type { PoolRequest, PoolReply } from './pool.js';
+
+const modules = new Map<string, WebAssembly.Module>();
+
+parentPort!.on('message', async (msg: PoolRequest) => {
+  if (msg.type === 'forget') {
+    modules.delete(msg.key);
+    return;
+  }
+  if (msg.module) modules.set(msg.key, msg.module);
+  const module = modules.get(msg.key)!;
+  let reply: PoolReply;
+  try {
+    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes });
+    reply = { id: msg.id, result };
+  } catch (error) {
+    reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  const transfer = reply.result ? [reply.result.response.body.buffer as ArrayBuffer] : [];
+  try {
+    parentPort!.postMessage(reply, transfer);
+  } catch {
+    parentPort!.postMessage(reply); // body is a view of a non-transferable buffer
+  }
+});

@@ -1,0 +1,44 @@
+/** An HTTP request as every target sees it, before it becomes CGI. */
+export interface HttpRequest {
+  method: string;
+  /** Absolute URL (scheme://host[:port]/path?query). */
+  url: string;
+  /** Header name/value pairs in arrival order; repeated names repeat. */
+  headers: [string, string][];
+  body: Uint8Array;
+  remoteAddr?: string;
+}
+
+/** Where and how the function is mounted. */
+export interface FunctionContext {
+  /** Route prefix the function answers below: "/" for a single function, "/<name>" on wfn serve. */
+  route: string;
+  /** Configured variables (built-in CGI variables win over these). */
+  env: Record<string, string>;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-case header names, in the order the function wrote them; repeated names kept. */
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+/** How an invocation ended: ok, or the reason for a 5xx. */
+export type Outcome = 'ok' | 'trap' | 'exit' | 'malformed' | 'timeout' | 'memory' | 'busy';
+
+export interface InvokeTimings {
+  /** Fresh instance from the compiled module, µs. */
+  instantiateUs: number;
+  /** `_start` until it returned or exited, µs. */
+  runUs: number;
+}
+
+export interface InvokeResult {
+  response: HttpResponse;
+  stderr: Uint8Array;
+  outcome: Outcome;
+  /** Why it failed, for the log (never sent to the client). */
+  reason?: string;
+  timings: InvokeTimings;
+}

@@ -1,0 +1,313 @@
+/**
+ * A WASI preview1 host in pure TypeScript, entirely in memory: stdin/stdout/stderr
+ * buffers, environment, args, clocks, random, proc_exit. No filesystem: there are no
+ * preopened directories, so every path call fails with EBADF.
+ *
+ * Platform-neutral on purpose (no node:* imports): esbuild bundles this very file into
+ * the Cloudflare Worker and the Lambda handler. Not node:wasi: it caches the memory's
+ * backing store and breaks after memory.grow (DESIGN.md section 3).
+ */
+
+export const ERRNO = {
+  SUCCESS: 0,
+  BADF: 8,
+  FBIG: 22,
+  INVAL: 28,
+  NOSYS: 52,
+  SPIPE: 70,
+} as const;
+
+/** Every function of wasi_snapshot_preview1 (the contract allows these imports and no others). */
+export const PREVIEW1_FUNCTIONS = [
+  'args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get', 'clock_res_get', 'clock_time_get',
+  'fd_advise', 'fd_allocate', 'fd_close', 'fd_datasync', 'fd_fdstat_get', 'fd_fdstat_set_flags',
+  'fd_fdstat_set_rights', 'fd_filestat_get', 'fd_filestat_set_size', 'fd_filestat_set_times', 'fd_pread',
+  'fd_prestat_get', 'fd_prestat_dir_name', 'fd_pwrite', 'fd_read', 'fd_readdir', 'fd_renumber', 'fd_seek',
+  'fd_sync', 'fd_tell', 'fd_write', 'path_create_directory', 'path_filestat_get', 'path_filestat_set_times',
+  'path_link', 'path_open', 'path_readlink', 'path_remove_directory', 'path_rename', 'path_symlink',
+  'path_unlink_file', 'poll_oneoff', 'proc_exit', 'proc_raise', 'sched_yield', 'random_get', 'sock_accept',
+  'sock_recv', 'sock_send', 'sock_shutdown',
+] as const;
+
+/** Thrown by proc_exit to unwind the guest; the host catches it. */
+export class WasiExit extends Error {
+  constructor(readonly code: number) {
+    super(`proc_exit(${code})`);
+    this.name = 'WasiExit';
+  }
+}
+
+export interface WasiOptions {
+  args: string[];
+  env: [string, string][];
+  stdin: Uint8Array;
+  /** Upper bound for stdout (and separately stderr); writes past it fail with EFBIG. */
+  maxOutputBytes?: number;
+}
+
+const FILETYPE_CHARACTER_DEVICE = 2;
+const ALL_RIGHTS = 0x1fffffffn;
+const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+/** A growable byte sink: avoids an array of thousands of small chunks for chatty guests. */
+class ByteSink {
+  private buf = new Uint8Array(4096);
+  length = 0;
+  push(bytes: Uint8Array): void {
+    const need = this.length + bytes.length;
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    this.buf.set(bytes, this.length);
+    this.length = need;
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
+function encodeStrings(items: string[]): { encoded: Uint8Array[]; size: number } {
+  const encoded = items.map((s) => encoder.encode(s + '\0'));
+  return { encoded, size: encoded.reduce((n, b) => n + b.length, 0) };
+}
+
+export class WasiHost {
+  private memory: WebAssembly.Memory | undefined;
+  private readonly stdin: Uint8Array;
+  private stdinOffset = 0;
+  private readonly out = new ByteSink();
+  private readonly err = new ByteSink();
+  private readonly maxOutput: number;
+  private readonly argv: ReturnType<typeof encodeStrings>;
+  private readonly environ: ReturnType<typeof encodeStrings>;
+  /** The code passed to proc_exit, or null when the guest has not called it. */
+  exitCode: number | null = null;
+  readonly imports: { wasi_snapshot_preview1: Record<string, (...args: never[]) => unknown> };
+
+  constructor(options: WasiOptions) {
+    this.stdin = options.stdin;
+    this.maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    this.argv = encodeStrings(options.args);
+    this.environ = encodeStrings(options.env.map(([k, v]) => `${k}=${v}`));
+    this.imports = { wasi_snapshot_preview1: this.buildImports() };
+  }
+
+  bind(memory: WebAssembly.Memory): void {
+    this.memory = memory;
+  }
+
+  stdout(): Uint8Array {
+    return this.out.bytes();
+  }
+
+  stderr(): Uint8Array {
+    return this.err.bytes();
+  }
+
+  // Views are made per call: memory.grow detaches the previous ArrayBuffer.
+  private view(): DataView {
+    if (!this.memory) throw new Error('WasiHost: memory not bound (call bind() after instantiation)');
+    return new DataView(this.memory.buffer);
+  }
+
+  private bytes(): Uint8Array {
+    return new Uint8Array(this.view().buffer);
+  }
+
+  private writeStrings(list: ReturnType<typeof encodeStrings>, ptrs: number, buf: number): number {
+    const view = this.view();
+    const mem = this.bytes();
+    let at = buf;
+    list.encoded.forEach((item, i) => {
+      view.setUint32(ptrs + i * 4, at, true);
+      mem.set(item, at);
+      at += item.length;
+    });
+    return ERRNO.SUCCESS;
+  }
+
+  private iovecs(iovs: number, count: number): { ptr: number; len: number }[] {
+    const view = this.view();
+    const list = [];
+    for (let i = 0; i < count; i++) {
+      list.push({ ptr: view.getUint32(iovs + i * 8, true), len: view.getUint32(iovs + i * 8 + 4, true) });
+    }
+    return list;
+  }
+
+  private buildImports(): Record<string, (...args: never[]) => unknown> {
+    const nosys = () => ERRNO.NOSYS;
+    const badf = () => ERRNO.BADF;
+    const isStdio = (fd: number) => fd >= 0 && fd <= 2;
+    const imports: Record<string, (...args: any[]) => unknown> = {};
+    for (const name of PREVIEW1_FUNCTIONS) imports[name] = name.startsWith('path_') ? badf : nosys;
+
+    Object.assign(imports, {
+      args_sizes_get: (argcPtr: number, sizePtr: number) => {
+        const view = this.view();
+        view.setUint32(argcPtr, this.argv.encoded.length, true);
+        view.setUint32(sizePtr, this.argv.size, true);
+        return ERRNO.SUCCESS;
+      },
+      args_get: (ptrs: number, buf: number) => this.writeStrings(this.argv, ptrs, buf),
+      environ_sizes_get: (countPtr: number, sizePtr: number) => {
+        const view = this.view();
+        view.setUint32(countPtr, this.environ.encoded.length, true);
+        view.setUint32(sizePtr, this.environ.size, true);
+        return ERRNO.SUCCESS;
+      },
+      environ_get: (ptrs: number, buf: number) => this.writeStrings(this.environ, ptrs, buf),
+
+      clock_res_get: (id: number, out: number) => {
+        if (id > 3) return ERRNO.INVAL;
+        this.view().setBigUint64(out, 1000n, true);
+        return ERRNO.SUCCESS;
+      },
+      clock_time_get: (id: number, _precision: bigint, out: number) => {
+        if (id > 3) return ERRNO.INVAL;
+        this.view().setBigUint64(out, clockNanos(id), true);
+        return ERRNO.SUCCESS;
+      },
+      random_get: (buf: number, len: number) => {
+        const mem = this.bytes();
+        // getRandomValues takes at most 65536 bytes per call.
+        for (let at = 0; at < len; at += 65536) {
+          crypto.getRandomValues(mem.subarray(buf + at, buf + Math.min(len, at + 65536)));
+        }
+        return ERRNO.SUCCESS;
+      },
+
+      fd_write: (fd: number, iovs: number, iovsLen: number, nwrittenPtr: number) => {
+        const sink = fd === 1 ? this.out : fd === 2 ? this.err : undefined;
+        if (!sink) return ERRNO.BADF;
+        const mem = this.bytes();
+        let written = 0;
+        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+          if (sink.length + len > this.maxOutput) return ERRNO.FBIG;
+          sink.push(mem.subarray(ptr, ptr + len));
+          written += len;
+        }
+        this.view().setUint32(nwrittenPtr, written, true);
+        return ERRNO.SUCCESS;
+      },
+      fd_read: (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
+        if (fd !== 0) return ERRNO.BADF;
+        const mem = this.bytes();
+        let read = 0;
+        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+          const chunk = this.stdin.subarray(this.stdinOffset, this.stdinOffset + len);
+          mem.set(chunk, ptr);
+          this.stdinOffset += chunk.length;
+          read += chunk.length;
+          if (chunk.length < len) break;
+        }
+        this.view().setUint32(nreadPtr, read, true);
+        return ERRNO.SUCCESS;
+      },
+      fd_fdstat_get: (fd: number, out: number) => {
+        if (!isStdio(fd)) return ERRNO.BADF;
+        const view = this.view();
+        view.setUint8(out, FILETYPE_CHARACTER_DEVICE);
+        view.setUint16(out + 2, 0, true);
+        view.setBigUint64(out + 8, ALL_RIGHTS, true);
+        view.setBigUint64(out + 16, ALL_RIGHTS, true);
+        return ERRNO.SUCCESS;
+      },
+      fd_fdstat_set_flags: (fd: number) => (isStdio(fd) ? ERRNO.SUCCESS : ERRNO.BADF),
+      fd_filestat_get: (fd: number, out: number) => {
+        if (!isStdio(fd)) return ERRNO.BADF;
+        const mem = this.bytes();
+        mem.fill(0, out, out + 64);
+        this.view().setUint8(out + 16, FILETYPE_CHARACTER_DEVICE);
+        return ERRNO.SUCCESS;
+      },
+      fd_close: (fd: number) => (isStdio(fd) ? ERRNO.SUCCESS : ERRNO.BADF),
+      fd_sync: (fd: number) => (isStdio(fd) ? ERRNO.SUCCESS : ERRNO.BADF),
+      fd_datasync: (fd: number) => (isStdio(fd) ? ERRNO.SUCCESS : ERRNO.BADF),
+      fd_seek: (fd: number) => (isStdio(fd) ? ERRNO.SPIPE : ERRNO.BADF),
+      fd_tell: (fd: number) => (isStdio(fd) ? ERRNO.SPIPE : ERRNO.BADF),
+      // No preopened directories: EBADF ends the guest's preopen scan.
+      fd_prestat_get: badf,
+      fd_prestat_dir_name: badf,
+      fd_readdir: badf,
+      sched_yield: () => ERRNO.SUCCESS,
+      poll_oneoff: (subs: number, events: number, count: number, neventsPtr: number) =>
+        this.pollOneoff(subs, events, count, neventsPtr),
+      proc_exit: (code: number) => {
+        this.exitCode = code;
+        throw new WasiExit(code);
+      },
+    });
+    return imports as Record<string, (...args: never[]) => unknown>;
+  }
+
+  /**
+   * stdin/stdout are in memory and always ready, so fd subscriptions fire at once; a
+   * clock-only poll (a guest's sleep) really waits, so timeouts stay meaningful.
+   */
+  private pollOneoff(subs: number, events: number, count: number, neventsPtr: number): number {
+    const view = this.view();
+    let fired = 0;
+    let minSleepNs: bigint | undefined;
+    const clockSubs: { userdata: bigint; index: number }[] = [];
+    for (let i = 0; i < count; i++) {
+      const sub = subs + i * 48;
+      const userdata = view.getBigUint64(sub, true);
+      const tag = view.getUint8(sub + 8);
+      if (tag === 0) {
+        const clockId = view.getUint32(sub + 16, true);
+        let timeout = view.getBigUint64(sub + 24, true);
+        const absolute = (view.getUint16(sub + 40, true) & 1) === 1;
+        if (absolute) timeout = timeout > clockNanos(clockId) ? timeout - clockNanos(clockId) : 0n;
+        if (minSleepNs === undefined || timeout < minSleepNs) minSleepNs = timeout;
+        clockSubs.push({ userdata, index: i });
+      } else {
+        const ev = events + fired * 32;
+        view.setBigUint64(ev, userdata, true);
+        view.setUint16(ev + 8, ERRNO.SUCCESS, true);
+        view.setUint8(ev + 10, tag);
+        view.setBigUint64(ev + 16, tag === 1 ? BigInt(this.stdin.length - this.stdinOffset) : 0n, true);
+        view.setUint16(ev + 24, 0, true);
+        fired++;
+      }
+    }
+    if (fired === 0 && clockSubs.length > 0) {
+      sleepNanos(minSleepNs ?? 0n);
+      for (const { userdata } of clockSubs) {
+        const ev = events + fired * 32;
+        view.setBigUint64(ev, userdata, true);
+        view.setUint16(ev + 8, ERRNO.SUCCESS, true);
+        view.setUint8(ev + 10, 0);
+        fired++;
+      }
+    }
+    view.setUint32(neventsPtr, fired, true);
+    return ERRNO.SUCCESS;
+  }
+}
+
+function clockNanos(id: number): bigint {
+  // 0 realtime; 1 monotonic; 2, 3 process/thread CPU time (approximated by monotonic).
+  if (id === 0) return BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor((performance.now() % 1) * 1e6));
+  return BigInt(Math.floor(performance.now() * 1e6));
+}
+
+let sleepCell: Int32Array | undefined;
+function sleepNanos(ns: bigint): void {
+  const ms = Number(ns / 1_000_000n);
+  if (ms <= 0) return;
+  try {
+    sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleepCell, 0, 0, ms);
+  } catch {
+    // Hosts without Atomics.wait on this thread (Workers' main isolate): busy-wait.
+    const end = performance.now() + ms;
+    while (performance.now() < end) { /* spin */ }
+  }
+}
