@@ -1,0 +1,51 @@
+import { Args, Flags } from '@oclif/core';
+import { WfnCommand } from '../cli/base.js';
+import { limitFlags, listenFlags } from '../cli/flags.js';
+import { resolveFunctionSource } from '../project/resolve.js';
+
+export default class Dev extends WfnCommand {
+  static summary = 'Serve a function locally; in a project, rebuild on change.';
+  static examples = ['wfn dev', 'wfn dev --port 3000', 'wfn dev path/to/any.wasm', 'wfn dev --target cloudflare'];
+  static args = { target: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
+  static flags = {
+    ...listenFlags,
+    ...limitFlags,
+    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: ['cloudflare', 'lambda', 'fastly'] }),
+  };
+
+  async run() {
+    const { args, flags } = await this.parse(Dev);
+    const source = resolveFunctionSource(args.target);
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    let url: string;
+    let close: () => Promise<void>;
+    if (flags.target) {
+      const { startTargetEmulator } = await import('../project/emulate.js');
+      const emulator = await startTargetEmulator(flags.target, source, { host: flags.host, port: flags.port, memoryMiB: flags.memory, timeoutMs: flags.timeout, log, progress: (m) => this.progress(m) });
+      url = emulator.url;
+      close = () => emulator.close();
+    } else {
+      const { startDevServer } = await import('../server/dev.js');
+      const server = await startDevServer({
+        host: flags.host,
+        port: flags.port,
+        projectDir: source.kind === 'project' ? source.dir : undefined,
+        wasmPath: source.kind === 'wasm' ? source.path : undefined,
+        memoryMiB: flags.memory,
+        timeoutMs: flags.timeout,
+        log,
+        progress: (m) => this.progress(m),
+      });
+      url = server.url;
+      close = () => server.close();
+    }
+    if (this.jsonEnabled()) this.logJson({ url, target: flags.target ?? 'dev' });
+    else this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}?name=wasm' -d 'hello'\nCtrl-C to stop.`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await close();
+  }
+}

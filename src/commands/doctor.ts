@@ -1,0 +1,22 @@
+import { WfnCommand } from '../cli/base.js';
+import { style } from '../cli/style.js';
+import { runDoctor } from '../project/doctor.js';
+
+export default class Doctor extends WfnCommand {
+  static summary = 'Check every toolchain and tool wfn uses, and say exactly how to fix what is missing.';
+  static examples = ['wfn doctor', 'wfn doctor --json'];
+
+  async run() {
+    this.progress('checking toolchains');
+    const sections = await runDoctor();
+    for (const section of sections) {
+      this.log(`${section.ok ? style.green('✓') : style.red('✗')} ${section.name}`);
+      for (const t of section.tools) {
+        const mark = t.usable ? style.green('  ok     ') : t.found ? style.yellow('  broken ') : style.red('  missing');
+        this.log(`${mark} ${t.name}${t.version ? ` ${style.dim(t.version)}` : ''}${t.detail ? style.dim(` — ${t.detail}`) : ''}`);
+        if (!t.usable && t.fix) this.log(`           fix: ${t.fix}`);
+      }
+    }
+    return { ok: sections.every((s) => s.ok), sections };
+  }
+}

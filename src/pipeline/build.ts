@@ -1,0 +1,201 @@
+/**
+ * The build pipeline: compile -> validate -> snapshot -> wasm-opt -> validate + smoke ->
+ * dist/<name>.wasm + dist/<name>.manifest.json, behind a content-hash cache.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { OptimizeLevel, ProjectConfig } from '../config/types.js';
+import { checkContract } from '../runtime/contract.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { wfnVersion } from '../util/paths.js';
+import { getToolchain } from '../toolchains/index.js';
+import { listSources } from './sources.js';
+
+export interface BuildOptions {
+  optimize?: OptimizeLevel;
+  /** true/false forces; undefined = wfn.toml, else on when the module exports wizer.initialize. */
+  snapshot?: boolean;
+  /** Ignore the cache. */
+  force?: boolean;
+  /** Skip the smoke invocation (used by benchmarks that build many variants). */
+  noSmoke?: boolean;
+  log?(message: string): void;
+}
+
+export interface BuildStep {
+  name: 'compile' | 'snapshot' | 'optimize' | 'validate';
+  ms: number;
+  /** Module size after the step, bytes. */
+  size: number;
+  detail?: string;
+}
+
+export interface Manifest {
+  name: string;
+  language: string;
+  artifact: string;
+  sha256: string;
+  size: number;
+  sizes: { raw: number; snapshot?: number; optimized: number };
+  snapshot: { enabled: boolean; initFunc?: string; allowWasi?: boolean };
+  optimize: { level: OptimizeLevel; tool: string };
+  toolchain: { name: string; version: string };
+  wfnVersion: string;
+  steps: BuildStep[];
+  imports: string[];
+  exports: string[];
+  builtAt: string;
+  cacheKey: string;
+}
+
+export interface BuildResult {
+  artifact: string;
+  manifestPath: string;
+  size: number;
+  sha256: string;
+  /** True when nothing changed and nothing was rebuilt. */
+  cached: boolean;
+  durationMs: number;
+  manifest: Manifest;
+}
+
+export function artifactPaths(config: ProjectConfig): { artifact: string; manifest: string; cache: string; workDir: string } {
+  return {
+    artifact: path.join(config.dir, 'dist', `${config.name}.wasm`),
+    manifest: path.join(config.dir, 'dist', `${config.name}.manifest.json`),
+    cache: path.join(config.dir, '.wfn', 'build-cache.json'),
+    workDir: path.join(config.dir, '.wfn', 'build'),
+  };
+}
+
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+/** Everything that decides the output: sources, wfn.toml, toolchain and wfn versions, flags. */
+async function cacheKey(config: ProjectConfig, toolchainVersion: string, globs: string[], options: BuildOptions): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`wfn ${wfnVersion()}\0toolchain ${toolchainVersion}\0`);
+  hash.update(`flags ${JSON.stringify({ optimize: options.optimize ?? null, snapshot: options.snapshot ?? null })}\0`);
+  hash.update(await readFile(config.file));
+  for (const file of await listSources(config.dir, globs)) {
+    hash.update(`\0${file}\0`);
+    hash.update(await readFile(path.join(config.dir, file)));
+  }
+  return hash.digest('hex');
+}
+
+async function cachedResult(paths: ReturnType<typeof artifactPaths>, key: string, started: number): Promise<BuildResult | undefined> {
+  try {
+    const cache = JSON.parse(await readFile(paths.cache, 'utf8')) as { key: string; sha256: string };
+    if (cache.key !== key) return undefined;
+    const [bytes, manifestText] = await Promise.all([readFile(paths.artifact), readFile(paths.manifest, 'utf8')]);
+    if (sha256(bytes) !== cache.sha256) return undefined;
+    const manifest = JSON.parse(manifestText) as Manifest;
+    return { artifact: paths.artifact, manifestPath: paths.manifest, size: bytes.length, sha256: cache.sha256, cached: true, durationMs: performance.now() - started, manifest };
+  } catch {
+    return undefined;
+  }
+}
+
+async function compileModule(bytes: Uint8Array, what: string): Promise<WebAssembly.Module> {
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as BufferSource);
+  } catch (error) {
+    throw new UserError(`The ${what} module is not valid WebAssembly: ${(error as Error).message}`);
+  }
+  const problems = checkContract(module);
+  if (problems.length > 0) {
+    throw new UserError(`The ${what} module does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'See docs/contract.md.');
+  }
+  return module;
+}
+
+export async function buildProject(config: ProjectConfig, options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const paths = artifactPaths(config);
+  const toolchain = await getToolchain(config.language);
+  const toolchainVersion = await toolchain.version(config);
+  const key = await cacheKey(config, toolchainVersion, toolchain.sourceGlobs, options);
+  if (!options.force) {
+    const hit = await cachedResult(paths, key, started);
+    if (hit) return hit;
+  }
+
+  await mkdir(paths.workDir, { recursive: true });
+  const steps: BuildStep[] = [];
+  const timed = async <T>(name: BuildStep['name'], fn: () => Promise<T>) => {
+    const t0 = performance.now();
+    const value = await fn();
+    return { value, ms: Math.round(performance.now() - t0) };
+  };
+
+  log(`compiling ${config.language} (${toolchainVersion})`);
+  const compiled = await timed('compile', () => toolchain.compile({ config, workDir: paths.workDir, log }));
+  const raw = compiled.value.wasm;
+  steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
+  const rawModule = await compileModule(raw, 'compiled');
+
+  const { exportsInitFunction, INIT_FUNC } = await import('./snapshot.js');
+  const hasInit = exportsInitFunction(rawModule);
+  const wantSnapshot = options.snapshot ?? config.build.snapshot ?? hasInit;
+  let current = raw;
+  let snapshotInfo: Manifest['snapshot'] = { enabled: false };
+  if (wantSnapshot && hasInit) {
+    log(`snapshotting (${INIT_FUNC})`);
+    const { snapshotWasm } = await import('./snapshot.js');
+    const snap = await timed('snapshot', () => snapshotWasm(current));
+    current = snap.value.wasm;
+    steps.push({ name: 'snapshot', ms: snap.ms, size: current.length });
+    snapshotInfo = { enabled: true, initFunc: INIT_FUNC, allowWasi: snap.value.allowWasi };
+  } else if (wantSnapshot && options.snapshot === true) {
+    log(`no snapshot: the module does not export ${INIT_FUNC}`);
+  }
+
+  const level = options.optimize ?? config.build.optimize;
+  let tool = 'none';
+  if (level !== 'none') {
+    log(`optimizing (wasm-opt -${level})`);
+    const { optimizeWasm } = await import('./wasm-opt.js');
+    const opt = await timed('optimize', () => optimizeWasm(current, level));
+    current = opt.value.wasm;
+    tool = opt.value.tool;
+    steps.push({ name: 'optimize', ms: opt.ms, size: current.length, detail: tool });
+  }
+
+  const validated = await timed('validate', async () => {
+    const module = await compileModule(current, 'optimized');
+    if (!options.noSmoke) {
+      const { smokeTest } = await import('./smoke.js');
+      await smokeTest(config, rawModule, module, log);
+    }
+    return module;
+  });
+  steps.push({ name: 'validate', ms: validated.ms, size: current.length });
+
+  const digest = sha256(current);
+  const manifest: Manifest = {
+    name: config.name,
+    language: config.language,
+    artifact: path.relative(config.dir, paths.artifact),
+    sha256: digest,
+    size: current.length,
+    sizes: { raw: raw.length, snapshot: snapshotInfo.enabled ? steps.find((s) => s.name === 'snapshot')!.size : undefined, optimized: current.length },
+    snapshot: snapshotInfo,
+    optimize: { level, tool },
+    toolchain: compiled.value.toolchain,
+    wfnVersion: wfnVersion(),
+    steps,
+    imports: WebAssembly.Module.imports(validated.value).map((i) => `${i.module}.${i.name}`),
+    exports: WebAssembly.Module.exports(validated.value).map((e) => e.name),
+    builtAt: new Date().toISOString(),
+    cacheKey: key,
+  };
+  // The artifact is replaced atomically: a running `wfn dev` never reads half a module.
+  await writeFileAtomic(paths.artifact, current);
+  await writeFileAtomic(paths.manifest, JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(paths.cache, JSON.stringify({ key, sha256: digest }) + '\n');
+  return { artifact: paths.artifact, manifestPath: paths.manifest, size: current.length, sha256: digest, cached: false, durationMs: performance.now() - started, manifest };
+}

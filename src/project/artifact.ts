@@ -1,0 +1,37 @@
+/** The artifact a target starts from: a project's build output, or a given .wasm. */
+import path from 'node:path';
+import type { Artifact } from '../../adapters/types.js';
+import { loadConfig } from '../config/load.js';
+import { DEFAULT_LIMITS } from '../config/types.js';
+import { compileFunction } from '../runtime/node/load.js';
+import { readFile } from 'node:fs/promises';
+import type { FunctionSource } from './resolve.js';
+
+export interface ArtifactOverrides {
+  name?: string;
+  memoryMiB?: number;
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  log?(message: string): void;
+}
+
+export async function artifactFrom(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<Artifact> {
+  if (source.kind === 'project') {
+    const config = await loadConfig(source.dir);
+    const { buildProject } = await import('../pipeline/build.js');
+    const built = await buildProject(config, { log: overrides.log });
+    return {
+      name: overrides.name ?? config.name,
+      wasmPath: built.artifact,
+      env: { ...config.env, ...overrides.env },
+      secrets: config.secrets,
+      limits: { memoryMiB: overrides.memoryMiB ?? config.limits.memoryMiB, timeoutMs: overrides.timeoutMs ?? config.limits.timeoutMs },
+      projectDir: source.dir,
+    };
+  }
+  const limits = { memoryMiB: overrides.memoryMiB ?? DEFAULT_LIMITS.memoryMiB, timeoutMs: overrides.timeoutMs ?? DEFAULT_LIMITS.timeoutMs };
+  // Refuse a non-conforming module before packaging it for anyone.
+  await compileFunction(await readFile(source.path), source.path, { ...limits, fn: { route: '/', env: {} } });
+  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
+  return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits };
+}

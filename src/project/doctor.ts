@@ -1,0 +1,46 @@
+/** `wfn doctor`: every toolchain and tool wfn uses, found or not, with the exact fix. */
+import { LANGUAGES } from '../config/types.js';
+import { getToolchain } from '../toolchains/index.js';
+import type { ToolStatus } from '../toolchains/types.js';
+import { versionOf } from '../util/exec.js';
+import { npmBin } from '../util/paths.js';
+
+export interface DoctorSection {
+  /** "assemblyscript", "rust", ..., or "tools" for the pipeline and targets. */
+  name: string;
+  tools: ToolStatus[];
+  /** At least one way to build this language works. */
+  ok: boolean;
+}
+
+async function npmTool(name: string, bin: string, args: string[], fix: string): Promise<ToolStatus> {
+  const version = await versionOf(npmBin(bin), args);
+  return { name, found: !!version, usable: !!version, version, path: npmBin(bin), fix: version ? undefined : fix };
+}
+
+export async function runDoctor(): Promise<DoctorSection[]> {
+  const sections: DoctorSection[] = [];
+  for (const language of LANGUAGES) {
+    let tools: ToolStatus[];
+    try {
+      tools = await (await getToolchain(language)).detect();
+    } catch (error) {
+      tools = [{ name: language, found: false, usable: false, detail: (error as Error).message, fix: 'reinstall wfn' }];
+    }
+    sections.push({ name: language, tools, ok: tools.some((t) => t.usable) });
+  }
+  const { findWasmOpt } = await import('../pipeline/wasm-opt.js');
+  const opts = await findWasmOpt();
+  const reinstall = 'npm install (inside the wfn package) — it ships in an npm dependency';
+  const tools: ToolStatus[] = [
+    opts.length > 0
+      ? { name: 'wasm-opt', found: true, usable: true, version: opts[0].version, path: opts[0].path, detail: opts[0].native ? 'native (fast)' : 'npm binaryen (apt-get install binaryen for a faster native one)' }
+      : { name: 'wasm-opt', found: false, usable: false, fix: 'apt-get install binaryen, or reinstall wfn (npm binaryen)' },
+    await npmTool('wizer (snapshots)', 'wizer', ['--help'], reinstall),
+    await npmTool('workerd (cloudflare emulator)', 'workerd', ['--version'], reinstall),
+    await npmTool('fastly CLI (package validation)', 'fastly', ['version'], reinstall),
+  ];
+  // wizer --help prints usage, not a version: report the pinned package version instead.
+  sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable) });
+  return sections;
+}
