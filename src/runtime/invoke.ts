@@ -77,8 +77,9 @@ export function responseFromRun(run: RunResult, options: InvokeOptions = {}): In
   });
   if (run.trap !== undefined) {
     const cap = options.memoryCapBytes;
-    // memory.grow failing at the cap makes allocators abort: the trap follows a full memory.
-    if (cap && run.memoryBytes + 2 * 65536 > cap) {
+    // memory.grow failing at the cap makes allocators abort: the trap follows a (nearly) full
+    // memory. wasm gives no hook on memory.grow, so "near" is within an eighth of the cap.
+    if (cap && run.memoryBytes >= cap - Math.max(cap / 8, 2 * 65536)) {
       return fail(500, 'memory', `memory limit reached (${Math.round(cap / 1048576)} MiB), then: ${run.trap}`);
     }
     return fail(500, 'trap', `the function trapped: ${run.trap}`);

@@ -1,0 +1,55 @@
+/** `wfn deploy`: package the artifact for a target, then (unless --dry-run) upload it. */
+import { loadAdapter } from '../../adapters/index.js';
+import type { Bundle, DeployResult } from '../../adapters/types.js';
+import { UserError } from '../util/errors.js';
+import { artifactFrom } from './artifact.js';
+import { resolveFunctionSource } from './resolve.js';
+
+export interface DeployRequest {
+  target: string;
+  /** A .wasm path or a project folder (default "."). */
+  source?: string;
+  name?: string;
+  dryRun: boolean;
+  memoryMiB?: number;
+  timeoutMs?: number;
+  /** --env K=V pairs. */
+  env: string[];
+  /** Target-specific flags (url, role, serviceId, urlAuth...). */
+  flags: Record<string, unknown>;
+  log(message: string): void;
+}
+
+export function parseEnvPairs(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UserError(`--env "${pair}" is not KEY=VALUE.`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+export interface DeployOutcome {
+  bundle: Bundle;
+  result?: DeployResult;
+}
+
+export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
+  const adapter = await loadAdapter(request.target);
+  const source = resolveFunctionSource(request.source);
+  const artifact = await artifactFrom(source, {
+    name: request.name,
+    memoryMiB: request.memoryMiB,
+    timeoutMs: request.timeoutMs,
+    env: parseEnvPairs(request.env),
+    log: request.log,
+  });
+  request.log(`packaging ${artifact.name} for ${request.target}`);
+  const bundle = await adapter.package(artifact);
+  for (const warning of bundle.warnings) request.log(`warning: ${warning}`);
+  if (request.dryRun) return { bundle };
+  request.log(`deploying ${artifact.name} to ${request.target}`);
+  const result = await adapter.deploy(bundle, { env: process.env, flags: request.flags, log: request.log });
+  return { bundle, result };
+}

@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { buildCgiEnvironment, CgiParseError, formatCgiResponse, parseCgiResponse, pathBelowRoute } from '../../src/runtime/cgi.js';
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+describe('request -> CGI', () => {
+  it('maps a request below a route (as wfn serve mounts /<name>)', () => {
+    const { env, args } = buildCgiEnvironment(
+      { method: 'get', url: 'https://example.com/fn/x/y%2Fz?q=a%20b&flag', headers: [['Accept', 'text/html'], ['accept', 'application/json']], body: new Uint8Array(3) },
+      { route: '/fn', env: { MODE: 'test' } },
+    );
+    const map = Object.fromEntries(env);
+    expect(map).toMatchObject({
+      REQUEST_METHOD: 'GET',
+      SCRIPT_NAME: '/fn',
+      PATH_INFO: '/x/y/z',
+      X_RAW_PATH_INFO: '/x/y%2Fz',
+      X_MATCHED_ROUTE: '/fn',
+      SERVER_PORT: '443',
+      SERVER_NAME: 'example.com',
+      QUERY_STRING: 'q=a%20b&flag',
+      CONTENT_LENGTH: '3',
+      CONTENT_TYPE: '',
+      HTTP_ACCEPT: 'text/html, application/json',
+      MODE: 'test',
+    });
+    expect(args).toEqual(['/fn/x/y%2Fz', 'q=a b', 'flag']);
+  });
+
+  it('strips route prefixes exactly', () => {
+    expect(pathBelowRoute('/', '/a/b')).toBe('/a/b');
+    expect(pathBelowRoute('/fn', '/fn')).toBe('');
+    expect(pathBelowRoute('/fn', '/fn/')).toBe('/');
+    expect(pathBelowRoute('/fn/', '/fn/a')).toBe('/a');
+    expect(pathBelowRoute('/fn', '/fnord')).toBe('/fnord');
+  });
+});
+
+describe('CGI -> response', () => {
+  it('keeps repeated headers in order and lower-cases names', () => {
+    const r = parseCgiResponse(enc('Content-Type: text/plain\nSet-Cookie: a=1\nSET-COOKIE: b=2\n\nbody'));
+    expect(r.headers).toEqual([['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
+    expect(new TextDecoder().decode(r.body)).toBe('body');
+  });
+
+  it('Location without Status is 302; an explicit Status is never overwritten by Location', () => {
+    expect(parseCgiResponse(enc('Location: /x\n\n')).status).toBe(302);
+    expect(parseCgiResponse(enc('Location: /x\nStatus: 307 Temporary Redirect\n\n')).status).toBe(307);
+    expect(parseCgiResponse(enc('Status: 201\nLocation: /x\n\n')).status).toBe(201);
+  });
+
+  it('drops framing headers the host owns', () => {
+    const r = parseCgiResponse(enc('Content-Type: text/plain\nContent-Length: 999\nTransfer-Encoding: chunked\n\nhi'));
+    expect(r.headers).toEqual([['content-type', 'text/plain']]);
+  });
+
+  it.each([
+    ['empty output', ''],
+    ['no blank line', 'Content-Type: text/plain\nbody'],
+    ['no header at all', '\nbody'],
+    ['a line without a colon', 'Content-Type text/plain\n\n'],
+    ['a bad Status', 'Status: abc\n\n'],
+    ['a bad header name', 'Bad Name: x\n\n'],
+  ])('rejects %s', (_, out) => {
+    expect(() => parseCgiResponse(enc(out))).toThrow(CgiParseError);
+  });
+
+  it('round-trips any header list and any binary body (property)', () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/).filter((n) => !['status', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade'].includes(n));
+    const value = fc.stringMatching(/^[!-~]([ -~]{0,40}[!-~])?$/);
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }), fc.array(fc.tuple(name, value), { minLength: 1, maxLength: 12 }), fc.uint8Array({ maxLength: 4096 }), (status, headers, body) => {
+        const out = formatCgiResponse({ status, headers, body });
+        const parsed = parseCgiResponse(out);
+        expect(parsed.status).toBe(status);
+        expect(parsed.headers).toEqual(headers);
+        expect(Buffer.compare(Buffer.from(parsed.body), Buffer.from(body))).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
