@@ -17,9 +17,12 @@ export function locateKey(source: string, keyPath: string[]): number | undefined
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const keyLine = (key: string) => new RegExp(`^\\s*["']?${escape(key)}["']?\\s*=`);
   if (keyPath.length === 1) {
+    const tableHeader = new RegExp(`^\\s*\\[\\s*${escape(keyPath[0])}\\s*\\]`);
+    let topLevel = true;
     for (let i = 0; i < lines.length; i++) {
-      if (/^\s*\[/.test(lines[i])) break;
-      if (keyLine(keyPath[0]).test(lines[i])) return i + 1;
+      if (tableHeader.test(lines[i])) return i + 1;
+      if (/^\s*\[/.test(lines[i])) topLevel = false;
+      if (topLevel && keyLine(keyPath[0]).test(lines[i])) return i + 1;
     }
     return undefined;
   }

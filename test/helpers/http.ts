@@ -10,8 +10,13 @@ export interface RawResponse {
 
 export function request(url: string, options: { method?: string; headers?: [string, string][]; body?: Uint8Array; timeoutMs?: number } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
+    // Raw header arrays keep repeated names, but then node adds no defaults: add Host and Content-Length.
+    const given = options.headers ?? [];
+    const has = (name: string) => given.some(([k]) => k.toLowerCase() === name);
     const flat: string[] = [];
-    for (const [k, v] of options.headers ?? []) flat.push(k, v);
+    if (!has('host')) flat.push('host', new URL(url).host);
+    for (const [k, v] of given) flat.push(k, v);
+    if (!has('content-length') && !has('transfer-encoding')) flat.push('content-length', String(options.body?.length ?? 0));
     const req = http.request(url, { method: options.method ?? 'GET', headers: flat, timeout: options.timeoutMs ?? 30_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -1,0 +1,95 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { WFN_TOML_SCHEMA } from '../../src/config/schema.js';
+import { UserError } from '../../src/util/errors.js';
+
+const FILE = path.join(process.cwd(), 'wfn.toml');
+
+function errorOf(source: string): string {
+  try {
+    parseConfig(source, FILE);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError);
+    return (error as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('wfn.toml', () => {
+  it('parses a full file with defaults filled in', () => {
+    const config = parseConfig(
+      `name = "hello"\nlanguage = "rust"\nsecrets = ["API_KEY"]\n\n[build]\noptimize = "Oz"\n\n[env]\nGREETING = "hi"\n\n[limits]\nmemory = 64\n`,
+      FILE,
+    );
+    expect(config).toMatchObject({
+      name: 'hello',
+      language: 'rust',
+      route: '/',
+      build: { optimize: 'Oz' },
+      env: { GREETING: 'hi' },
+      secrets: ['API_KEY'],
+      limits: { memoryMiB: 64, timeoutMs: 10000 },
+    });
+  });
+
+  it('a TOML syntax error names the file, line and column', () => {
+    expect(errorOf('name = "hello"\nlanguage = "rust\n')).toMatch(/^wfn\.toml:2:\d+: /);
+  });
+
+  it('an unknown key is an error with a did-you-mean, naming the line', () => {
+    const message = errorOf('name = "hello"\nlanguage = "rust"\n\n[build]\noptimise = "O3"\n');
+    expect(message).toBe('wfn.toml:5: unknown key "optimise" in [build]. Did you mean "optimize"?');
+  });
+
+  it('an unknown top-level table is named too', () => {
+    expect(errorOf('name = "a"\nlanguage = "go"\n[limit]\nmemory = 1\n')).toMatch(/^wfn\.toml:3: unknown key "limit" in the top level\. Did you mean "limits"\?/);
+  });
+
+  it('wrong types and values name the key and line', () => {
+    const message = errorOf('name = "Hello World"\nlanguage = "rustt"\n[limits]\nmemory = "lots"\ntimeout = 0\n');
+    expect(message).toContain('wfn.toml:1: "name" is the string "Hello World"');
+    expect(message).toContain('wfn.toml:2: "language" must be one of');
+    expect(message).toContain('Did you mean "rust"?');
+    expect(message).toContain('wfn.toml:4: "limits.memory" must be a whole number');
+    expect(message).toContain('wfn.toml:5: "limits.timeout" must be between 1 and 900000, not 0');
+  });
+
+  it('env values must be strings', () => {
+    expect(errorOf('name = "a"\nlanguage = "go"\n[env]\nPORT = 8080\n')).toContain('wfn.toml:4: "env.PORT" must be a string');
+  });
+
+  it('missing required keys are reported', () => {
+    expect(errorOf('name = "a"\n')).toContain('missing required key "language"');
+  });
+
+  it('a missing wfn.toml says how to create one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wfn-cfg-'));
+    await expect(loadConfig(dir)).rejects.toThrow(/No wfn.toml in/);
+    await writeFile(path.join(dir, 'wfn.toml'), 'name = "ok"\nlanguage = "js"\n');
+    expect((await loadConfig(dir)).name).toBe('ok');
+  });
+
+  it('schema/wfn.schema.json is the schema the loader validates with', async () => {
+    const file = JSON.parse(await readFile(path.join(__dirname, '..', '..', 'schema', 'wfn.schema.json'), 'utf8'));
+    expect(file).toEqual(JSON.parse(JSON.stringify(WFN_TOML_SCHEMA)));
+  });
+
+  it('every template wfn.toml is valid', async () => {
+    const { readdirSync, existsSync } = await import('node:fs');
+    const root = path.join(__dirname, '..', '..', 'templates');
+    let count = 0;
+    for (const lang of readdirSync(root)) {
+      for (const template of readdirSync(path.join(root, lang))) {
+        const file = path.join(root, lang, template, 'wfn.toml');
+        if (!existsSync(file)) continue;
+        const source = (await readFile(file, 'utf8')).replace(/\{\{name\}\}/g, 'demo');
+        expect(parseConfig(source, file).language).toBe(lang);
+        count++;
+      }
+    }
+    expect(count).toBeGreaterThanOrEqual(2);
+  });
+});
