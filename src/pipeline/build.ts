@@ -7,11 +7,15 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OptimizeLevel, ProjectConfig } from '../config/types.js';
 import { checkContract } from '../runtime/contract.js';
+import { appendCustomSection } from '../runtime/module.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { wfnVersion } from '../util/paths.js';
 import { getToolchain } from '../toolchains/index.js';
 import { listSources } from './sources.js';
+
+/** Name of the custom section where wfn records how a module was built. */
+export const WFN_SECTION = 'wfn.build';
 
 export interface BuildOptions {
   optimize?: OptimizeLevel;
@@ -175,6 +179,8 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   });
   steps.push({ name: 'validate', ms: validated.ms, size: current.length });
 
+  // Build facts for `wfn inspect`, in a custom section: information only, no host needs it.
+  current = appendCustomSection(current, WFN_SECTION, new TextEncoder().encode(JSON.stringify({ language: config.language, snapshot: snapshotInfo.enabled ? INIT_FUNC : null, optimize: level, wfn: wfnVersion() })));
   const digest = sha256(current);
   const manifest: Manifest = {
     name: config.name,

@@ -125,14 +125,7 @@ export function capMemory(bytes: Uint8Array, maxMiB: number): Uint8Array {
     const flags = 1 | (mem.shared ? 2 : 0) | (mem.memory64 ? 4 : 0);
     payload.push(flags, ...writeU32Leb(mem.minPages), ...writeU32Leb(max));
   }
-  const header = [5, ...writeU32Leb(payload.length)];
-  const idAt = findSectionIdOffset(bytes, section);
-  const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
-  out.set(bytes.subarray(0, idAt), 0);
-  out.set(header, idAt);
-  out.set(payload, idAt + header.length);
-  out.set(bytes.subarray(section.end), idAt + header.length + payload.length);
-  return out;
+  return replaceSection(bytes, section, 5, payload);
 }
 
 function findSectionIdOffset(bytes: Uint8Array, section: Section): number {
@@ -144,4 +137,63 @@ function findSectionIdOffset(bytes: Uint8Array, section: Section): number {
     at = size.next + size.value;
   }
   throw new WasmFormatError('memory section not found');
+}
+
+const utf8 = new TextEncoder();
+
+function encodeName(name: string): number[] {
+  const bytes = utf8.encode(name);
+  return [...writeU32Leb(bytes.length), ...bytes];
+}
+
+function replaceSection(bytes: Uint8Array, section: Section, id: number, payload: number[] | Uint8Array): Uint8Array {
+  const idAt = findSectionIdOffset(bytes, section);
+  const header = [id, ...writeU32Leb(payload.length)];
+  const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
+  out.set(bytes.subarray(0, idAt), 0);
+  out.set(header, idAt);
+  out.set(payload, idAt + header.length);
+  out.set(bytes.subarray(section.end), idAt + header.length + payload.length);
+  return out;
+}
+
+/** Renames exports (e.g. AssemblyScript's `wizer_initialize` to `wizer.initialize`), keeping every other byte. */
+export function renameExports(bytes: Uint8Array, renames: Record<string, string>): Uint8Array {
+  const section = listSections(bytes).find((s) => s.id === 7);
+  if (!section) return bytes;
+  const count = readU32Leb(bytes, section.start);
+  let at = count.next;
+  const payload: number[] = [...writeU32Leb(count.value)];
+  let changed = false;
+  for (let i = 0; i < count.value; i++) {
+    const len = readU32Leb(bytes, at);
+    const name = new TextDecoder().decode(bytes.subarray(len.next, len.next + len.value));
+    at = len.next + len.value;
+    const kind = bytes[at++];
+    const index = readU32Leb(bytes, at);
+    at = index.next;
+    const renamed = renames[name] ?? name;
+    changed ||= renamed !== name;
+    payload.push(...encodeName(renamed), kind, ...writeU32Leb(index.value));
+  }
+  return changed ? replaceSection(bytes, section, 7, payload) : bytes;
+}
+
+/** Appends a custom section (information only: no host needs it to run the module). */
+export function appendCustomSection(bytes: Uint8Array, name: string, data: Uint8Array): Uint8Array {
+  const payload = [...encodeName(name), ...data];
+  const header = [0, ...writeU32Leb(payload.length)];
+  const out = new Uint8Array(bytes.length + header.length + payload.length);
+  out.set(bytes, 0);
+  out.set(header, bytes.length);
+  out.set(payload, bytes.length + header.length);
+  return out;
+}
+
+/** The payload of a custom section, if the module has one with that name. */
+export function readCustomSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  const section = listSections(bytes).find((s) => s.id === 0 && s.name === name);
+  if (!section) return undefined;
+  const len = readU32Leb(bytes, section.start);
+  return bytes.subarray(len.next + len.value, section.end);
 }

@@ -306,8 +306,7 @@ function sleepNanos(ns: bigint): void {
     sleepCell ??= new Int32Array(new SharedArrayBuffer(4));
     Atomics.wait(sleepCell, 0, 0, ms);
   } catch {
-    // Hosts without Atomics.wait on this thread (Workers' main isolate): busy-wait.
-    const end = performance.now() + ms;
-    while (performance.now() < end) { /* spin */ }
+    // Hosts without Atomics.wait on this thread (a Worker isolate, where the clock also stands
+    // still during execution): return at once rather than spin until the CPU limit.
   }
 }

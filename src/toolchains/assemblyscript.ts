@@ -5,7 +5,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
+import { renameExports } from '../runtime/module.js';
 import type { ProjectConfig } from '../config/types.js';
 import type { BuildContext, CompileOutput, ToolStatus, Toolchain } from './types.js';
 
@@ -25,6 +27,20 @@ function shimFlags(): string[] {
   const dir = path.dirname(require.resolve('@assemblyscript/wasi-shim/package.json'));
   const { options } = require(path.join(dir, 'asconfig.json')) as { options: { lib: string; use: string[]; exportStart: string } };
   return ['--lib', path.join(dir, options.lib), ...options.use.flatMap((u) => ['--use', u]), '--exportStart', options.exportStart];
+}
+
+/**
+ * The AssemblyScript runtime: the project's asconfig.json `options.runtime`, else "incremental".
+ * The init template uses "stub": the incremental GC sets itself up in the start function, which
+ * has not run when Wizer calls wizer.initialize; a fresh instance per request needs no GC anyway.
+ */
+async function projectRuntime(dir: string): Promise<string> {
+  try {
+    const config = JSON.parse(await readFile(path.join(dir, 'asconfig.json'), 'utf8')) as { options?: { runtime?: string } };
+    return config.options?.runtime ?? 'incremental';
+  } catch {
+    return 'incremental';
+  }
 }
 
 export const toolchain: Toolchain = {
@@ -52,10 +68,11 @@ export const toolchain: Toolchain = {
     const entry = path.resolve(config.dir, config.build.main ?? DEFAULT_MAIN);
     if (!existsSync(entry)) throw new UserError(`The entry file ${path.relative(process.cwd(), entry)} does not exist.`, 'Set [build] main in wfn.toml.');
     const { default: asc } = await import('assemblyscript/asc');
+    const runtime = await projectRuntime(config.dir);
     let wasm: Uint8Array | undefined;
     let diagnostics = '';
     const result = await asc.main(
-      [entry, ...shimFlags(), '--outFile', 'out.wasm', '--runtime', 'incremental', '--noColors'],
+      [entry, ...shimFlags(), '--outFile', 'out.wasm', '--runtime', runtime, '--noColors'],
       {
         writeFile(name: string, contents: Uint8Array | string) {
           if (name.endsWith('.wasm') && typeof contents !== 'string') wasm = contents;
@@ -77,6 +94,8 @@ export const toolchain: Toolchain = {
     if (result.error || !wasm) {
       throw new UserError(`AssemblyScript compilation failed:\n${diagnostics.trim() || result.error?.message}`);
     }
+    // AssemblyScript cannot spell an export "wizer.initialize"; the template exports wizer_initialize.
+    wasm = renameExports(wasm, { wizer_initialize: 'wizer.initialize' });
     return { wasm, toolchain: { name: 'assemblyscript', version: await this.version(config as ProjectConfig) } };
   },
 };

@@ -1,0 +1,202 @@
+/**
+ * `wfn dev --target cloudflare`: the packaged bundle in the real workerd, behind a small
+ * front proxy on the requested host:port. The proxy
+ *   - logs each request in the shared access-log format (timings come from the shim in
+ *     x-wfn-* response headers, which it strips),
+ *   - enforces the configured timeout: workerd does not enforce CPU limits locally, and a
+ *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted,
+ *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does.
+ */
+import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Bundle, EmulateOptions, Emulator } from '../types.js';
+import { errorResponse } from '../../src/runtime/cgi.js';
+import type { HttpResponse, InvokeResult } from '../../src/runtime/types.js';
+import { accessLogLine } from '../../src/server/access-log.js';
+import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/server/http.js';
+import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
+import { WORKERD_CONFIG_FILE } from './package.js';
+import { startWorkerd, type WorkerdProcess } from './workerd.js';
+
+/** Cloudflare accepts request bodies up to 100 MB on the free plan. */
+const MAX_BODY = 100 * 1024 * 1024;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+
+export interface CloudflareEmulatorOptions extends EmulateOptions {
+  /** Overrides the artifact's timeout (ms). */
+  timeoutMs?: number;
+  /** The environment workerd runs with (default: process.env; secrets are read from it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CloudflareEmulator extends Emulator {
+  /** How many times workerd was (re)started: 1 + one per timeout or crash. */
+  readonly starts: number;
+}
+
+interface Forwarded {
+  status: number;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+class WorkerdGone extends Error {}
+
+export async function startCloudflareEmulator(bundle: Bundle, options: CloudflareEmulatorOptions): Promise<CloudflareEmulator> {
+  const configFile = path.join(bundle.dir, WORKERD_CONFIG_FILE);
+  const timeoutMs = options.timeoutMs ?? bundle.artifact.limits.timeoutMs;
+  const env = options.env ?? process.env;
+  for (const name of bundle.artifact.secrets) {
+    if (env[name] === undefined) options.log(`warning: secret ${name} is not set in the environment; the Worker sees no binding for it`);
+  }
+
+  let closed = false;
+  let starts = 0;
+  let agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // `current` is the running workerd or its (re)start in progress: requests wait for it.
+  // `active` is the process `current` resolved to (undefined while a restart is underway).
+  let active: WorkerdProcess | undefined;
+  let current!: Promise<WorkerdProcess>;
+  const launch = (before?: WorkerdProcess): Promise<WorkerdProcess> => {
+    starts++;
+    const next = (async () => {
+      if (before) {
+        await before.stop();
+        agent.destroy();
+        agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+      }
+      const wd = await startWorkerd(configFile, { env, output: (line) => options.log(line) });
+      active = wd;
+      // A crash (not our kill) restarts it too, so the emulator keeps answering.
+      void wd.exited.then(() => restart(wd));
+      return wd;
+    })();
+    current = next;
+    return next;
+  };
+  const restart = (dead: WorkerdProcess) => {
+    if (closed || active !== dead) return; // already restarting, or shutting down
+    active = undefined;
+    launch(dead).catch((error) => options.log(`workerd failed to restart: ${(error as Error).message}`));
+  };
+  await launch();
+
+  const forward = (wd: WorkerdProcess, req: IncomingMessage, body: Uint8Array, signal: AbortSignal): Promise<Forwarded> =>
+    new Promise((resolve, reject) => {
+      const headers: [string, string][] = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const name = req.rawHeaders[i].toLowerCase();
+        if (HOP_BY_HOP.has(name) || name === 'content-length' || name === 'cf-connecting-ip') continue;
+        headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+      }
+      // Without a Host header, workerd would build request.url from its private port.
+      if (!headers.some(([k]) => k.toLowerCase() === 'host')) headers.push(['host', `${req.socket.localAddress}:${req.socket.localPort}`]);
+      headers.push(['content-length', String(body.length)]);
+      headers.push(['cf-connecting-ip', (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')]);
+      const upstream = http.request(
+        { host: '127.0.0.1', port: wd.port, method: req.method, path: req.url, headers: headers.flat(), agent, signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const out: [string, string][] = [];
+            for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+            resolve({ status: res.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+          });
+          res.on('error', (e) => reject(new WorkerdGone(e.message)));
+        },
+      );
+      upstream.on('error', (e) => reject(signal.aborted ? e : new WorkerdGone(e.message)));
+      upstream.end(body);
+    });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const reply = (response: HttpResponse, result: Omit<InvokeResult, 'response' | 'stderr'>) => {
+      if (!res.headersSent) sendHttpResponse(res, response);
+      options.log(accessLogLine(req.method ?? 'GET', req.url ?? '/', { response, ...result }, performance.now() - started));
+    };
+    const failure = (status: number, outcome: InvokeResult['outcome'], reason: string) =>
+      reply(errorResponse(status), { outcome, reason, timings: { instantiateUs: 0, runUs: Math.round((performance.now() - started) * 1000) } });
+
+    let body: Uint8Array;
+    try {
+      body = await readBody(req, MAX_BODY);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) return failure(413, 'busy', error.message);
+      throw error;
+    }
+    if (closed) return failure(503, 'busy', 'the emulator is shutting down');
+    let wd: WorkerdProcess;
+    try {
+      wd = await current;
+    } catch (error) {
+      return failure(503, 'busy', `workerd is not running: ${(error as Error).message}`);
+    }
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+      // A runaway loop holds workerd's isolate: nothing else would be answered until it ends.
+      restart(wd);
+    }, timeoutMs);
+    try {
+      const got = await forward(wd, req, body, abort.signal);
+      const timings = got.headers.find(([k]) => k === TIMINGS_HEADER)?.[1];
+      const reason = got.headers.find(([k]) => k === REASON_HEADER)?.[1];
+      const info = decodeEmulatorHeaders(timings, reason);
+      const headers = got.headers.filter(([k]) => k !== TIMINGS_HEADER && k !== REASON_HEADER && k !== 'content-length' && !HOP_BY_HOP.has(k));
+      const response: HttpResponse = { status: got.status, headers, body: got.body };
+      reply(response, info ?? { outcome: got.status >= 500 ? 'trap' : 'ok', reason: got.status >= 500 ? 'workerd answered an error' : undefined, timings: { instantiateUs: 0, runUs: 0 } });
+    } catch (error) {
+      if (timedOut) return failure(504, 'timeout', `the function ran longer than its timeout (${timeoutMs} ms); workerd was restarted (on Cloudflare, the CPU limit ends it with error 1102)`);
+      if (error instanceof WorkerdGone) {
+        return failure(503, 'busy', `workerd stopped during the request (${error.message})`);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      if (!res.headersSent) sendHttpResponse(res, errorResponse(500));
+      options.log(`${req.method} ${req.url} 500 ${(error as Error).message}`);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => resolve());
+    });
+  } catch (error) {
+    await (await current).stop();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
+
+  return {
+    url,
+    get starts() {
+      return starts;
+    },
+    async close() {
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      agent.destroy();
+      try {
+        await (await current).stop();
+      } catch {
+        // a failed (re)start has nothing to stop
+      }
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Packages an artifact as a Cloudflare module Worker under .wfn/targets/cloudflare/:
+ *   worker.js       the entry: shim.ts + src/runtime bundled by esbuild (minified ESM)
+ *   <name>.wasm     the function with the memory cap applied (the bytes that are uploaded)
+ *   metadata.json   the upload's metadata part (main_module, compatibility_date, bindings);
+ *                   secret bindings carry names only, values are added at deploy time
+ *   workerd.capnp   the emulator's workerd config (secrets read from its environment)
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Artifact, Bundle } from '../types.js';
+import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { UserError } from '../../src/util/errors.js';
+import { writeFileAtomic } from '../../src/util/fs.js';
+import { EMULATOR_BINDING } from './protocol.js';
+import type { ShimConfig } from './shim.js';
+
+export const TARGET = 'cloudflare';
+/** A fixed date: the runtime behaviour the shim was written and tested against. */
+export const COMPATIBILITY_DATE = '2025-01-01';
+export const ENTRY_FILE = 'worker.js';
+export const METADATA_FILE = 'metadata.json';
+export const WORKERD_CONFIG_FILE = 'workerd.capnp';
+/** Cloudflare's Worker size limits, after compression. */
+export const FREE_LIMIT_BYTES = 3 * 1024 * 1024;
+export const PAID_LIMIT_BYTES = 10 * 1024 * 1024;
+
+export type Binding =
+  | { type: 'plain_text'; name: string; text: string }
+  | { type: 'secret_text'; name: string; text?: string };
+
+export interface WorkerMetadata {
+  main_module: string;
+  compatibility_date: string;
+  bindings: Binding[];
+}
+
+export function wasmFileName(name: string): string {
+  return `${name}.wasm`;
+}
+
+export function bundleDir(artifact: Artifact): string {
+  return artifact.projectDir
+    ? path.join(artifact.projectDir, '.wfn', 'targets', TARGET)
+    : path.join(tmpdir(), 'wfn-targets', artifact.name, TARGET);
+}
+
+/** The shim's source: the compiled .js next to this file under lib/, the .ts when run from source. */
+function shimPath(): string {
+  const js = fileURLToPath(new URL('./shim.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('./shim.ts', import.meta.url));
+}
+
+/** Bundles the Worker entry: the shim and the runtime, with the function's wasm as a module import. */
+export async function buildEntry(wasmName: string, config: ShimConfig): Promise<Uint8Array> {
+  const { build } = await import('esbuild');
+  const shim = shimPath();
+  const contents = [
+    `import wasm from ${JSON.stringify(`./${wasmName}`)};`,
+    `import { createWorker } from ${JSON.stringify(`./${path.basename(shim)}`)};`,
+    `export default createWorker(wasm, ${JSON.stringify(config)});`,
+  ].join('\n');
+  const result = await build({
+    stdin: { contents, resolveDir: path.dirname(shim), sourcefile: 'entry.js', loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    external: ['*.wasm'],
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].contents;
+}
+
+export function workerMetadata(artifact: Artifact, secretValues?: Record<string, string>): WorkerMetadata {
+  const bindings: Binding[] = Object.entries(artifact.env).map(([name, text]) => ({ type: 'plain_text', name, text }));
+  for (const name of artifact.secrets) {
+    bindings.push(secretValues ? { type: 'secret_text', name, text: secretValues[name] } : { type: 'secret_text', name });
+  }
+  return { main_module: ENTRY_FILE, compatibility_date: COMPATIBILITY_DATE, bindings };
+}
+
+/** A Cap'n Proto text literal (C-style escapes; non-ASCII stays raw UTF-8). */
+function capnpText(value: string): string {
+  return `"${value.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '\\' || c === '"' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))}"`;
+}
+
+/**
+ * The emulator's workerd config. The socket address is overridden on the command line
+ * (`--socket-addr http=...`); secrets come from workerd's environment (`fromEnvironment`),
+ * so their values are never written to disk.
+ */
+export function workerdConfig(artifact: Artifact, wasmName: string): string {
+  const bindings = [
+    ...Object.entries(artifact.env).map(([name, text]) => `(name = ${capnpText(name)}, text = ${capnpText(text)})`),
+    ...artifact.secrets.map((name) => `(name = ${capnpText(name)}, fromEnvironment = ${capnpText(name)})`),
+    `(name = ${capnpText(EMULATOR_BINDING)}, text = "1")`,
+  ];
+  return `# workerd config for \`wfn dev --target cloudflare\` (generated; the upload does not use it).
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .worker) ],
+  sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "main") ],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+    (name = ${capnpText(ENTRY_FILE)}, esModule = embed ${capnpText(ENTRY_FILE)}),
+    (name = ${capnpText(wasmName)}, wasm = embed ${capnpText(wasmName)}),
+  ],
+  compatibilityDate = ${capnpText(COMPATIBILITY_DATE)},
+  bindings = [
+    ${bindings.join(',\n    ')},
+  ],
+);
+`;
+}
+
+const NAME_RULE = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/;
+const NAME_HINT = 'Use up to 63 lower-case letters, digits, "-" and "_", starting and ending with a letter or digit (--name N).';
+
+export function isValidWorkerName(name: string): boolean {
+  return NAME_RULE.test(name);
+}
+
+/** Deploy refuses a name Cloudflare would refuse (packaging only warns: the emulator does not care). */
+export function checkWorkerName(name: string): void {
+  if (!isValidWorkerName(name)) throw new UserError(`"${name}" is not a valid Cloudflare Worker name.`, NAME_HINT);
+}
+
+export function sizeWarnings(compressed: number): string[] {
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+  if (compressed > PAID_LIMIT_BYTES) return [`the Worker is ${mb(compressed)} gzipped: over Cloudflare's 10 MiB limit (paid plans); the upload will be refused (code 10027).`];
+  if (compressed > FREE_LIMIT_BYTES) return [`the Worker is ${mb(compressed)} gzipped: over Cloudflare's 3 MiB limit on the free plan (paid plans allow 10 MiB).`];
+  return [];
+}
+
+export async function packageWorker(artifact: Artifact): Promise<Bundle> {
+  if (!/^[A-Za-z0-9._-]+$/.test(artifact.name)) throw new UserError(`"${artifact.name}" cannot name a Worker module file.`, NAME_HINT);
+  const dir = bundleDir(artifact);
+  const wasmName = wasmFileName(artifact.name);
+  let wasm: Uint8Array;
+  try {
+    wasm = capMemory(await readFile(artifact.wasmPath), artifact.limits.memoryMiB);
+  } catch (error) {
+    if (error instanceof WasmFormatError) throw new UserError(`${artifact.wasmPath}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
+    throw error;
+  }
+  const entry = await buildEntry(wasmName, {
+    route: '/',
+    memoryCapBytes: artifact.limits.memoryMiB * 1024 * 1024,
+    vars: Object.keys(artifact.env),
+    secrets: artifact.secrets,
+  });
+  const metadata = new TextEncoder().encode(JSON.stringify(workerMetadata(artifact), null, 2) + '\n');
+  const config = new TextEncoder().encode(workerdConfig(artifact, wasmName));
+
+  // A fresh folder: no stale file from an earlier package can be picked up.
+  await rm(dir, { recursive: true, force: true });
+  const files: [string, Uint8Array][] = [
+    [ENTRY_FILE, entry],
+    [wasmName, wasm],
+    [METADATA_FILE, metadata],
+    [WORKERD_CONFIG_FILE, config],
+  ];
+  for (const [name, bytes] of files) await writeFileAtomic(path.join(dir, name), bytes);
+
+  // Cloudflare limits the compressed size of the uploaded modules.
+  const compressedSize = gzipSync(Buffer.concat([entry, wasm])).length;
+  const size = files.reduce((sum, [, bytes]) => sum + bytes.length, 0);
+  return {
+    target: TARGET,
+    name: artifact.name,
+    dir,
+    files: files.map(([p, bytes]) => ({ path: p, size: bytes.length })),
+    size,
+    compressedSize,
+    warnings: [
+      ...(isValidWorkerName(artifact.name) ? [] : [`"${artifact.name}" is not a valid Cloudflare Worker name; deploy will refuse it. ${NAME_HINT}`]),
+      ...sizeWarnings(compressedSize),
+    ],
+    artifact,
+  };
+}
