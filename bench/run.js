@@ -3,7 +3,7 @@
 // Machines here are shared and noisy: read medians and ratios, not absolute numbers.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT } from './lib.js';
+import { fmt, table, ROOT } from './lib.js';
 
 const only = process.argv.slice(2);
 const want = (section) => only.length === 0 || only.includes(section);
@@ -14,6 +14,30 @@ const results = { startedAt: new Date().toISOString() };
 if (want('core')) {
   const { benchCore } = await import('./core.js');
   results.core = await benchCore({ helloWasm: await buildTemplate('assemblyscript', 'http'), fibWasm: await buildTemplate('assemblyscript', 'fib') });
+}
+
+if (want('cloudflare')) {
+  const { benchCloudflare } = await import('../lib/adapters/cloudflare/bench.js');
+  const cf = (results.cloudflare = await benchCloudflare(await buildTemplate('assemblyscript', 'http'), { path: '/?name=bench' }));
+  const dev = results.core?.devThroughput?.dev;
+  const row = (name, f) => [name, fmt.n(f.reqPerSec), fmt.ms(f.p50Ms ?? f.p50ms), dev ? fmt.x(f.reqPerSec / dev.reqPerSec) : 'n/a', fmt.x(f.reqPerSec / cf.plainJsWorker.reqPerSec)];
+  table('Cloudflare: hello template in workerd (10 connections)', [
+    ['server', 'req/s', 'p50', 'vs wfn dev', 'vs plain-JS Worker'],
+    row('wasm Worker, direct to workerd', cf.wasmWorker),
+    row('wasm Worker via wfn dev --target cloudflare', cf.viaEmulator),
+    row('plain-JS Worker, same bytes', cf.plainJsWorker),
+  ]);
+  table('Cloudflare bundle', [['file', 'bytes'], ['worker.js', cf.bundle.workerJsBytes], ['function .wasm', cf.bundle.wasmBytes], ['total raw', cf.bundle.rawBytes], ['total gzipped', cf.bundle.gzipBytes]]);
+}
+
+if (want('languages')) {
+  const { benchLanguages } = await import('./languages.js');
+  results.languages = await benchLanguages();
+}
+
+if (want('snapshots')) {
+  const { benchSnapshots } = await import('./languages.js');
+  results.snapshots = await benchSnapshots();
 }
 
 await mkdir(path.join(ROOT, '.wfn', 'bench'), { recursive: true });
