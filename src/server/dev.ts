@@ -13,6 +13,7 @@ import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import { errorResponse } from '../runtime/cgi.js';
 import { accessLogLine } from './access-log.js';
 import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from './http.js';
+import { watchProject } from './watch.js';
 
 export interface DevOptions {
   host: string;
@@ -116,20 +117,10 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
 
   let watcher: { close(): Promise<void> } | undefined;
   if (options.projectDir && options.watch !== false) {
-    const { watch } = await import('chokidar');
-    const dir = path.resolve(options.projectDir);
-    const ignored = (p: string) => /[\\/](node_modules|dist|\.wfn|target|\.git)([\\/]|$)/.test(path.relative(dir, p) ? '/' + path.relative(dir, p) : '');
-    const w = watch(dir, { ignored, ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
-    let timer: NodeJS.Timeout | undefined;
-    w.on('all', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        options.progress('change detected, rebuilding');
-        pending = pending.then(rebuild);
-      }, 80);
+    watcher = await watchProject(options.projectDir, () => {
+      options.progress('change detected, rebuilding');
+      pending = pending.then(rebuild);
     });
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    watcher = w;
   }
 
   return {
