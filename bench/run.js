@@ -30,6 +30,18 @@ if (want('cloudflare')) {
   table('Cloudflare bundle', [['file', 'bytes'], ['worker.js', cf.bundle.workerJsBytes], ['function .wasm', cf.bundle.wasmBytes], ['total raw', cf.bundle.rawBytes], ['total gzipped', cf.bundle.gzipBytes]]);
 }
 
+if (want('lambda')) {
+  const { benchLambda } = await import('../lib/adapters/lambda/bench.js');
+  const l = (results.lambda = await benchLambda(await buildTemplate('assemblyscript', 'http'), { path: '/hello', query: 'name=wasm' }));
+  table('Lambda: handler from the zip, in-process (hello template)', [
+    ['figure', 'value'],
+    ['zip size', fmt.kb(l.zipBytes)],
+    ['cold init (fresh process; median / min)', `${fmt.ms(l.coldInitMs.median)} / ${fmt.ms(l.coldInitMs.min)}`],
+    ['first invocation after init', fmt.ms(l.firstInvokeMs)],
+    ['warm invocation p50 / p99', `${fmt.us(l.warmInvokeUs.p50)} / ${fmt.us(l.warmInvokeUs.p99)}`],
+  ]);
+}
+
 if (want('languages')) {
   const { benchLanguages } = await import('./languages.js');
   results.languages = await benchLanguages();

@@ -43,6 +43,7 @@ export default class Deploy extends WfnCommand {
     const rel = path.relative(process.cwd(), bundle.dir) || '.';
     this.log(`Package for ${bundle.target}: ${rel} (${formatBytes(bundle.size)}${bundle.compressedSize ? `, ${formatBytes(bundle.compressedSize)} compressed` : ''})`);
     for (const f of bundle.files) this.log(`  ${f.path}  ${formatBytes(f.size)}`);
+    if (bundle.archive) this.log(`Archive: ${path.relative(process.cwd(), bundle.archive)}`);
     if (result) {
       if (result.unchanged) this.log(`${result.name} is already deployed with these exact bytes: nothing changed.`);
       else this.log(`Deployed ${result.name} to ${result.target}${result.version !== undefined ? ` (version ${result.version})` : ''}.`);

@@ -1,0 +1,68 @@
+/** Runs the very zip deploy would upload: extract it, then serve it through the local gateway. */
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Bundle, EmulateOptions, Emulator } from '../../types.js';
+import { UserError } from '../../../src/util/errors.js';
+import { lambdaSettings } from '../limits.js';
+import { HANDLER, HANDLER_FILE } from '../package-config.js';
+import { readZip } from '../zip.js';
+import { startGateway } from './gateway.js';
+
+export interface LambdaEmulateOptions extends EmulateOptions {
+  maxSandboxes?: number;
+  /** Process environment to read secrets from (default process.env). */
+  processEnv?: NodeJS.ProcessEnv;
+}
+
+/** Unzips into a fresh folder (the sandbox's /var/task); refuses paths that leave it. */
+export async function extractPackage(zipFile: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-lambda-task-'));
+  for (const [name, data] of Object.entries(readZip(await readFile(zipFile)))) {
+    const target = path.resolve(dir, name);
+    if (!target.startsWith(dir + path.sep)) throw new UserError(`${zipFile} holds a path outside the package: ${name}`);
+    if (name.endsWith('/')) continue;
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, data);
+  }
+  return dir;
+}
+
+export async function emulateLambda(bundle: Bundle, options: LambdaEmulateOptions): Promise<Emulator> {
+  if (!bundle.archive) throw new Error('the Lambda bundle has no zip');
+  const taskDir = await extractPackage(bundle.archive);
+  const { artifact } = bundle;
+  const settings = lambdaSettings(artifact.limits);
+  const processEnv = options.processEnv ?? process.env;
+  const env: Record<string, string> = { ...artifact.env };
+  for (const name of artifact.secrets) {
+    const value = processEnv[name];
+    if (value !== undefined) env[name] = value;
+    else options.log(`lambda: secret ${name} is not set in this shell: the function will not see it`);
+  }
+  try {
+    const gateway = await startGateway({
+      host: options.host,
+      port: options.port,
+      log: options.log,
+      handlerFile: path.join(taskDir, HANDLER_FILE),
+      handlerExport: HANDLER.split('.')[1],
+      functionName: bundle.name,
+      memorySize: settings.memorySize,
+      timeoutMs: settings.timeoutSeconds * 1000,
+      env,
+      region: processEnv.AWS_REGION ?? processEnv.AWS_DEFAULT_REGION,
+      maxSandboxes: options.maxSandboxes,
+    });
+    return {
+      url: gateway.url,
+      async close() {
+        await gateway.close();
+        await rm(taskDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(taskDir, { recursive: true, force: true });
+    throw error;
+  }
+}

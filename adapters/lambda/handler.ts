@@ -1,0 +1,58 @@
+/**
+ * The Lambda handler shim: esbuild bundles this file with src/runtime/ into index.mjs.
+ * Init (top level, once per sandbox): read wfn.json and the .wasm next to this file and
+ * compile it. Each invocation: a fresh instance, CGI in and out, a payload 2.0 result.
+ * Never import this module from wfn itself: its top level reads the packaged files.
+ */
+import { readFileSync } from 'node:fs';
+import { errorResponse } from '../../src/runtime/cgi.js';
+import { invokeHttp } from '../../src/runtime/invoke.js';
+import type { InvokeResult } from '../../src/runtime/types.js';
+import { PAYLOAD_LIMIT, requestFromEvent, resultFromResponse, resultSize, type LambdaHttpResult } from './events.js';
+import { CONFIG_FILE, type PackageConfig } from './package-config.js';
+
+const config = JSON.parse(readFileSync(new URL(CONFIG_FILE, import.meta.url), 'utf8')) as PackageConfig;
+const compiled = await WebAssembly.compile(readFileSync(new URL(config.wasm, import.meta.url)));
+const memoryCapBytes = config.memoryMiB * 1024 * 1024;
+// Lambda's environment is fixed for the sandbox's life: read the configured variables once.
+const env: Record<string, string> = {};
+for (const name of config.env) {
+  const value = process.env[name];
+  if (value !== undefined) env[name] = value;
+}
+
+/** How the last invocation went (for the local gateway's access log; one invocation at a time per sandbox). */
+export interface InvocationRecord {
+  outcome: InvokeResult['outcome'];
+  reason?: string;
+  timings: InvokeResult['timings'];
+}
+export let lastInvocation: InvocationRecord | undefined;
+
+const decoder = new TextDecoder();
+
+function failed(status: number, reason: string): InvokeResult {
+  return { response: errorResponse(status), stderr: new Uint8Array(0), outcome: status === 502 ? 'malformed' : 'trap', reason, timings: { instantiateUs: 0, runUs: 0 } };
+}
+
+export async function handler(event: unknown): Promise<LambdaHttpResult> {
+  // Not an HTTP event (a direct Invoke with {} ...): throw, so the caller sees why.
+  const { req, route } = requestFromEvent(event);
+  let result: InvokeResult;
+  try {
+    result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes });
+  } catch (error) {
+    result = failed(500, `host error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // The function's stderr and the reason of a 5xx go to CloudWatch Logs.
+  if (result.stderr.length > 0) console.error(decoder.decode(result.stderr).trimEnd());
+  let out = resultFromResponse(result.response);
+  if (result.outcome === 'ok' && resultSize(out) > PAYLOAD_LIMIT) {
+    // Lambda would drop the oversized result with an opaque error; answer a clear 502 instead.
+    result = failed(502, `the response (${resultSize(out)} bytes as JSON) is over Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+    out = resultFromResponse(result.response);
+  }
+  if (result.outcome !== 'ok') console.error(`wfn: ${result.response.status} ${result.outcome}: ${result.reason ?? ''}`);
+  lastInvocation = { outcome: result.outcome, reason: result.reason, timings: result.timings };
+  return out;
+}

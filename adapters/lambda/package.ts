@@ -1,0 +1,121 @@
+/**
+ * The Lambda package: a zip with index.mjs (the handler shim and src/runtime/, bundled by
+ * esbuild), function.wasm (memory capped) and wfn.json. Same input, same bytes.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Artifact, Bundle } from '../types.js';
+import { checkContract } from '../../src/runtime/contract.js';
+import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { UserError } from '../../src/util/errors.js';
+import { writeFileAtomic } from '../../src/util/fs.js';
+import { packageRoot, wfnVersion } from '../../src/util/paths.js';
+import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
+import { CONFIG_FILE, HANDLER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
+import { deterministicZip, type ZipEntry } from './zip.js';
+
+/** handler.ts beside this file (running from sources), else the compiled handler.js (running from lib/). */
+function handlerEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const ts = path.join(here, 'handler.ts');
+  return existsSync(ts) ? ts : path.join(here, 'handler.js');
+}
+
+let bundled: Promise<Uint8Array> | undefined;
+
+/** index.mjs: the shim and the runtime in one ES module (built once per process). */
+export function bundleHandler(): Promise<Uint8Array> {
+  bundled ??= (async () => {
+    const esbuild = await import('esbuild');
+    const result = await esbuild.build({
+      entryPoints: [handlerEntry()],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      write: false,
+      // Paths in the bundle's comments are relative to this: the same on every machine.
+      absWorkingDir: packageRoot(),
+      legalComments: 'none',
+      charset: 'utf8',
+      logLevel: 'silent',
+      banner: { js: `// wfn ${wfnVersion()}: AWS Lambda handler for a WASI preview1 + CGI function (generated; see docs/targets/lambda.md)` },
+    });
+    return result.outputFiles[0].contents;
+  })();
+  bundled.catch(() => (bundled = undefined));
+  return bundled;
+}
+
+/** Where the package goes: <project>/.wfn/targets/lambda/, else a temp folder per function. */
+export function bundleDir(artifact: Artifact): string {
+  return artifact.projectDir ? path.join(artifact.projectDir, '.wfn', 'targets', 'lambda') : path.join(os.tmpdir(), 'wfn-targets', artifact.name, 'lambda');
+}
+
+export function zipName(artifact: Artifact): string {
+  return `${artifact.name}.zip`;
+}
+
+async function cappedWasm(artifact: Artifact): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(artifact.wasmPath);
+  } catch (error) {
+    throw new UserError(`Cannot read ${artifact.wasmPath}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let capped: Uint8Array;
+  try {
+    capped = capMemory(bytes, artifact.limits.memoryMiB);
+  } catch (error) {
+    if (error instanceof WasmFormatError) throw new UserError(`${artifact.wasmPath}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
+    throw error;
+  }
+  // What is shipped must still conform (capMemory rewrote a section).
+  const problems = checkContract(await WebAssembly.compile(capped as BufferSource));
+  if (problems.length > 0) throw new UserError(`${artifact.wasmPath} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return capped;
+}
+
+export async function packageLambda(artifact: Artifact): Promise<Bundle> {
+  checkFunctionName(artifact.name);
+  const variableNames = [...new Set([...Object.keys(artifact.env), ...artifact.secrets])].sort();
+  checkVariableNames(variableNames);
+  const settings = lambdaSettings(artifact.limits);
+  const warnings = [...settings.warnings];
+  if (variablesSize(artifact.env) > ENV_LIMIT_BYTES) warnings.push(`the variables take ${variablesSize(artifact.env)} bytes; Lambda allows ${ENV_LIMIT_BYTES}`);
+
+  const config: PackageConfig = { wasm: WASM_FILE, memoryMiB: artifact.limits.memoryMiB, env: variableNames, wfn: wfnVersion() };
+  const entries: ZipEntry[] = [
+    { path: HANDLER_FILE, data: await bundleHandler() },
+    { path: WASM_FILE, data: await cappedWasm(artifact) },
+    { path: CONFIG_FILE, data: new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n') },
+  ];
+  const zip = deterministicZip(entries);
+  if (zip.length > INLINE_ZIP_LIMIT) warnings.push(`the zip is ${zip.length} bytes; Lambda takes at most ${INLINE_ZIP_LIMIT} bytes inline (deploy will refuse it)`);
+
+  const dir = bundleDir(artifact);
+  await mkdir(dir, { recursive: true });
+  const archive = path.join(dir, zipName(artifact));
+  // Old zips of a renamed function would be mistaken for this one's.
+  for (const file of await readdir(dir)) {
+    if (file.endsWith('.zip') && path.join(dir, file) !== archive) await rm(path.join(dir, file), { force: true });
+  }
+  for (const entry of entries) await writeFileAtomic(path.join(dir, entry.path), entry.data);
+  await writeFileAtomic(archive, zip);
+
+  const files = entries.map((e) => ({ path: e.path, size: e.data.length }));
+  return {
+    target: 'lambda',
+    name: artifact.name,
+    dir,
+    files,
+    size: files.reduce((sum, f) => sum + f.size, 0),
+    compressedSize: zip.length,
+    archive,
+    warnings,
+    artifact,
+  };
+}
