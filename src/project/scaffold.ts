@@ -20,7 +20,10 @@ export function resolveLanguage(input: string): Language {
 
 export async function listTemplates(language: Language): Promise<string[]> {
   try {
-    return (await readdir(path.join(packageRoot(), 'templates', language), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    return (await readdir(path.join(packageRoot(), 'templates', language), { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && !d.name.startsWith('_'))
+      .map((d) => d.name)
+      .sort();
   } catch {
     return [];
   }
@@ -43,6 +46,8 @@ async function copyTree(from: string, to: string, vars: Record<string, string>, 
     }
   }
 }
+
+export const COMMON_DIR = '_common';
 
 export interface ScaffoldResult {
   dir: string;
@@ -67,6 +72,9 @@ export async function scaffoldProject(name: string, languageInput: string, templ
     throw new UserError(`${path.relative(process.cwd(), dir) || dir} already exists and is not empty; nothing was written.`, 'Choose another name or remove the folder.');
   }
   const files: string[] = [];
+  // templates/<lang>/_common/ (the CGI helpers every template of a language shares) comes first.
+  const common = path.join(packageRoot(), 'templates', language, COMMON_DIR);
+  if (existsSync(common)) await copyTree(common, dir, { name }, files);
   await copyTree(path.join(packageRoot(), 'templates', language, template), dir, { name }, files);
   return { dir, language, template, files: files.map((f) => path.relative(dir, f)).sort() };
 }

@@ -57,6 +57,7 @@ if (!goInstall && !CI) console.warn(`Skipping the Go template tests: ${GO_FIX}`)
 /** Copies a template as `wfn new` does: {{name}} in names and contents, gitignore -> .gitignore. */
 function scaffold(language: 'rust' | 'go', template: string, name: string): string {
   const dir = path.join(scratch, `${language}-${template}-${name}`);
+  cpSync(path.join(ROOT, 'templates', language, '_common'), dir, { recursive: true });
   cpSync(path.join(ROOT, 'templates', language, template), dir, { recursive: true });
   const walk = (folder: string) => {
     for (const entry of readdirSync(folder)) {
