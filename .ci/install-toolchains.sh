@@ -15,7 +15,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
-pkgs="rustc cargo libstd-rust-dev-wasm32 lld-14 golang-1.23-go binaryen"
+pkgs="rustc cargo libstd-rust-dev-wasm32 lld-14 golang-1.23-go binaryen chromium"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
