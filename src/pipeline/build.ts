@@ -136,8 +136,9 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     return { value, ms: Math.round(performance.now() - t0) };
   };
 
+  const level = options.optimize ?? config.build.optimize;
   log(`compiling ${config.language} (${toolchainVersion})`);
-  const compiled = await timed('compile', () => toolchain.compile({ config, workDir: paths.workDir, log }));
+  const compiled = await timed('compile', () => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log }));
   const raw = compiled.value.wasm;
   steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
   const rawModule = await compileModule(raw, 'compiled');
@@ -158,9 +159,10 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     log(`no snapshot: the module does not export ${INIT_FUNC}`);
   }
 
-  const level = options.optimize ?? config.build.optimize;
   let tool = 'none';
-  if (level !== 'none') {
+  if (compiled.value.optimized && level !== 'none') {
+    tool = 'the toolchain (already optimized)';
+  } else if (level !== 'none') {
     log(`optimizing (wasm-opt -${level})`);
     const { optimizeWasm } = await import('./wasm-opt.js');
     const opt = await timed('optimize', () => optimizeWasm(current, level));

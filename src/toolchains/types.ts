@@ -1,4 +1,4 @@
-import type { Language, ProjectConfig } from '../config/types.js';
+import type { Language, OptimizeLevel, ProjectConfig } from '../config/types.js';
 
 /** One tool wfn looked for, as `wfn doctor` reports it. */
 export interface ToolStatus {
@@ -16,6 +16,8 @@ export interface ToolStatus {
 
 export interface BuildContext {
   config: ProjectConfig;
+  /** The effective wasm-opt level (flag, else wfn.toml): toolchains with their own size modes follow it. */
+  optimize: OptimizeLevel;
   /** Scratch folder for intermediate files (inside .wfn/build/). Exists. */
   workDir: string;
   /** Progress lines for the user (already prefixed by the caller). */
@@ -27,6 +29,11 @@ export interface CompileOutput {
   wasm: Uint8Array;
   /** Toolchain name and version, recorded in the manifest and in the cache key. */
   toolchain: { name: string; version: string };
+  /**
+   * The toolchain already optimized the module (the JavaScript engine is linked and cleaned up
+   * with wasm-opt once): a second wasm-opt pass costs seconds for ~2 %, so the pipeline skips it.
+   */
+  optimized?: boolean;
 }
 
 /** A language's compiler behind one narrow interface (as the Fastly CLI's Go `Toolchain`). */

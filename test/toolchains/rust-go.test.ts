@@ -91,7 +91,7 @@ async function compile(toolchain: Toolchain, config: ProjectConfig) {
   const workDir = path.join(config.dir, '.wfn', 'build');
   mkdirSync(workDir, { recursive: true });
   const log: string[] = [];
-  const output = await toolchain.compile({ config, workDir, log: (line) => log.push(line) });
+  const output = await toolchain.compile({ config, optimize: config.build.optimize, workDir, log: (line) => log.push(line) });
   return { ...output, module: await WebAssembly.compile(new Uint8Array(output.wasm)), log };
 }
 

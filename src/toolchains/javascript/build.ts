@@ -1,0 +1,107 @@
+/**
+ * The JavaScript build: bundle (esbuild) -> componentize-qjs (QuickJS + the script,
+ * pre-initialized by Wizer, as a component of the wfn:fn/handler world) -> re-link the
+ * component's core modules into one WASI preview1 command module (relink.ts, link.ts).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { ToolchainMissingError, UserError } from '../../util/errors.js';
+import { bundle } from './bundle.js';
+import { WORLD_NAME, WORLD_WIT } from './host-module.js';
+import { linkCommand, type LinkTimings } from './link.js';
+import { identifyRoles, planLink } from './relink.js';
+import { FIX_NPM } from './tools.js';
+
+export const DEFAULT_MAIN = 'src/index.js';
+
+export interface JsBuildResult {
+  wasm: Uint8Array;
+  timings: { bundleMs: number; componentizeMs: number; linkMs: number; totalMs: number; link: LinkTimings };
+  /** Size of the component componentize-qjs produced. */
+  componentBytes: number;
+}
+
+type Componentize = (opts: {
+  witPath: string;
+  jsSource: string;
+  jsPath?: string;
+  moduleRoot?: string;
+  world?: string;
+  optSize?: boolean;
+}) => Promise<{ component: Uint8Array }>;
+
+async function loadComponentize(): Promise<Componentize> {
+  try {
+    return (await import('componentize-qjs')).componentize as Componentize;
+  } catch (error) {
+    throw new ToolchainMissingError(`componentize-qjs (${(error as Error).message.split('\n')[0]})`, FIX_NPM);
+  }
+}
+
+/**
+ * componentize-qjs reports a script that throws while initializing as a Rust error with a
+ * wasm backtrace; the JavaScript message inside it is what the user needs.
+ */
+function initErrorMessage(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  // ": Failed to evaluate ...: Failed to finish ...: Error: <message>\n    at <stack>"
+  const js = /Failed to [^:\n]*: (?!Failed to )([\s\S]*)$/.exec(text);
+  if (js) return js[1].trim();
+  const unknown = /unknown import: `([^`]+)`/.exec(text);
+  if (unknown) return `the script called the host (${unknown[1]}) while initializing, which only works inside fetch()`;
+  return text.split('\n').slice(0, 12).join('\n');
+}
+
+export interface JsBuildOptions {
+  /** componentize-qjs's size-optimized QuickJS build (smaller, slower JavaScript). */
+  optSize?: boolean;
+}
+
+export async function buildJs(
+  projectDir: string,
+  main: string,
+  workDir: string,
+  log: (m: string) => void,
+  options: JsBuildOptions = {},
+): Promise<JsBuildResult> {
+  const t0 = performance.now();
+  const entry = resolve(projectDir, main);
+  const { code } = await bundle(projectDir, entry);
+  const bundlePath = join(workDir, 'bundle.js');
+  await writeFile(bundlePath, code);
+  const witPath = join(workDir, 'world.wit');
+  await writeFile(witPath, WORLD_WIT);
+  const t1 = performance.now();
+  log(`bundled ${main} (${Math.round(code.length / 1024)} KB of JavaScript)`);
+
+  const componentize = await loadComponentize();
+  let component: Uint8Array;
+  try {
+    // The async runtime (not --sync): only its export path drains QuickJS's job queue, so an
+    // async fetch() can settle; the host module implements its few async built-ins.
+    // With the project as module root, stack traces name the bundle by its project path (.wfn/...).
+    const moduleRoot = relative(projectDir, bundlePath).startsWith('..') ? undefined : projectDir;
+    ({ component } = await componentize({ witPath, world: WORLD_NAME, jsSource: code, jsPath: bundlePath, moduleRoot, optSize: options.optSize }));
+  } catch (error) {
+    throw new UserError(`the script failed while initializing (its top-level code runs at build time):\n  ${initErrorMessage(error)}`);
+  }
+  const t2 = performance.now();
+  log(`componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)`);
+
+  const roles = identifyRoles(component);
+  const plan = planLink(roles);
+  const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
+  const t3 = performance.now();
+  log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);
+  return {
+    wasm,
+    componentBytes: component.length,
+    timings: {
+      bundleMs: Math.round(t1 - t0),
+      componentizeMs: Math.round(t2 - t1),
+      linkMs: Math.round(t3 - t2),
+      totalMs: Math.round(t3 - t0),
+      link: timings,
+    },
+  };
+}

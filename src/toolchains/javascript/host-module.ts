@@ -1,0 +1,495 @@
+/**
+ * The host module (WebAssembly text) that turns componentize-qjs's core modules into a WASI
+ * preview1 command: it implements, on preview1, the few preview2 and component-model
+ * imports the QuickJS runtime and the wit-dylib glue use, and exports `_start`, which
+ * reads the environment and stdin, calls the world's async `handle` export, drives it to
+ * completion and writes the returned CGI bytes to stdout.
+ *
+ * Every import the host provides is matched by name and checked against the signature the
+ * importing module declares, so an engine upgrade that changes one fails the build loudly.
+ * Imports without an implementation get a stub that traps with `unreachable` if ever called
+ * (they exist in the runtime for code paths a request never takes: filesystem, polling,
+ * module loading at init time).
+ */
+import type { FuncType } from './wasm-binary.js';
+
+/** An import of a merged module that the host module must provide. */
+export interface HostImport {
+  /** Original (module, name) of the import, e.g. ("wasi:cli/stdout@0.2.0", "get-stdout"). */
+  module: string;
+  name: string;
+  type: FuncType;
+  /** The export name the host gives it (imports are renamed to `host.<exportName>`). */
+  exportName: string;
+}
+
+/** Something the libraries import from the main module; the host imports it once and re-exports it. */
+export interface MainImport {
+  name: string;
+  kind: 'memory' | 'table' | 'global';
+  /** Memory/table: the largest minimum any importer declares. */
+  minimum?: number;
+  global?: { valtype: string; mutable: boolean };
+}
+
+export interface HostModuleInput {
+  imports: HostImport[];
+  /** What the libraries need from main (memory, table, stack pointer, base globals). */
+  mainImports: MainImport[];
+  /** The merged modules' names of what the host itself imports (wasm-merge resolves them). */
+  main: string;
+  runtime: string;
+  glue: string;
+  /** Table slot where the component's fixup module placed the runtime's cabi_realloc. */
+  reallocSlot: number;
+  /** The glue's export names. */
+  exports: { handle: string; callback: string; realloc: string };
+  /** The runtime's realloc export name. */
+  runtimeRealloc: string;
+}
+
+/** Canonical-ABI callback codes (component model async, callback form). */
+const CALLBACK_EXIT = 0;
+const CALLBACK_YIELD = 1;
+
+/** Lowered signature shorthand: "ii>i" = (i32, i32) -> i32. */
+function sig(type: FuncType): string {
+  const short = (t: string) => ({ i32: 'i', i64: 'I', f32: 'f', f64: 'F' })[t] ?? '?';
+  return type.params.map(short).join('') + '>' + type.results.map(short).join('');
+}
+
+interface Impl {
+  /** Expected lowered signature (see `sig`). */
+  sig: string;
+  /** WAT body; parameters are $p0, $p1... */
+  body: string;
+  locals?: string;
+}
+
+/** Strips the "@0.2.0" version from an interface name. */
+function unversioned(module: string): string {
+  return module.replace(/@[^/]*$/, '');
+}
+
+const NOOP: Impl = { sig: '', body: '' };
+
+/** Stores an i32 result discriminant (and nothing else) for `result<_, E>`/`option<T>` returns. */
+const storeByte = (param: string, value: number) => `(i32.store8 (local.get ${param}) (i32.const ${value}))`;
+
+/**
+ * Implementations by "interface#name" (interface without version). `sig` guards the
+ * canonical-ABI lowering we wrote the body against.
+ */
+const IMPLS: Record<string, Impl> = {
+  // stdio handles are the preview1 file descriptors themselves.
+  'wasi:cli/stdin#get-stdin': { sig: '>i', body: '(i32.const 0)' },
+  'wasi:cli/stdout#get-stdout': { sig: '>i', body: '(i32.const 1)' },
+  'wasi:cli/stderr#get-stderr': { sig: '>i', body: '(i32.const 2)' },
+  // No terminals: option<own<terminal>> = none.
+  'wasi:cli/terminal-stdin#get-terminal-stdin': { sig: 'i>', body: storeByte('$p0', 0) },
+  'wasi:cli/terminal-stdout#get-terminal-stdout': { sig: 'i>', body: storeByte('$p0', 0) },
+  'wasi:cli/terminal-stderr#get-terminal-stderr': { sig: 'i>', body: storeByte('$p0', 0) },
+  // The runtime's own environment is empty: the request's variables reach JavaScript as `handle` arguments.
+  'wasi:cli/environment#get-environment': {
+    sig: 'i>',
+    body: '(i32.store (local.get $p0) (i32.const 0)) (i32.store offset=4 (local.get $p0) (i32.const 0))',
+  },
+  'wasi:filesystem/preopens#get-directories': {
+    sig: 'i>',
+    body: '(i32.store (local.get $p0) (i32.const 0)) (i32.store offset=4 (local.get $p0) (i32.const 0))',
+  },
+  'wasi:cli/exit#exit': { sig: 'i>', body: '(call $proc_exit (i32.ne (local.get $p0) (i32.const 0)))' },
+  // check-write: result<u64, stream-error> -> ok(1 MiB): writes never have to wait.
+  'wasi:io/streams#[method]output-stream.check-write': {
+    sig: 'ii>',
+    body: `${storeByte('$p1', 0)} (i64.store offset=8 (local.get $p1) (i64.const 1048576))`,
+  },
+  // write: result<_, stream-error>; a failed fd_write reports the stream closed.
+  'wasi:io/streams#[method]output-stream.write': {
+    sig: 'iiii>',
+    body: `(if (call $write_all (local.get $p0) (local.get $p1) (local.get $p2))
+        (then ${storeByte('$p3', 1)} (i32.store8 offset=4 (local.get $p3) (i32.const 1)))
+        (else ${storeByte('$p3', 0)}))`,
+  },
+  'wasi:io/streams#[method]output-stream.blocking-write-and-flush': {
+    sig: 'iiii>',
+    body: `(if (call $write_all (local.get $p0) (local.get $p1) (local.get $p2))
+        (then ${storeByte('$p3', 1)} (i32.store8 offset=4 (local.get $p3) (i32.const 1)))
+        (else ${storeByte('$p3', 0)}))`,
+  },
+  'wasi:io/streams#[method]output-stream.blocking-flush': { sig: 'ii>', body: storeByte('$p1', 0) },
+  'wasi:io/streams#[method]output-stream.flush': { sig: 'ii>', body: storeByte('$p1', 0) },
+  'wasi:io/streams#[resource-drop]output-stream': NOOP,
+  'wasi:io/streams#[resource-drop]input-stream': NOOP,
+  'wasi:io/error#[resource-drop]error': NOOP,
+  'wasi:io/poll#[resource-drop]pollable': NOOP,
+  'wasi:io/poll#[method]pollable.block': NOOP,
+  'wasi:cli/terminal-input#[resource-drop]terminal-input': NOOP,
+  'wasi:cli/terminal-output#[resource-drop]terminal-output': NOOP,
+  'wasi:filesystem/types#[resource-drop]descriptor': NOOP,
+  'wasi:clocks/monotonic-clock#now': {
+    sig: '>I',
+    locals: '(local $sp i32)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 16)))
+      (drop (call $clock_time_get (i32.const 1) (i64.const 1) (local.get $sp)))
+      (i64.load (local.get $sp))
+      (call $stack_free (i32.const 16))`,
+  },
+  // datetime { seconds: u64, nanoseconds: u32 }
+  'wasi:clocks/wall-clock#now': {
+    sig: 'i>',
+    locals: '(local $sp i32) (local $ns i64)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 16)))
+      (drop (call $clock_time_get (i32.const 0) (i64.const 1) (local.get $sp)))
+      (local.set $ns (i64.load (local.get $sp)))
+      (call $stack_free (i32.const 16))
+      (i64.store (local.get $p0) (i64.div_u (local.get $ns) (i64.const 1000000000)))
+      (i32.store offset=8 (local.get $p0) (i32.wrap_i64 (i64.rem_u (local.get $ns) (i64.const 1000000000))))`,
+  },
+  // tuple<u64, u64>: fresh per request (QuickJS's own seed is frozen in the snapshot).
+  'wasi:random/insecure-seed#insecure-seed': { sig: 'i>', body: '(drop (call $random_get (local.get $p0) (i32.const 16)))' },
+  'wasi_snapshot_preview1#reset_adapter_state': NOOP,
+  // Component-model async built-ins used by the async runtime. The world imports nothing
+  // async, so no subtask, stream or future ever exists: a waitable set stays empty.
+  '$root#[context-get-0]': { sig: '>i', body: '(global.get $task_context)' },
+  '$root#[context-set-0]': { sig: 'i>', body: '(global.set $task_context (local.get $p0))' },
+  '$root#[waitable-set-new]': { sig: '>i', body: '(i32.const 1)' },
+  '$root#[waitable-set-drop]': NOOP,
+  '$root#[waitable-join]': NOOP,
+  // task.return of `handle`: the CGI response, written to stdout as soon as it is known.
+  '[export]$root#[task-return]handle': {
+    sig: 'ii>',
+    body: `(global.set $returned (i32.const 1))
+      (drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))`,
+  },
+  // wfn:fn/host, the world's own imports (see WORLD_WIT).
+  'wfn:fn/host#random-bytes': {
+    sig: 'ii>',
+    locals: '(local $buf i32)',
+    body: `(local.set $buf (call $alloc (i32.const 1) (local.get $p0)))
+      (drop (call $random_get (local.get $buf) (local.get $p0)))
+      (i32.store (local.get $p1) (local.get $buf))
+      (i32.store offset=4 (local.get $p1) (local.get $p0))`,
+  },
+  'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
+  'wfn:fn/host#utf8-encode': {
+    sig: 'iii>',
+    body: `(i32.store (local.get $p2) (call $owned_copy (local.get $p0) (local.get $p1)))
+      (i32.store offset=4 (local.get $p2) (local.get $p1))`,
+  },
+  // option<string>: some(copy) when the bytes are valid UTF-8, none otherwise (JavaScript then
+  // decodes with replacement characters itself).
+  'wfn:fn/host#utf8-decode': {
+    sig: 'iii>',
+    body: `(if (call $utf8_valid (local.get $p0) (local.get $p1))
+        (then
+          ${storeByte('$p2', 1)}
+          (i32.store offset=4 (local.get $p2) (call $owned_copy (local.get $p0) (local.get $p1)))
+          (i32.store offset=8 (local.get $p2) (local.get $p1)))
+        (else ${storeByte('$p2', 0)}))`,
+  },
+};
+
+/** The world the user's script is componentized against. */
+export const WORLD_WIT = `package wfn:fn;
+
+interface host {
+  /// Bytes from the host's cryptographically secure source (WASI random_get).
+  random-bytes: func(len: u32) -> list<u8>;
+  /// Writes bytes to the function's log (stderr) at once.
+  log: func(bytes: list<u8>);
+  /// UTF-8 bytes of a well-formed string (TextEncoder's work, without a JavaScript loop).
+  utf8-encode: func(text: string) -> list<u8>;
+  /// The string for UTF-8 bytes, or none when they are not valid UTF-8.
+  utf8-decode: func(bytes: list<u8>) -> option<string>;
+}
+
+world handler {
+  import host;
+  /// CGI in (environment pairs, stdin), CGI out (header block, blank line, body).
+  export handle: async func(env: list<tuple<string, string>>, body: list<u8>) -> list<u8>;
+}
+`;
+
+export const WORLD_NAME = 'handler';
+
+export class HostImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostImportError';
+  }
+}
+
+function watString(text: string): string {
+  return '"' + [...new TextEncoder().encode(text)].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : '\\' + b.toString(16).padStart(2, '0'))).join('') + '"';
+}
+
+/** WAT that stores `text` at `ptr` (a local) 8/4/1 bytes at a time: no data segment, so no fixed address in the shared memory. */
+function storeText(ptr: string, text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  const out: string[] = [];
+  let i = 0;
+  for (; i + 8 <= bytes.length; i += 8) {
+    let v = 0n;
+    for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(bytes[i + k]);
+    out.push(`(i64.store offset=${i} (local.get ${ptr}) (i64.const ${BigInt.asIntN(64, v)}))`);
+  }
+  for (; i < bytes.length; i++) out.push(`(i32.store8 offset=${i} (local.get ${ptr}) (i32.const ${bytes[i]}))`);
+  return out.join('\n      ');
+}
+
+/** Writes a fixed message to a file descriptor from the shadow stack. */
+function writeText(fd: number, text: string): string {
+  const size = (new TextEncoder().encode(text).length + 15) & ~15;
+  return `(local.set $msg (call $stack_alloc (i32.const ${size})))
+      ${storeText('$msg', text)}
+      (drop (call $write_all (i32.const ${fd}) (local.get $msg) (i32.const ${new TextEncoder().encode(text).length})))
+      (call $stack_free (i32.const ${size}))`;
+}
+
+const FALLBACK_500 = 'Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n';
+
+function funcFor(imp: HostImport, index: number): string {
+  const key = `${unversioned(imp.module)}#${imp.name}`;
+  const params = imp.type.params.map((t, i) => `(param $p${i} ${t})`).join(' ');
+  const results = imp.type.results.map((t) => `(result ${t})`).join(' ');
+  const impl = IMPLS[key];
+  const head = `(func $host${index} (export ${watString(imp.exportName)}) ${params} ${results}`;
+  if (!impl) return `${head}\n    ;; not used by a request (${key})\n    unreachable)`;
+  // A no-op fits any parameters but must not owe a result.
+  const fits = impl === NOOP ? imp.type.results.length === 0 : sig(imp.type) === impl.sig;
+  if (!fits) {
+    throw new HostImportError(
+      `${key} has the signature ${sig(imp.type)} but wfn's host implements ${impl === NOOP ? '(...)->()' : impl.sig}: ` +
+        'the QuickJS runtime changed its imports; this componentize-qjs version needs a wfn update',
+    );
+  }
+  return `${head} ${impl.locals ?? ''}\n    ${impl.body})`;
+}
+
+/** Well-known identifiers for what the host's own code uses from main. */
+const MAIN_IDS: Record<string, string> = { memory: '$memory', __indirect_function_table: '$table', __stack_pointer: '$sp' };
+
+/**
+ * Imports each of main's entities once and re-exports it under the same name: the libraries
+ * import it from the host, so the merged engine has exactly one import per entity (wasm-merge
+ * would keep one import per importer otherwise, e.g. three memories).
+ */
+function mainImportsWat(input: HostModuleInput): string {
+  const q = watString;
+  for (const name of Object.keys(MAIN_IDS)) {
+    if (!input.mainImports.some((m) => m.name === name)) throw new HostImportError(`no library imports main's ${name}`);
+  }
+  return input.mainImports
+    .map((m, i) => {
+      const id = MAIN_IDS[m.name] ?? `$main${i}`;
+      const type =
+        m.kind === 'memory' ? `(memory ${id} ${m.minimum ?? 0})`
+        : m.kind === 'table' ? `(table ${id} ${m.minimum ?? 0} funcref)`
+        : `(global ${id} ${m.global!.mutable ? `(mut ${m.global!.valtype})` : m.global!.valtype})`;
+      return `(import ${q(input.main)} ${q(m.name)} ${type})\n  (export ${q(m.name)} (${m.kind} ${id}))`;
+    })
+    .join('\n  ');
+}
+
+/** Generates the host module's WebAssembly text. */
+export function hostModuleWat(input: HostModuleInput): string {
+  const q = watString;
+  const funcs = input.imports.map(funcFor).join('\n\n  ');
+  return `(module
+  ;; ---- what the host uses: WASI preview1 and the merged modules' exports
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  ${mainImportsWat(input)}
+  (import ${q(input.runtime)} ${q(input.runtimeRealloc)} (func $runtime_realloc (param i32 i32 i32 i32) (result i32)))
+  (import ${q(input.glue)} ${q(input.exports.realloc)} (func $realloc (param i32 i32 i32 i32) (result i32)))
+  (import ${q(input.glue)} ${q(input.exports.handle)} (func $handle (param i32 i32 i32 i32) (result i32)))
+  (import ${q(input.glue)} ${q(input.exports.callback)} (func $callback (param i32 i32 i32) (result i32)))
+
+  ;; The component's fixup module put the runtime's realloc in this slot; Wizer does not snapshot tables.
+  (elem (table $table) (i32.const ${input.reallocSlot}) func $runtime_realloc)
+
+  (global $task_context (mut i32) (i32.const 0))
+  (global $returned (mut i32) (i32.const 0))
+
+  (func $stack_alloc (param $size i32) (result i32)
+    (global.set $sp (i32.sub (global.get $sp) (local.get $size)))
+    (global.get $sp))
+  (func $stack_free (param $size i32)
+    (global.set $sp (i32.add (global.get $sp) (local.get $size))))
+  (func $alloc (param $align i32) (param $size i32) (result i32)
+    (call $realloc (i32.const 0) (i32.const 0) (local.get $align) (local.get $size)))
+
+  ;; Writes all of [ptr, ptr+len) to fd; returns 0, or 1 when fd_write fails.
+  (func $write_all (param $fd i32) (param $ptr i32) (param $len i32) (result i32)
+    (local $iov i32) (local $failed i32)
+    (local.set $iov (call $stack_alloc (i32.const 16)))
+    (block $done
+      (loop $more
+        (br_if $done (i32.eqz (local.get $len)))
+        (i32.store (local.get $iov) (local.get $ptr))
+        (i32.store offset=4 (local.get $iov) (local.get $len))
+        (if (call $fd_write (local.get $fd) (local.get $iov) (i32.const 1) (i32.add (local.get $iov) (i32.const 8)))
+          (then (local.set $failed (i32.const 1)) (br $done)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.load offset=8 (local.get $iov))))
+        (local.set $len (i32.sub (local.get $len) (i32.load offset=8 (local.get $iov))))
+        (br $more)))
+    (call $stack_free (i32.const 16))
+    (local.get $failed))
+
+  ;; Lifting takes ownership of every string and list (String/Vec::from_raw_parts), so each
+  ;; one is its own allocation of exactly its length; empty ones use a dangling pointer (1).
+  (func $owned_copy (param $src i32) (param $len i32) (result i32)
+    (local $dst i32)
+    (if (i32.eqz (local.get $len)) (then (return (i32.const 1))))
+    (local.set $dst (call $alloc (i32.const 1) (local.get $len)))
+    (memory.copy (local.get $dst) (local.get $src) (local.get $len))
+    (local.get $dst))
+
+  ;; 1 when [p, p+len) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+  (func $utf8_valid (param $p i32) (param $len i32) (result i32)
+    (local $end i32) (local $b i32) (local $need i32) (local $lo i32) (local $hi i32) (local $k i32) (local $c i32)
+    (local.set $end (i32.add (local.get $p) (local.get $len)))
+    (loop $next
+      ;; ASCII, eight bytes at a time.
+      (block $slow
+        (loop $fast
+          (br_if $slow (i32.gt_u (i32.add (local.get $p) (i32.const 8)) (local.get $end)))
+          (br_if $slow (i64.ne (i64.and (i64.load (local.get $p)) (i64.const 0x8080808080808080)) (i64.const 0)))
+          (local.set $p (i32.add (local.get $p) (i32.const 8)))
+          (br $fast)))
+      (if (i32.ge_u (local.get $p) (local.get $end)) (then (return (i32.const 1))))
+      (local.set $b (i32.load8_u (local.get $p)))
+      (if (i32.lt_u (local.get $b) (i32.const 0x80))
+        (then (local.set $p (i32.add (local.get $p) (i32.const 1))) (br $next)))
+      (local.set $lo (i32.const 0x80))
+      (local.set $hi (i32.const 0xbf))
+      (if (i32.and (i32.ge_u (local.get $b) (i32.const 0xc2)) (i32.le_u (local.get $b) (i32.const 0xdf)))
+        (then (local.set $need (i32.const 1)))
+        (else (if (i32.and (i32.ge_u (local.get $b) (i32.const 0xe0)) (i32.le_u (local.get $b) (i32.const 0xef)))
+          (then
+            (local.set $need (i32.const 2))
+            (if (i32.eq (local.get $b) (i32.const 0xe0)) (then (local.set $lo (i32.const 0xa0))))
+            (if (i32.eq (local.get $b) (i32.const 0xed)) (then (local.set $hi (i32.const 0x9f)))))
+          (else (if (i32.and (i32.ge_u (local.get $b) (i32.const 0xf0)) (i32.le_u (local.get $b) (i32.const 0xf4)))
+            (then
+              (local.set $need (i32.const 3))
+              (if (i32.eq (local.get $b) (i32.const 0xf0)) (then (local.set $lo (i32.const 0x90))))
+              (if (i32.eq (local.get $b) (i32.const 0xf4)) (then (local.set $hi (i32.const 0x8f)))))
+            (else (return (i32.const 0))))))))
+      (if (i32.ge_u (i32.add (local.get $p) (local.get $need)) (local.get $end)) (then (return (i32.const 0))))
+      (local.set $c (i32.load8_u offset=1 (local.get $p)))
+      (if (i32.or (i32.lt_u (local.get $c) (local.get $lo)) (i32.gt_u (local.get $c) (local.get $hi))) (then (return (i32.const 0))))
+      (local.set $k (i32.const 2))
+      (block $done
+        (loop $cont
+          (br_if $done (i32.gt_u (local.get $k) (local.get $need)))
+          (local.set $c (i32.load8_u (i32.add (local.get $p) (local.get $k))))
+          (if (i32.ne (i32.and (local.get $c) (i32.const 0xc0)) (i32.const 0x80)) (then (return (i32.const 0))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $cont)))
+      (local.set $p (i32.add (local.get $p) (i32.add (local.get $need) (i32.const 1))))
+      (br $next))
+    (i32.const 1))
+
+  ;; The environment as list<tuple<string, string>>: 16 bytes per entry (key ptr/len, value ptr/len).
+  (func $read_env (param $out i32)
+    (local $tmp i32) (local $count i32) (local $ptrs i32) (local $buf i32) (local $list i32)
+    (local $i i32) (local $s i32) (local $eq i32) (local $end i32) (local $entry i32) (local $klen i32) (local $vlen i32)
+    (local.set $tmp (call $stack_alloc (i32.const 16)))
+    (drop (call $environ_sizes_get (local.get $tmp) (i32.add (local.get $tmp) (i32.const 4))))
+    (local.set $count (i32.load (local.get $tmp)))
+    (local.set $buf (call $alloc (i32.const 1) (i32.load offset=4 (local.get $tmp))))
+    (call $stack_free (i32.const 16))
+    (local.set $ptrs (call $alloc (i32.const 4) (i32.shl (local.get $count) (i32.const 2))))
+    (drop (call $environ_get (local.get $ptrs) (local.get $buf)))
+    (local.set $list (call $alloc (i32.const 4) (i32.shl (local.get $count) (i32.const 4))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
+        (local.set $s (i32.load (i32.add (local.get $ptrs) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $eq (i32.const -1))
+        (local.set $end (local.get $s))
+        (block $eos
+          (loop $scan
+            (br_if $eos (i32.eqz (i32.load8_u (local.get $end))))
+            (if (i32.and (i32.eq (i32.load8_u (local.get $end)) (i32.const 61)) (i32.eq (local.get $eq) (i32.const -1)))
+              (then (local.set $eq (local.get $end))))
+            (local.set $end (i32.add (local.get $end) (i32.const 1)))
+            (br $scan)))
+        (if (i32.eq (local.get $eq) (i32.const -1)) (then (local.set $eq (local.get $end))))
+        (local.set $entry (i32.add (local.get $list) (i32.shl (local.get $i) (i32.const 4))))
+        (local.set $klen (i32.sub (local.get $eq) (local.get $s)))
+        (local.set $vlen (select (i32.const 0) (i32.sub (i32.sub (local.get $end) (local.get $eq)) (i32.const 1)) (i32.eq (local.get $eq) (local.get $end))))
+        (i32.store (local.get $entry) (call $owned_copy (local.get $s) (local.get $klen)))
+        (i32.store offset=4 (local.get $entry) (local.get $klen))
+        (i32.store offset=8 (local.get $entry) (call $owned_copy (i32.add (local.get $eq) (i32.const 1)) (local.get $vlen)))
+        (i32.store offset=12 (local.get $entry) (local.get $vlen))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (i32.store (local.get $out) (local.get $list))
+    (i32.store offset=4 (local.get $out) (local.get $count)))
+
+  ;; stdin, all of it, into one buffer from realloc (doubling).
+  (func $read_stdin (param $out i32)
+    (local $iov i32) (local $buf i32) (local $cap i32) (local $len i32) (local $n i32)
+    (local.set $cap (i32.const 65536))
+    (local.set $buf (call $alloc (i32.const 1) (local.get $cap)))
+    (local.set $iov (call $stack_alloc (i32.const 16)))
+    (block $eof
+      (loop $more
+        (if (i32.eq (local.get $len) (local.get $cap))
+          (then
+            (local.set $buf (call $realloc (local.get $buf) (local.get $cap) (i32.const 1) (i32.shl (local.get $cap) (i32.const 1))))
+            (local.set $cap (i32.shl (local.get $cap) (i32.const 1)))))
+        (i32.store (local.get $iov) (i32.add (local.get $buf) (local.get $len)))
+        (i32.store offset=4 (local.get $iov) (i32.sub (local.get $cap) (local.get $len)))
+        (br_if $eof (call $fd_read (i32.const 0) (local.get $iov) (i32.const 1) (i32.add (local.get $iov) (i32.const 8))))
+        (local.set $n (i32.load offset=8 (local.get $iov)))
+        (br_if $eof (i32.eqz (local.get $n)))
+        (local.set $len (i32.add (local.get $len) (local.get $n)))
+        (br $more)))
+    (call $stack_free (i32.const 16))
+    ;; Exactly len bytes (see $owned_copy).
+    (if (i32.eqz (local.get $len))
+      (then (local.set $buf (i32.const 1)))
+      (else (local.set $buf (call $realloc (local.get $buf) (local.get $cap) (i32.const 1) (local.get $len)))))
+    (i32.store (local.get $out) (local.get $buf))
+    (i32.store offset=4 (local.get $out) (local.get $len)))
+
+  (func $_start (export "_start")
+    (local $args i32) (local $code i32) (local $msg i32)
+    (local.set $args (call $stack_alloc (i32.const 16)))
+    (call $read_env (local.get $args))
+    (call $read_stdin (i32.add (local.get $args) (i32.const 8)))
+    ;; Start the async export, then run its callback until it exits. The runtime drains the
+    ;; QuickJS job queue on every poll, so the handler's promise chain settles in here.
+    (local.set $code (call $handle
+      (i32.load (local.get $args)) (i32.load offset=4 (local.get $args))
+      (i32.load offset=8 (local.get $args)) (i32.load offset=12 (local.get $args))))
+    (call $stack_free (i32.const 16))
+    (block $exit
+      (loop $poll
+        (br_if $exit (i32.eq (i32.and (local.get $code) (i32.const 15)) (i32.const ${CALLBACK_EXIT})))
+        (if (i32.ne (i32.and (local.get $code) (i32.const 15)) (i32.const ${CALLBACK_YIELD}))
+          (then
+            ;; WAIT: nothing could ever wake the task up (the world imports nothing async).
+            (br $exit)))
+        (local.set $code (call $callback (i32.const 0) (i32.const 0) (i32.const 0)))
+        (br $poll)))
+    (if (i32.eqz (global.get $returned))
+      (then
+      ${writeText(2, "wfn: the handler's promise never settled (no pending work could settle it)\n")}
+      ${writeText(1, FALLBACK_500)})))
+
+  ;; ---- the imports of the merged modules, implemented on preview1
+  ${funcs}
+)
+`;
+}
