@@ -71,6 +71,8 @@ export interface DeployResult {
 /** One deploy target. Adding a target is adding a folder under adapters/ that exports one of these. */
 export interface TargetAdapter {
   name: string;
+  /** True for a module this target runs as it is, outside the contract (a program built for Fastly's ABI). */
+  acceptsAsIs?(wasm: Uint8Array): boolean;
   package(artifact: Artifact): Promise<Bundle>;
   emulate(bundle: Bundle, options: EmulateOptions): Promise<Emulator>;
   deploy(bundle: Bundle, options: DeployOptions): Promise<DeployResult>;

@@ -24,6 +24,7 @@ export default class Deploy extends WfnCommand {
     role: Flags.string({ description: 'lambda: execution role ARN (default: create or reuse a minimal one).' }),
     'url-auth': Flags.string({ description: 'lambda: Function URL auth.', options: ['none', 'iam'], default: 'none' }),
     'service-id': Flags.string({ description: 'fastly: the service to deploy to (default: create one).' }),
+    domain: Flags.string({ description: 'fastly: the domain of a new service (default: <name>-<random>.edgecompute.app).' }),
   };
 
   async run() {
@@ -36,7 +37,7 @@ export default class Deploy extends WfnCommand {
       memoryMiB: flags.memory,
       timeoutMs: flags.timeout,
       env: flags.env,
-      flags: { url: flags.url, role: flags.role, urlAuth: flags['url-auth'], serviceId: flags['service-id'] },
+      flags: { url: flags.url, role: flags.role, urlAuth: flags['url-auth'], serviceId: flags['service-id'], domain: flags.domain },
       log: (m) => this.progress(m),
     });
     const { bundle, result } = outcome;

@@ -13,6 +13,8 @@ export interface ArtifactOverrides {
   timeoutMs?: number;
   env?: Record<string, string>;
   log?(message: string): void;
+  /** A module the target accepts as it is although it breaks the contract (e.g. one built for Fastly). */
+  acceptsAsIs?(bytes: Uint8Array): boolean;
 }
 
 export async function artifactFrom(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<Artifact> {
@@ -31,7 +33,8 @@ export async function artifactFrom(source: FunctionSource, overrides: ArtifactOv
   }
   const limits = { memoryMiB: overrides.memoryMiB ?? DEFAULT_LIMITS.memoryMiB, timeoutMs: overrides.timeoutMs ?? DEFAULT_LIMITS.timeoutMs };
   // Refuse a non-conforming module before packaging it for anyone.
-  await compileFunction(await readFile(source.path), source.path, { ...limits, fn: { route: '/', env: {} } });
+  const bytes = await readFile(source.path);
+  if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
   const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
   return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits };
 }

@@ -39,6 +39,7 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
   const adapter = await loadAdapter(request.target);
   const source = resolveFunctionSource(request.source);
   const artifact = await artifactFrom(source, {
+    acceptsAsIs: adapter.acceptsAsIs,
     name: request.name,
     memoryMiB: request.memoryMiB,
     timeoutMs: request.timeoutMs,

@@ -16,7 +16,8 @@ export interface EmulateRequest {
 
 async function packageAndEmulate(target: string, source: FunctionSource, options: EmulateRequest, port: number): Promise<Emulator> {
   const adapter = await loadAdapter(target);
-  const artifact = await artifactFrom(source, { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, log: options.progress });
+  const artifact = await artifactFrom(source, {
+    acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, log: options.progress });
   options.progress(`packaging for ${target}`);
   const bundle = await adapter.package(artifact);
   return adapter.emulate(bundle, { host: options.host, port, log: options.log });

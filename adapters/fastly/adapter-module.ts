@@ -1,0 +1,178 @@
+/**
+ * Builds the adapter module from adapter.wat: expands its small template (literals,
+ * values fixed at package time such as the configured variables), then compiles it with
+ * wabt. Results are cached by the expanded text's hash, in memory and optionally on disk.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errorResponse } from '../../src/runtime/cgi.js';
+import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
+import { UserError } from '../../src/util/errors.js';
+
+export interface AdapterOptions {
+  /** The function's configured variables, baked into the adapter (built-ins win at run time). */
+  env: Record<string, string>;
+  /** Whether the function's memory declares a maximum (the adapter's memory must match: see merge.ts). */
+  guestHasMaxMemory: boolean;
+}
+
+/** Where @lit strings start in the adapter's memory, and how much room they have (see adapter.wat). */
+const LITS_BASE = 64;
+const LITS_ROOM = 4096 - LITS_BASE;
+/** The adapter memory's maximum (pages) when the function's memory has one. */
+const ADAPTER_MAX_PAGES = 4096;
+
+const encoder = new TextEncoder();
+
+/** adapter.wat beside this file, or (when running from lib/) in the package's adapters/ folder. */
+export function adapterWatPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const sibling = path.join(here, 'adapter.wat');
+  if (existsSync(sibling)) return sibling;
+  const marker = `${path.sep}lib${path.sep}`;
+  const root = here.includes(marker) ? here.slice(0, here.lastIndexOf(marker)) : path.resolve(here, '..', '..');
+  const packaged = path.join(root, 'adapters', 'fastly', 'adapter.wat');
+  if (!existsSync(packaged)) throw new Error(`adapter.wat not found next to ${here} nor at ${packaged}`);
+  return packaged;
+}
+
+/** Bytes as the inside of a WAT string literal. */
+export function watString(bytes: Uint8Array): string {
+  let out = '';
+  for (const b of bytes) {
+    out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The bytes a WAT string literal's inside stands for (the escapes adapter.wat uses). */
+export function watBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch !== '\\') {
+      out.push(...encoder.encode(ch));
+      continue;
+    }
+    const next = text[i + 1];
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, "'": 39, '\\': 92 };
+    if (next in simple) {
+      out.push(simple[next]);
+      i++;
+    } else if (/^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      out.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      throw new Error(`adapter.wat: unsupported string escape \\${next}`);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+function configSegment(env: Record<string, string>): { bytes: Uint8Array; count: number } {
+  const entries = Object.entries(env);
+  for (const [key] of entries) {
+    if (key === '' || key.includes('=') || key.includes('\0')) {
+      throw new UserError(`The environment variable name ${JSON.stringify(key)} is not valid.`, 'Names may not be empty or contain "=".');
+    }
+  }
+  const bytes = encoder.encode(entries.map(([k, v]) => `${k}=${v}\0`).join(''));
+  return { bytes, count: entries.length };
+}
+
+/** Expands adapter.wat's template into plain WAT. */
+export function expandAdapterWat(template: string, options: AdapterOptions): string {
+  const config = configSegment(options.env);
+  const body = (status: number) => watString(errorResponse(status).body);
+  const values: Record<string, string> = {
+    AM_MAX: options.guestHasMaxMemory ? String(ADAPTER_MAX_PAGES) : '',
+    CONFIG_BYTES: String(config.bytes.length),
+    CONFIG_COUNT: String(config.count),
+    CONFIG: watString(config.bytes),
+    // A Fastly service is one function on the whole domain: the route is "/".
+    SCRIPT_NAME: '',
+    MATCHED_ROUTE: '/',
+    SERVER_SOFTWARE: watString(encoder.encode(SERVER_SOFTWARE)),
+    BODY_500: body(500),
+    BODY_502: body(502),
+  };
+  let text = template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (whole, name: string) => {
+    if (name === 'LITS' || name === 'LITS_BYTES') return whole;
+    if (!(name in values)) throw new Error(`adapter.wat: unknown placeholder ${whole}`);
+    return values[name];
+  });
+
+  // @lit"..." -> the literal's place in the adapter's memory; identical literals share it.
+  const offsets = new Map<string, { offset: number; length: number }>();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  text = text.replace(/@lit"((?:[^"\\]|\\.)*)"/g, (_whole, inner: string) => {
+    let place = offsets.get(inner);
+    if (!place) {
+      const bytes = watBytes(inner);
+      place = { offset: LITS_BASE + size, length: bytes.length };
+      offsets.set(inner, place);
+      chunks.push(bytes);
+      size += bytes.length;
+    }
+    return `(i32.const ${place.offset}) (i32.const ${place.length})`;
+  });
+  if (size > LITS_ROOM) throw new Error(`adapter.wat: the literals take ${size} bytes, more than the ${LITS_ROOM} reserved`);
+  const lits = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    lits.set(chunk, at);
+    at += chunk.length;
+  }
+  return text.replace('{{LITS}}', watString(lits)).replace('{{LITS_BYTES}}', String(size));
+}
+
+type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
+let wabtPromise: Promise<Wabt> | undefined;
+const memoryCache = new Map<string, Uint8Array>();
+
+async function loadWabt(): Promise<Wabt> {
+  wabtPromise ??= import('wabt').then((m) => m.default());
+  return wabtPromise;
+}
+
+/** Compiles WAT (with the multi-memory and bulk-memory features the adapter uses). */
+export async function compileWat(text: string, filename = 'adapter.wat'): Promise<Uint8Array> {
+  const wabt = await loadWabt();
+  // wabt 1.0.39 reads multi_memory, though its typings do not list it yet.
+  const features = { multi_memory: true, bulk_memory: true } as Parameters<Wabt['parseWat']>[2];
+  const parsed = wabt.parseWat(filename, text, features);
+  try {
+    // (wabt's validate() ignores the features given to parseWat; binaryen validates after merging)
+    parsed.resolveNames();
+    return parsed.toBinary({ log: false, write_debug_names: false }).buffer;
+  } finally {
+    parsed.destroy();
+  }
+}
+
+/**
+ * The adapter module for a function with these options. `cacheDir`, when given, keeps
+ * compiled adapters on disk between runs (keyed by the expanded text's SHA-256).
+ */
+export async function buildAdapter(options: AdapterOptions, cacheDir?: string): Promise<Uint8Array> {
+  const text = expandAdapterWat(readFileSync(adapterWatPath(), 'utf8'), options);
+  const key = createHash('sha256').update(text).digest('hex');
+  const cached = memoryCache.get(key);
+  if (cached) return cached;
+  const file = cacheDir ? path.join(cacheDir, `adapter-${key.slice(0, 16)}.wasm`) : undefined;
+  if (file && existsSync(file)) {
+    const bytes = new Uint8Array(readFileSync(file));
+    memoryCache.set(key, bytes);
+    return bytes;
+  }
+  const bytes = await compileWat(text);
+  memoryCache.set(key, bytes);
+  if (file) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
+  }
+  return bytes;
+}

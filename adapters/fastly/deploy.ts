@@ -1,0 +1,173 @@
+/**
+ * Deploy through the Fastly API (https://api.fastly.com, or FASTLY_API_ENDPOINT as in the
+ * Fastly CLI), authenticated with the `Fastly-Key` header (FASTLY_API_TOKEN):
+ *   no service yet:  POST /service (type wasm), POST .../version/1/domain
+ *   a service:       GET .../version, PUT .../version/{active or latest}/clone
+ *   then:            PUT .../version/{v}/package (multipart, field "package"), PUT .../version/{v}/activate
+ * Request bodies are form-encoded, as the API documents them. The token is never logged.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../../src/util/errors.js';
+import type { Bundle, DeployOptions, DeployResult } from '../types.js';
+
+export const DEFAULT_FASTLY_API = 'https://api.fastly.com';
+const STATE_FILE = 'service.json';
+
+interface Version {
+  number: number;
+  active?: boolean;
+  locked?: boolean;
+}
+
+interface ServiceState {
+  serviceId: string;
+  name: string;
+  version?: number;
+  domain?: string;
+}
+
+type Body = URLSearchParams | FormData | undefined;
+
+export class FastlyApi {
+  constructor(private readonly base: string, private readonly token: string, private readonly log: (m: string) => void = () => {}) {}
+
+  async call<T>(method: string, apiPath: string, body?: Body, allow404 = false): Promise<T | undefined> {
+    const url = `${this.base}${apiPath}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        // fetch sets the form or multipart Content-Type from the body itself.
+        headers: { 'Fastly-Key': this.token, Accept: 'application/json', 'User-Agent': 'wfn' },
+        body,
+      });
+    } catch (error) {
+      throw new UserError(
+        `Cannot reach the Fastly API at ${this.base}: ${(error as Error).message}`,
+        'Check your network, or FASTLY_API_ENDPOINT if you set it.',
+      );
+    }
+    const text = await res.text();
+    if (res.status === 404 && allow404) return undefined;
+    if (!res.ok) throw apiError(method, apiPath, res.status, text);
+    this.log(`fastly: ${method} ${apiPath} -> ${res.status}`);
+    try {
+      return (text ? JSON.parse(text) : {}) as T;
+    } catch {
+      throw new UserError(`The Fastly API answered ${method} ${apiPath} with something that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+}
+
+/** Fastly's own message (`msg`, `detail`) and a hint for the usual causes. */
+export function apiError(method: string, apiPath: string, status: number, text: string): UserError {
+  let msg = text.slice(0, 300);
+  try {
+    const json = JSON.parse(text) as { msg?: string; detail?: string; message?: string };
+    const head = json.msg ?? json.message;
+    if (head) msg = json.detail ? `${head}: ${json.detail}` : head;
+  } catch {
+    // not JSON: keep the text
+  }
+  let hint: string | undefined;
+  if (status === 401 || status === 403) {
+    hint = 'Check FASTLY_API_TOKEN: it must be a valid API token with the "global" scope, for a user allowed to change this service (https://manage.fastly.com/account/personal/tokens).';
+  } else if (status === 404 && apiPath.startsWith('/service/')) {
+    hint = 'Check --service-id: the service does not exist, or this token cannot see it.';
+  } else if (status === 429) {
+    hint = 'The Fastly API rate limit was hit: wait a minute and deploy again.';
+  }
+  return new UserError(`Fastly API ${method} ${apiPath} failed (HTTP ${status}): ${msg}`, hint);
+}
+
+function form(fields: Record<string, string>): URLSearchParams {
+  return new URLSearchParams(fields);
+}
+
+async function readState(dir: string): Promise<ServiceState | undefined> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')) as ServiceState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh domain on Fastly's shared Compute domain, as `fastly compute deploy` makes one. */
+export function defaultDomain(name: string): string {
+  return `${name}-${randomBytes(4).toString('hex')}.edgecompute.app`;
+}
+
+export async function deployToFastly(bundle: Bundle, options: DeployOptions): Promise<DeployResult> {
+  const token = options.env.FASTLY_API_TOKEN;
+  if (!token) {
+    throw new UserError(
+      'FASTLY_API_TOKEN is not set.',
+      'Create an API token with the "global" scope at https://manage.fastly.com/account/personal/tokens, then: export FASTLY_API_TOKEN=<token>',
+    );
+  }
+  if (!bundle.archive) throw new Error('the Fastly bundle has no package archive');
+  const base = (options.env.FASTLY_API_ENDPOINT || DEFAULT_FASTLY_API).replace(/\/+$/, '');
+  const api = new FastlyApi(base, token, options.log);
+  const archive = await readFile(bundle.archive);
+  const name = bundle.name;
+  const flags = options.flags as { serviceId?: string; domain?: string };
+
+  // Which service: --service-id, else the one this package was deployed to before, else one named like the function.
+  const state = await readState(bundle.dir);
+  let serviceId = flags.serviceId || (state?.name === name ? state.serviceId : undefined);
+  if (!serviceId) {
+    const found = await api.call<{ id: string }>('GET', `/service/search?${form({ name })}`, undefined, true);
+    serviceId = found?.id;
+    if (serviceId) options.log(`using the existing Fastly service "${name}" (${serviceId})`);
+  }
+
+  let version: number;
+  let domain: string | undefined;
+  if (!serviceId) {
+    options.log(`creating the Fastly service "${name}"`);
+    const created = await api.call<{ id: string; versions?: Version[] }>('POST', '/service', form({ name, type: 'wasm', comment: 'deployed by wfn' }));
+    serviceId = created!.id;
+    version = created!.versions?.[0]?.number ?? 1;
+    domain = flags.domain || defaultDomain(name);
+    await api.call('POST', `/service/${serviceId}/version/${version}/domain`, form({ name: domain }));
+  } else {
+    const versions = (await api.call<Version[]>('GET', `/service/${serviceId}/version`)) ?? [];
+    const from = versions.find((v) => v.active) ?? versions.reduce<Version | undefined>((a, v) => (!a || v.number > a.number ? v : a), undefined);
+    if (!from) throw new UserError(`The Fastly service ${serviceId} has no versions.`);
+    if (from.active) {
+      // The same bytes already active: nothing to do.
+      const current = await api.call<{ metadata?: { hashsum?: string } }>('GET', `/service/${serviceId}/version/${from.number}/package`, undefined, true);
+      const hashsum = createHash('sha512').update(archive).digest('hex');
+      if (current?.metadata?.hashsum === hashsum) {
+        const domains = (await api.call<{ name: string }[]>('GET', `/service/${serviceId}/version/${from.number}/domain`)) ?? [];
+        domain = domains[0]?.name;
+        return { target: 'fastly', name, version: from.number, unchanged: true, url: domain ? `https://${domain}/` : undefined, details: { serviceId, domain } };
+      }
+    }
+    const cloned = await api.call<Version>('PUT', `/service/${serviceId}/version/${from.number}/clone`);
+    version = cloned!.number;
+    const domains = ((await api.call<{ name: string }[]>('GET', `/service/${serviceId}/version/${version}/domain`)) ?? []).map((d) => d.name);
+    if (flags.domain && !domains.includes(flags.domain)) {
+      domain = flags.domain;
+      await api.call('POST', `/service/${serviceId}/version/${version}/domain`, form({ name: domain }));
+    } else if (domains.length === 0) {
+      // A version cannot be activated without a domain.
+      domain = defaultDomain(name);
+      await api.call('POST', `/service/${serviceId}/version/${version}/domain`, form({ name: domain }));
+    } else {
+      domain = flags.domain ?? domains[0];
+    }
+  }
+
+  const upload = new FormData();
+  upload.append('package', new Blob([archive], { type: 'application/gzip' }), path.basename(bundle.archive));
+  options.log(`uploading ${path.basename(bundle.archive)} (${archive.length} bytes) to version ${version}`);
+  await api.call('PUT', `/service/${serviceId}/version/${version}/package`, upload);
+  await api.call('PUT', `/service/${serviceId}/version/${version}/activate`);
+
+  const saved: ServiceState = { serviceId, name, version, domain };
+  await writeFile(path.join(bundle.dir, STATE_FILE), JSON.stringify(saved, null, 2) + '\n');
+  return { target: 'fastly', name, version, url: domain ? `https://${domain}/` : undefined, details: { serviceId, domain } };
+}

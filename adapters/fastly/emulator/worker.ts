@@ -1,0 +1,37 @@
+/** Worker-thread side of the emulator: keeps the compiled module and runs one request at a time. */
+import { parentPort } from 'node:worker_threads';
+import type { ImportEntry } from '../wasm-binary.js';
+import type { DownstreamRequest } from './hostcalls.js';
+import { runFastly, type FastlyRunResult } from './run.js';
+
+export type WorkerRequest =
+  | { type: 'load'; module: WebAssembly.Module; imports: ImportEntry[]; memoryCapBytes: number }
+  | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string };
+
+export interface WorkerReply {
+  id: number;
+  result?: FastlyRunResult;
+  error?: string;
+}
+
+let loaded: Extract<WorkerRequest, { type: 'load' }> | undefined;
+
+parentPort!.on('message', async (msg: WorkerRequest) => {
+  if (msg.type === 'load') {
+    loaded = msg;
+    return;
+  }
+  let reply: WorkerReply;
+  try {
+    if (!loaded) throw new Error('no module loaded');
+    const result = await runFastly(loaded.module, msg.req, {
+      imports: loaded.imports,
+      memoryCapBytes: loaded.memoryCapBytes,
+      requestId: msg.requestId,
+    });
+    reply = { id: msg.id, result };
+  } catch (error) {
+    reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  parentPort!.postMessage(reply);
+});

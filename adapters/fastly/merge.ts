@@ -1,0 +1,168 @@
+/**
+ * Links a contract module (WASI preview1 + CGI) with the adapter into one Fastly Compute
+ * module: wasm-merge binds the function's preview1 imports to the adapter's exports, then
+ * --multi-memory-lowering folds the adapter's own memory into the function's, above it,
+ * so the function never sees the adapter's pages (reference/fastly-adapter-route.md).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { checkContract } from '../../src/runtime/contract.js';
+import { definedMemories } from '../../src/runtime/module.js';
+import { UserError } from '../../src/util/errors.js';
+import { buildAdapter } from './adapter-module.js';
+import { keepExports, readImports, renameExport, renameImportModule } from './wasm-binary.js';
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+const BINARYEN_VERSION = (require('binaryen/package.json') as { version: string }).version;
+
+/**
+ * The features binaryen may read and write. Not `-all`: that also turns on encodings
+ * engines do not read yet (binaryen 132 then writes a "compact" import section).
+ */
+const FEATURES = [
+  '--enable-multimemory', '--enable-bulk-memory', '--enable-bulk-memory-opt', '--enable-sign-ext',
+  '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd', '--enable-multivalue',
+  '--enable-reference-types', '--enable-call-indirect-overlong', '--enable-tail-call', '--enable-extended-const',
+  '--enable-exception-handling', '--enable-threads',
+];
+
+/** The function's `_start`, renamed so the adapter's `_start` can wrap it. */
+export const GUEST_START = '__wfn_guest_start';
+
+export interface MergeOptions {
+  /** Configured variables, baked into the adapter. */
+  env: Record<string, string>;
+  /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
+  cacheDir?: string;
+}
+
+export interface MergedModule {
+  wasm: Uint8Array;
+  /** Bytes of the adapter module alone. */
+  adapterSize: number;
+  /** Bytes of the function as given. */
+  functionSize: number;
+}
+
+/** npm binaryen's wasm-merge (version-pinned; binaryen.js has no merge API). */
+export function wasmMergePath(): string {
+  return path.join(path.dirname(require.resolve('binaryen/package.json')), 'bin', 'wasm-merge');
+}
+
+async function wasmMerge(args: string[]): Promise<void> {
+  try {
+    await run(process.execPath, [wasmMergePath(), ...args], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`wasm-merge failed: ${(e.stderr || e.message).trim().slice(0, 2000)}`);
+  }
+}
+
+type Binaryen = typeof import('binaryen').default;
+let binaryenJs: Promise<Binaryen> | undefined;
+
+/** binaryen.js's feature bits for FEATURES. */
+function featureBits(b: Binaryen): number {
+  const f = b.Features;
+  return f.MultiMemory | f.BulkMemory | f.BulkMemoryOpt | f.SignExt | f.MutableGlobals | f.NontrappingFPToInt | f.SIMD128 |
+    f.Multivalue | f.ReferenceTypes | f.CallIndirectOverlong | f.TailCall | f.ExtendedConst | f.ExceptionHandling | f.Atomics;
+}
+
+/**
+ * --multi-memory-lowering, in-process (binaryen.js loads once per process; a wasm-opt
+ * process per function costs as much again): one memory, the function's at address 0.
+ */
+async function lowerMemories(merged: Uint8Array): Promise<Uint8Array> {
+  binaryenJs ??= import('binaryen').then((m) => m.default);
+  const b = await binaryenJs;
+  // readBinary's second argument (the features) is missing from binaryen's typings.
+  const module = (b.readBinary as (data: Uint8Array, features: number) => ReturnType<Binaryen['readBinary']>)(merged, featureBits(b));
+  try {
+    module.runPasses(['multi-memory-lowering']);
+    if (!module.validate()) throw new Error('the lowered module does not validate');
+    return module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+}
+
+/** Why a module cannot be merged (contract violations, memory shape); empty when it can. */
+export async function mergeProblems(fn: Uint8Array): Promise<string[]> {
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(fn as BufferSource);
+  } catch (error) {
+    return [`not a valid WebAssembly module: ${(error as Error).message}`];
+  }
+  const problems = checkContract(module);
+  const memories = definedMemories(fn);
+  if (memories.length !== 1) problems.push(`the module must define exactly one memory (it defines ${memories.length})`);
+  else if (memories[0].memory64 || memories[0].shared) problems.push('a 64-bit or shared memory is not supported on Fastly');
+  return problems;
+}
+
+/** Problems of a merged module: imports other than fastly_* / preview1, missing exports. */
+export function checkMerged(wasm: Uint8Array): string[] {
+  const problems: string[] = [];
+  if (!WebAssembly.validate(wasm as BufferSource)) problems.push('the merged module does not validate');
+  for (const imp of readImports(wasm)) {
+    if (!imp.module.startsWith('fastly_') && imp.module !== 'wasi_snapshot_preview1') {
+      problems.push(`unexpected import ${imp.module}.${imp.name}`);
+    }
+  }
+  const module = new WebAssembly.Module(wasm as BufferSource);
+  const exports = WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`).sort();
+  if (exports.join(',') !== '_start:function,memory:memory') problems.push(`exports are ${exports.join(', ')} (expected _start and memory)`);
+  if (definedMemories(wasm).length !== 1) problems.push('the merged module must have exactly one memory');
+  return problems;
+}
+
+export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Promise<MergedModule> {
+  const problems = await mergeProblems(fn);
+  if (problems.length > 0) {
+    throw new UserError(
+      `The function cannot be packaged for Fastly:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      'A function is a WASI preview1 command module: see docs/contract.md.',
+    );
+  }
+  const adapter = await buildAdapter(
+    { env: options.env, guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined },
+    options.cacheDir,
+  );
+  // The same function and adapter always merge to the same bytes: keep the result.
+  const cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'wfn-fastly-cache');
+  const key = createHash('sha256').update(fn).update(adapter).update(BINARYEN_VERSION).digest('hex').slice(0, 24);
+  const cached = path.join(cacheDir, `merged-${key}.wasm`);
+  if (existsSync(cached)) {
+    const wasm = new Uint8Array(await readFile(cached));
+    if (checkMerged(wasm).length === 0) return { wasm, adapterSize: adapter.length, functionSize: fn.length };
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-merge-'));
+  try {
+    const fnFile = path.join(dir, 'fn.wasm');
+    const adapterFile = path.join(dir, 'adapter.wasm');
+    const mergedFile = path.join(dir, 'merged.wasm');
+    await writeFile(fnFile, renameExport(fn, '_start', GUEST_START));
+    await writeFile(adapterFile, adapter);
+    // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
+    await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);
+    let wasm = await lowerMemories(new Uint8Array(await readFile(mergedFile)));
+    wasm = renameImportModule(wasm, 'wasi_real', 'wasi_snapshot_preview1');
+    wasm = keepExports(wasm, ['_start', 'memory']);
+    const after = checkMerged(wasm);
+    if (after.length > 0) throw new Error(`merging with the Fastly adapter went wrong: ${after.join('; ')}`);
+    await mkdir(cacheDir, { recursive: true });
+    await writeFile(`${cached}.${process.pid}`, wasm);
+    await rename(`${cached}.${process.pid}`, cached);
+    return { wasm, adapterSize: adapter.length, functionSize: fn.length };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The Fastly Compute package, in the layout `fastly compute pack` makes:
+ *   <dir>/<name>/fastly.toml, <dir>/<name>/bin/main.wasm, and <dir>/pkg/<name>.tar.gz
+ * holding `<name>/fastly.toml` and `<name>/bin/main.wasm` (the function merged with the adapter).
+ */
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { UserError } from '../../src/util/errors.js';
+import type { Artifact, Bundle } from '../types.js';
+import { mergeFunction } from './merge.js';
+import { readImports } from './wasm-binary.js';
+
+/** Fixed file times inside the archive: the same function gives the same bytes. */
+const EPOCH = new Date('2000-01-01T00:00:00Z');
+
+/** A service name as Fastly accepts it, and a safe folder name. */
+export function packageName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'function';
+}
+
+function tomlString(value: string): string {
+  return JSON.stringify(value);
+}
+
+export function fastlyToml(name: string, description: string, authors: string[] = []): string {
+  return [
+    '# Written by wfn: the Fastly Compute package of this function.',
+    '# bin/main.wasm is the function merged with wfn\'s adapter (WASI + CGI on Fastly hostcalls).',
+    'manifest_version = 3',
+    `name = ${tomlString(name)}`,
+    `description = ${tomlString(description)}`,
+    `authors = [${authors.map(tomlString).join(', ')}]`,
+    'language = "other"',
+    '',
+  ].join('\n');
+}
+
+/** True when the module was built for Fastly already (it calls Fastly hostcalls). */
+export function isFastlyModule(wasm: Uint8Array): boolean {
+  return readImports(wasm).some((i) => i.module.startsWith('fastly_'));
+}
+
+export interface PackageDetails {
+  /** Bytes of the function as built. */
+  functionSize: number;
+  /** Bytes of main.wasm. */
+  mainSize: number;
+  /** Bytes of the adapter module (0 when the module was already built for Fastly). */
+  adapterSize: number;
+}
+
+export async function packageForFastly(artifact: Artifact): Promise<Bundle & { details: PackageDetails }> {
+  const name = packageName(artifact.name);
+  const dir = artifact.projectDir
+    ? path.join(artifact.projectDir, '.wfn', 'targets', 'fastly')
+    : await mkdtemp(path.join(os.tmpdir(), `wfn-fastly-${name}-`));
+  const cacheDir = artifact.projectDir ? path.join(artifact.projectDir, '.wfn', 'cache', 'fastly-adapter') : undefined;
+  const warnings: string[] = [];
+
+  const fn = new Uint8Array(await readFile(artifact.wasmPath));
+  let main: Uint8Array;
+  let adapterSize = 0;
+  if (isFastlyModule(fn)) {
+    main = fn;
+    warnings.push('the module already calls Fastly hostcalls: packaged as it is, without the adapter');
+  } else {
+    const merged = await mergeFunction(fn, { env: artifact.env, cacheDir });
+    // The memory cap, written into the module as on every target: memory.grow past it fails.
+    try {
+      main = capMemory(merged.wasm, artifact.limits.memoryMiB);
+    } catch (error) {
+      if (error instanceof WasmFormatError) throw new UserError(`${artifact.name}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
+      throw error;
+    }
+    adapterSize = merged.adapterSize;
+  }
+  if (artifact.secrets.length > 0) {
+    warnings.push(
+      `secrets (${artifact.secrets.join(', ')}) are not passed to Fastly: wfn does not put secret values into main.wasm; ` +
+        'keep them in a Fastly Secret Store',
+    );
+  }
+
+  await rm(path.join(dir, name), { recursive: true, force: true });
+  await mkdir(path.join(dir, name, 'bin'), { recursive: true });
+  await mkdir(path.join(dir, 'pkg'), { recursive: true });
+  const toml = fastlyToml(name, `${artifact.name}: a wfn function on Fastly Compute`);
+  await writeFile(path.join(dir, name, 'fastly.toml'), toml);
+  await writeFile(path.join(dir, name, 'bin', 'main.wasm'), main);
+  for (const p of [name, `${name}/bin`, `${name}/bin/main.wasm`, `${name}/fastly.toml`]) {
+    await utimes(path.join(dir, p), EPOCH, EPOCH);
+  }
+  const archiveRel = path.join('pkg', `${name}.tar.gz`);
+  const archive = path.join(dir, archiveRel);
+  await tar.create(
+    { gzip: { level: 9 }, file: archive, cwd: dir, portable: true, mtime: EPOCH, noDirRecurse: true },
+    [name, `${name}/bin`, `${name}/bin/main.wasm`, `${name}/fastly.toml`],
+  );
+
+  const files = [archiveRel, `${name}/fastly.toml`, `${name}/bin/main.wasm`];
+  const sizes = await Promise.all(files.map(async (f) => (await stat(path.join(dir, f))).size));
+  const compressedSize = sizes[0];
+  return {
+    target: 'fastly',
+    name,
+    dir,
+    files: files.map((p, i) => ({ path: p, size: sizes[i] })),
+    size: sizes[1] + sizes[2],
+    compressedSize,
+    archive,
+    warnings,
+    artifact,
+    details: { functionSize: fn.length, mainSize: main.length, adapterSize },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The few reads and rewrites of the WebAssembly binary format the Fastly target needs
+ * (binaryen.js has no setter to rename an import): imports with their function types,
+ * renaming an import module or an export, keeping only some exports. Each rewrite
+ * replaces one section and keeps every other byte.
+ */
+import { listSections, readU32Leb, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
+
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+
+export interface FuncType {
+  params: ValType[];
+  results: ValType[];
+}
+
+export interface ImportEntry {
+  module: string;
+  name: string;
+  kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
+  /** For functions: the signature (undefined when the type section uses encodings we do not read). */
+  type?: FuncType;
+}
+
+const VALTYPES: Record<number, ValType> = {
+  0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref',
+};
+const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function readName(bytes: Uint8Array, at: number): { value: string; next: number } {
+  const len = readU32Leb(bytes, at);
+  return { value: decoder.decode(bytes.subarray(len.next, len.next + len.value)), next: len.next + len.value };
+}
+
+function encodeName(name: string): number[] {
+  const b = encoder.encode(name);
+  return [...writeU32Leb(b.length), ...b];
+}
+
+function skipLimits(bytes: Uint8Array, at: number): number {
+  const flags = bytes[at++];
+  at = readU32Leb(bytes, at).next;
+  if (flags & 1) at = readU32Leb(bytes, at).next;
+  return at;
+}
+
+/** Skips an import's description; returns the next offset and, for functions, the type index. */
+function skipImportDesc(bytes: Uint8Array, kind: number, at: number): { next: number; typeIndex?: number } {
+  switch (kind) {
+    case 0: {
+      const t = readU32Leb(bytes, at);
+      return { next: t.next, typeIndex: t.value };
+    }
+    case 1: // table: reftype, limits
+      return { next: skipLimits(bytes, at + 1) };
+    case 2:
+      return { next: skipLimits(bytes, at) };
+    case 3: // global: valtype, mutability
+      return { next: at + 2 };
+    case 4: // tag: attribute, type index
+      return { next: readU32Leb(bytes, at + 1).next };
+    default:
+      throw new WasmFormatError(`unknown import kind ${kind}`);
+  }
+}
+
+/** Function types by index; undefined when the section holds types this reader does not know (GC). */
+export function readFuncTypes(bytes: Uint8Array): FuncType[] | undefined {
+  const section = listSections(bytes).find((s) => s.id === 1);
+  if (!section) return [];
+  const count = readU32Leb(bytes, section.start);
+  let at = count.next;
+  const types: FuncType[] = [];
+  const readVec = (): ValType[] | undefined => {
+    const n = readU32Leb(bytes, at);
+    at = n.next;
+    const out: ValType[] = [];
+    for (let i = 0; i < n.value; i++) {
+      const t = VALTYPES[bytes[at++]];
+      if (!t) return undefined;
+      out.push(t);
+    }
+    return out;
+  };
+  for (let i = 0; i < count.value; i++) {
+    if (bytes[at++] !== 0x60) return undefined;
+    const params = readVec();
+    const results = params && readVec();
+    if (!params || !results) return undefined;
+    types.push({ params, results });
+  }
+  return types;
+}
+
+export function readImports(bytes: Uint8Array): ImportEntry[] {
+  const section = listSections(bytes).find((s) => s.id === 2);
+  if (!section) return [];
+  const types = readFuncTypes(bytes);
+  const count = readU32Leb(bytes, section.start);
+  let at = count.next;
+  const out: ImportEntry[] = [];
+  for (let i = 0; i < count.value; i++) {
+    const mod = readName(bytes, at);
+    const name = readName(bytes, mod.next);
+    const kind = bytes[name.next];
+    const desc = skipImportDesc(bytes, kind, name.next + 1);
+    const entry: ImportEntry = { module: mod.value, name: name.value, kind: KINDS[kind] };
+    if (kind === 0 && types) entry.type = types[desc.typeIndex!];
+    out.push(entry);
+    at = desc.next;
+  }
+  return out;
+}
+
+export function formatFuncType(type: FuncType | undefined): string {
+  if (!type) return '?';
+  return `(${type.params.join(', ')}) -> (${type.results.join(', ')})`;
+}
+
+function replaceSection(bytes: Uint8Array, section: Section, payload: number[] | Uint8Array): Uint8Array {
+  // The id byte sits right before the size LEB that ends at section.start.
+  let idAt = 8;
+  while (idAt < bytes.length) {
+    const size = readU32Leb(bytes, idAt + 1);
+    if (size.next === section.start) break;
+    idAt = size.next + size.value;
+  }
+  const header = [section.id, ...writeU32Leb(payload.length)];
+  const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
+  out.set(bytes.subarray(0, idAt), 0);
+  out.set(header, idAt);
+  out.set(payload, idAt + header.length);
+  out.set(bytes.subarray(section.end), idAt + header.length + payload.length);
+  return out;
+}
+
+/** Renames the module of every import from `from` to `to`. */
+export function renameImportModule(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const section = listSections(bytes).find((s) => s.id === 2);
+  if (!section) return bytes;
+  const count = readU32Leb(bytes, section.start);
+  const payload: number[] = [...writeU32Leb(count.value)];
+  let at = count.next;
+  for (let i = 0; i < count.value; i++) {
+    const mod = readName(bytes, at);
+    const name = readName(bytes, mod.next);
+    const desc = skipImportDesc(bytes, bytes[name.next], name.next + 1);
+    payload.push(...encodeName(mod.value === from ? to : mod.value));
+    for (let b = mod.next; b < desc.next; b++) payload.push(bytes[b]);
+    at = desc.next;
+  }
+  return replaceSection(bytes, section, payload);
+}
+
+interface ExportEntry {
+  name: string;
+  /** The bytes after the name (kind + index). */
+  rest: Uint8Array;
+}
+
+function readExportEntries(bytes: Uint8Array, section: Section): ExportEntry[] {
+  const count = readU32Leb(bytes, section.start);
+  let at = count.next;
+  const out: ExportEntry[] = [];
+  for (let i = 0; i < count.value; i++) {
+    const name = readName(bytes, at);
+    const index = readU32Leb(bytes, name.next + 1);
+    out.push({ name: name.value, rest: bytes.subarray(name.next, index.next) });
+    at = index.next;
+  }
+  return out;
+}
+
+function writeExports(bytes: Uint8Array, section: Section, entries: ExportEntry[]): Uint8Array {
+  const payload: number[] = [...writeU32Leb(entries.length)];
+  for (const e of entries) payload.push(...encodeName(e.name), ...e.rest);
+  return replaceSection(bytes, section, payload);
+}
+
+export function renameExport(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const section = listSections(bytes).find((s) => s.id === 7);
+  if (!section) throw new WasmFormatError('the module has no exports');
+  const entries = readExportEntries(bytes, section);
+  if (!entries.some((e) => e.name === from)) throw new WasmFormatError(`the module does not export "${from}"`);
+  return writeExports(bytes, section, entries.map((e) => (e.name === from ? { ...e, name: to } : e)));
+}
+
+export function keepExports(bytes: Uint8Array, names: string[]): Uint8Array {
+  const section = listSections(bytes).find((s) => s.id === 7);
+  if (!section) return bytes;
+  return writeExports(bytes, section, readExportEntries(bytes, section).filter((e) => names.includes(e.name)));
+}
