@@ -42,6 +42,11 @@ if (want('lambda')) {
   ]);
 }
 
+if (want('fastly')) {
+  const { benchFastly } = await import('./targets.js');
+  results.fastly = await benchFastly(await buildTemplate('assemblyscript', 'http'));
+}
+
 if (want('languages')) {
   const { benchLanguages } = await import('./languages.js');
   results.languages = await benchLanguages();
