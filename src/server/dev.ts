@@ -24,6 +24,9 @@ export interface DevOptions {
   wasmPath?: string;
   memoryMiB?: number;
   timeoutMs?: number;
+  /** For a .wasm: its variables and route (a project takes them from wfn.toml). */
+  env?: Record<string, string>;
+  route?: string;
   watch?: boolean;
   /** Request log lines. */
   log(line: string): void;
@@ -50,7 +53,6 @@ function buildErrorPage(message: string): Uint8Array {
 }
 
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
-  const pool = new WorkerPool();
   let config: ProjectConfig | undefined;
   let state: State;
   let pending: Promise<void> = Promise.resolve();
@@ -77,10 +79,13 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     }
   };
 
+  let pool: WorkerPool;
   if (options.wasmPath) {
     // A module that does not conform is refused up front (a UserError), not served as 500s.
-    state = { fn: await loadFunction(options.wasmPath, { ...limits(), fn: { route: '/', env: {} } }) };
+    state = { fn: await loadFunction(options.wasmPath, { ...limits(), fn: { route: options.route ?? '/', env: options.env ?? {} } }) };
+    pool = new WorkerPool();
   } else {
+    pool = new WorkerPool();
     state = { buildError: 'not built yet' };
     await rebuild();
   }
