@@ -138,7 +138,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   const level = options.optimize ?? config.build.optimize;
   log(`compiling ${config.language} (${toolchainVersion})`);
-  const compiled = await timed('compile', () => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log }));
+  const compiled = await timed('compile', () => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot }));
   const raw = compiled.value.wasm;
   steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
   const rawModule = await compileModule(raw, 'compiled');
@@ -155,6 +155,8 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     current = snap.value.wasm;
     steps.push({ name: 'snapshot', ms: snap.ms, size: current.length });
     snapshotInfo = { enabled: true, initFunc: INIT_FUNC, allowWasi: snap.value.allowWasi };
+  } else if (compiled.value.snapshotted) {
+    snapshotInfo = { enabled: true, initFunc: 'componentize-qjs (top-level script)' };
   } else if (wantSnapshot && options.snapshot === true) {
     log(`no snapshot: the module does not export ${INIT_FUNC}`);
   }
@@ -182,7 +184,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   steps.push({ name: 'validate', ms: validated.ms, size: current.length });
 
   // Build facts for `wfn inspect`, in a custom section: information only, no host needs it.
-  current = appendCustomSection(current, WFN_SECTION, new TextEncoder().encode(JSON.stringify({ language: config.language, snapshot: snapshotInfo.enabled ? INIT_FUNC : null, optimize: level, wfn: wfnVersion() })));
+  current = appendCustomSection(current, WFN_SECTION, new TextEncoder().encode(JSON.stringify({ language: config.language, snapshot: snapshotInfo.enabled ? snapshotInfo.initFunc : null, optimize: level, wfn: wfnVersion() })));
   const digest = sha256(current);
   const manifest: Manifest = {
     name: config.name,
@@ -190,7 +192,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     artifact: path.relative(config.dir, paths.artifact),
     sha256: digest,
     size: current.length,
-    sizes: { raw: raw.length, snapshot: snapshotInfo.enabled ? steps.find((s) => s.name === 'snapshot')!.size : undefined, optimized: current.length },
+    sizes: { raw: raw.length, snapshot: snapshotInfo.enabled ? (steps.find((s) => s.name === 'snapshot')?.size ?? raw.length) : undefined, optimized: current.length },
     snapshot: snapshotInfo,
     optimize: { level, tool },
     toolchain: compiled.value.toolchain,

@@ -22,6 +22,8 @@ export interface BuildContext {
   workDir: string;
   /** Progress lines for the user (already prefixed by the caller). */
   log(message: string): void;
+  /** The snapshot choice (--[no-]snapshot, else wfn.toml); undefined = the toolchain's default. */
+  snapshot?: boolean;
 }
 
 export interface CompileOutput {
@@ -34,6 +36,11 @@ export interface CompileOutput {
    * with wasm-opt once): a second wasm-opt pass costs seconds for ~2 %, so the pipeline skips it.
    */
   optimized?: boolean;
+  /**
+   * The toolchain pre-initialized the module itself (JavaScript: componentize-qjs ran the
+   * script's top-level code under Wizer), so the pipeline records a snapshot without Wizer.
+   */
+  snapshotted?: boolean;
 }
 
 /** A language's compiler behind one narrow interface (as the Fastly CLI's Go `Toolchain`). */

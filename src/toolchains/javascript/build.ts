@@ -2,6 +2,8 @@
  * The JavaScript build: bundle (esbuild) -> componentize-qjs (QuickJS + the script,
  * pre-initialized by Wizer, as a component of the wfn:fn/handler world) -> re-link the
  * component's core modules into one WASI preview1 command module (relink.ts, link.ts).
+ * Without the snapshot, QuickJS is pre-initialized with a loader that evaluates the
+ * script at the start of each request instead (per-request.ts).
  */
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -16,6 +18,8 @@ export const DEFAULT_MAIN = 'src/index.js';
 
 export interface JsBuildResult {
   wasm: Uint8Array;
+  /** Whether the script's top-level code ran at build time (the module holds its result). */
+  snapshotted: boolean;
   timings: { bundleMs: number; componentizeMs: number; linkMs: number; totalMs: number; link: LinkTimings };
   /** Size of the component componentize-qjs produced. */
   componentBytes: number;
@@ -55,6 +59,11 @@ function initErrorMessage(error: unknown): string {
 export interface JsBuildOptions {
   /** componentize-qjs's size-optimized QuickJS build (smaller, slower JavaScript). */
   optSize?: boolean;
+  /**
+   * Run the script's top-level code at build time and ship the result (default true).
+   * false: the script is parsed, compiled and run at the start of every request.
+   */
+  snapshot?: boolean;
 }
 
 export async function buildJs(
@@ -66,13 +75,14 @@ export async function buildJs(
 ): Promise<JsBuildResult> {
   const t0 = performance.now();
   const entry = resolve(projectDir, main);
-  const { code } = await bundle(projectDir, entry);
+  const snapshot = options.snapshot ?? true;
+  const { code } = await bundle(projectDir, entry, { perRequest: !snapshot });
   const bundlePath = join(workDir, 'bundle.js');
   await writeFile(bundlePath, code);
   const witPath = join(workDir, 'world.wit');
   await writeFile(witPath, WORLD_WIT);
   const t1 = performance.now();
-  log(`bundled ${main} (${Math.round(code.length / 1024)} KB of JavaScript)`);
+  log(`bundled ${main} (${Math.round(code.length / 1024)} KB of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'})`);
 
   const componentize = await loadComponentize();
   let component: Uint8Array;
@@ -86,7 +96,7 @@ export async function buildJs(
     throw new UserError(`the script failed while initializing (its top-level code runs at build time):\n  ${initErrorMessage(error)}`);
   }
   const t2 = performance.now();
-  log(`componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)`);
+  log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
   const plan = planLink(roles);
@@ -95,6 +105,7 @@ export async function buildJs(
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);
   return {
     wasm,
+    snapshotted: snapshot,
     componentBytes: component.length,
     timings: {
       bundleMs: Math.round(t1 - t0),

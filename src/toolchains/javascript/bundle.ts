@@ -1,12 +1,14 @@
 /**
  * esbuild bundles wfn's JavaScript runtime (runtime/: the web globals QuickJS lacks and
  * the CGI bridge) with the user's script and its npm imports into one ES module that
- * exports the world's `handle`.
+ * exports the world's `handle`. Without the snapshot, the same bundle (without import and
+ * export statements) is wrapped in a loader that evaluates it per request (per-request.ts).
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
+import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
 /** The runtime's folder: .ts sources under src/ (tests, dev), compiled .js under lib/. */
 export function runtimeDir(): string {
@@ -31,8 +33,16 @@ export interface BundleResult {
   inputs: string[];
 }
 
+export interface BundleOptions {
+  /**
+   * Build for evaluation at the start of each request instead of at build time (no snapshot):
+   * the ES module componentize-qjs gets is a loader holding the bundle as a string.
+   */
+  perRequest?: boolean;
+}
+
 /** Bundles runtime + user entry into one ES module. `entry` is absolute. */
-export async function bundle(projectDir: string, entry: string): Promise<BundleResult> {
+export async function bundle(projectDir: string, entry: string, options: BundleOptions = {}): Promise<BundleResult> {
   if (!existsSync(entry)) {
     throw new UserError(
       `the entry file ${relative(projectDir, entry) || entry} does not exist`,
@@ -41,11 +51,21 @@ export async function bundle(projectDir: string, entry: string): Promise<BundleR
   }
   const esbuild = await import('esbuild');
   const entrySource = [
+    // Evaluated inside a request: the request phase starts before any other module runs.
+    ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
     `import ${JSON.stringify(runtimeModule('globals'))};`,
     `import { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
     `import * as userModule from ${JSON.stringify(entry)};`,
-    'export const handle = serve(userModule);',
+    options.perRequest ? `globalThis.${HANDLE_GLOBAL} = serve(userModule);` : 'export const handle = serve(userModule);',
   ].join('\n');
+  // Per request, the host interface comes from the loader, not from an import statement.
+  const hostShim = {
+    name: 'wfn-host-shim',
+    setup(build: import('esbuild').PluginBuild) {
+      build.onResolve({ filter: /^wfn:fn\/host$/ }, (args) => ({ path: args.path, namespace: 'wfn-host' }));
+      build.onLoad({ filter: /.*/, namespace: 'wfn-host' }, () => ({ contents: perRequestHostShim, loader: 'js' }));
+    },
+  };
   try {
     const result = await esbuild.build({
       stdin: { contents: entrySource, resolveDir: projectDir, sourcefile: 'wfn-entry.js', loader: 'js' },
@@ -58,14 +78,18 @@ export async function bundle(projectDir: string, entry: string): Promise<BundleR
       target: 'es2023',
       mainFields: ['module', 'main'],
       conditions: ['workerd', 'worker', 'browser'],
-      external: WORLD_IMPORTS,
+      external: options.perRequest ? [] : WORLD_IMPORTS,
+      plugins: options.perRequest ? [hostShim] : [],
+      // A function body cannot say import.meta: esbuild substitutes an empty object.
+      supported: options.perRequest ? { 'import-meta': false } : undefined,
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',
       charset: 'utf8',
     });
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('toolchains/javascript/runtime'));
-    return { code: result.outputFiles[0].text, inputs };
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('toolchains/javascript/runtime') && !f.startsWith('wfn-host:'));
+    const code = result.outputFiles[0].text;
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {

@@ -1,7 +1,8 @@
 /**
  * The JavaScript toolchain: a user's `export default { async fetch(request, env) {...} }`
  * becomes one WASI preview1 command module with QuickJS and the script pre-initialized,
- * so a request neither parses nor compiles JavaScript. See build.ts for the steps.
+ * so a request neither parses nor compiles JavaScript (unless built with --no-snapshot, for
+ * comparison). See build.ts for the steps.
  */
 import type { ProjectConfig } from '../../config/types.js';
 import { ToolchainMissingError } from '../../util/errors.js';
@@ -59,8 +60,10 @@ async function compile(ctx: BuildContext): Promise<CompileOutput> {
   const main = config.build.main ?? DEFAULT_MAIN;
   const toolchainVersion = await version(config);
   // Oz picks componentize-qjs's size-optimized QuickJS (~0.5 MB smaller, slower JavaScript).
-  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz' });
-  return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, optimized: true };
+  // The snapshot is on unless the flag or wfn.toml turns it off.
+  const snapshot = ctx.snapshot ?? config.build.snapshot ?? true;
+  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot });
+  return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, optimized: true, snapshotted: result.snapshotted };
 }
 
 const EXTENSIONS = ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts', 'jsx', 'tsx', 'json'];
