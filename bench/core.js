@@ -9,25 +9,35 @@ export async function benchCore({ helloWasm, fibWasm }) {
   const { buildCgiEnvironment } = await import('../lib/src/runtime/cgi.js');
   const results = {};
 
-  // Cold start: fresh instance + _start of the hello template, beside the floor.
-  const hello = await WebAssembly.compile(await readFile(helloWasm));
+  // Cold start: fresh instance + _start of the hello template, beside the floor. "As served" is
+  // the module as dev/serve load it (memory imported and recycled, zeroed between requests).
+  const { compileFunction } = await import('../lib/src/runtime/node/load.js');
+  const bytes = await readFile(helloWasm);
+  const served = await compileFunction(bytes, helloWasm, { memoryMiB: 128, timeoutMs: 10000, fn: { route: '/', env: {} } });
+  const plain = await WebAssembly.compile(bytes);
   const { env, args } = buildCgiEnvironment({ method: 'GET', url: 'http://127.0.0.1/', headers: [], body: new Uint8Array(0) }, { route: '/', env: {} });
-  const cold = summarize(await sampleUs(() => runModule(hello, { env, args, stdin: new Uint8Array(0) }), { warmup: 200, samples: 2000 }));
+  const io = () => ({ env, args, stdin: new Uint8Array(0) });
+  const instUs = (runs) => summarize(runs.map((r) => r.instantiateUs));
+  const servedRuns = [];
+  const cold = summarize(await sampleUs(async () => servedRuns.push(await runModule(served.module, io(), served.pooledMemory)), { warmup: 200, samples: 2000 }));
+  const plainRuns = [];
+  const coldPlain = summarize(await sampleUs(async () => plainRuns.push(await runModule(plain, io())), { warmup: 200, samples: 2000 }));
   const empty = await WebAssembly.compile(EMPTY_MODULE);
   const floor = summarize(await sampleUs(() => new WebAssembly.Instance(empty, {}), { warmup: 200, samples: 2000 }));
-  results.coldStart = { helloUs: cold, emptyInstanceUs: floor };
+  results.coldStart = { helloUs: cold, helloNewMemoryUs: coldPlain, instantiateUs: instUs(servedRuns.slice(200)), instantiateNewMemoryUs: instUs(plainRuns.slice(200)), emptyInstanceUs: floor };
   table('Cold start (fresh instance + _start, in-process, 2000 samples)', [
-    ['what', 'p50', 'p99'],
-    ['hello template (AssemblyScript)', fmt.us(cold.p50), fmt.us(cold.p99)],
-    ['new WebAssembly.Instance(empty) — the floor', fmt.us(floor.p50), fmt.us(floor.p99)],
+    ['what', 'p50', 'p99', 'instantiate p50'],
+    ['hello template (AssemblyScript), as wfn serves it', fmt.us(cold.p50), fmt.us(cold.p99), fmt.us(results.coldStart.instantiateUs.p50)],
+    ['same, with a new WebAssembly.Memory per instance', fmt.us(coldPlain.p50), fmt.us(coldPlain.p99), fmt.us(results.coldStart.instantiateNewMemoryUs.p50)],
+    ['new WebAssembly.Instance(empty module) — the floor', fmt.us(floor.p50), fmt.us(floor.p99), ''],
   ]);
 
   // Throughput: wfn dev vs a bare node:http server sending the same bytes, both as child processes.
   const dev = await startChild([BIN, 'dev', helloWasm, '--port', '0'], /Serving on (http:\/\/\S+)/);
   const sample = await fetch(dev.url);
-  const bytes = Buffer.from(await sample.arrayBuffer());
+  const answer = Buffer.from(await sample.arrayBuffer());
   const contentType = sample.headers.get('content-type');
-  const bareScript = `const http=require('node:http');const body=Buffer.from(${JSON.stringify(bytes.toString('base64'))},'base64');http.createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':${JSON.stringify(contentType)},'content-length':body.length});s.end(body)})}).listen(0,'127.0.0.1',function(){console.log('listening http://127.0.0.1:'+this.address().port+'/')})`;
+  const bareScript = `const http=require('node:http');const body=Buffer.from(${JSON.stringify(answer.toString("base64"))},'base64');http.createServer((q,s)=>{q.resume();q.on('end',()=>{s.writeHead(200,{'content-type':${JSON.stringify(contentType)},'content-length':body.length});s.end(body)})}).listen(0,'127.0.0.1',function(){console.log('listening http://127.0.0.1:'+this.address().port+'/')})`;
   const bare = await startChild(['-e', bareScript], /listening (http:\/\/\S+)/);
   try {
     await load(dev.url, { duration: 1 }); // warm-up

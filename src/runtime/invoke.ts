@@ -14,6 +14,38 @@ export interface RunInput {
   stdin: Uint8Array;
 }
 
+/** Limits of a module whose memory was turned into the `wfn.memory` import (module.ts importMemory). */
+export interface PooledMemoryLimits {
+  initialPages: number;
+  maximumPages: number;
+}
+
+const MAX_POOLED = 8;
+const freeMemories = new WeakMap<WebAssembly.Module, WebAssembly.Memory[]>();
+
+/** A zeroed memory of the module's initial size: recycled when one is free, else new. */
+function acquireMemory(module: WebAssembly.Module, limits: PooledMemoryLimits): WebAssembly.Memory {
+  return freeMemories.get(module)?.pop() ?? new WebAssembly.Memory({ initial: limits.initialPages, maximum: limits.maximumPages });
+}
+
+/** A memory that grew up to this much past the module's minimum is still worth recycling. */
+const MAX_RECYCLED_GROWTH = 4 * 1024 * 1024;
+
+/**
+ * Back to the free list, zeroed, so the next instance starts as a fresh one would (its data
+ * segments are written again at instantiation). A memory cannot shrink: one that grew a little
+ * is reused as it is (an imported memory may be larger than the module's minimum, so the guest
+ * just sees more free memory); one that grew a lot is dropped rather than zeroed every time.
+ */
+function releaseMemory(module: WebAssembly.Module, limits: PooledMemoryLimits, memory: WebAssembly.Memory): void {
+  if (memory.buffer.byteLength > limits.initialPages * 65536 + MAX_RECYCLED_GROWTH) return;
+  const list = freeMemories.get(module) ?? [];
+  if (list.length >= MAX_POOLED) return;
+  new Uint8Array(memory.buffer).fill(0);
+  list.push(memory);
+  freeMemories.set(module, list);
+}
+
 export interface RunResult {
   stdout: Uint8Array;
   stderr: Uint8Array;
@@ -30,10 +62,14 @@ export interface RunResult {
 const now = () => performance.now();
 
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
-export async function runModule(module: WebAssembly.Module, input: RunInput): Promise<RunResult> {
+export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
   const host = new WasiHost(input);
   const t0 = now();
-  const instance = await WebAssembly.instantiate(module, host.imports as WebAssembly.Imports);
+  const imports: WebAssembly.Imports = { ...host.imports };
+  const lent = pooled ? acquireMemory(module, pooled) : undefined;
+  if (lent) imports.wfn = { memory: lent };
+  // Synchronous: the module is compiled already, and a dedicated thread gains nothing from a promise.
+  const instance = new WebAssembly.Instance(module, imports);
   const t1 = now();
   const memory = instance.exports.memory as WebAssembly.Memory;
   host.bind(memory);
@@ -49,12 +85,14 @@ export async function runModule(module: WebAssembly.Module, input: RunInput): Pr
     }
   }
   const t2 = now();
+  const memoryBytes = memory.buffer.byteLength;
+  if (lent && pooled) releaseMemory(module, pooled, lent);
   return {
     stdout: host.stdout(),
     stderr: host.stderr(),
     exitCode,
     trap,
-    memoryBytes: memory.buffer.byteLength,
+    memoryBytes,
     instantiateUs: Math.round((t1 - t0) * 1000),
     runUs: Math.round((t2 - t1) * 1000),
   };
@@ -63,6 +101,8 @@ export async function runModule(module: WebAssembly.Module, input: RunInput): Pr
 export interface InvokeOptions {
   /** The memory cap in bytes, to classify a trap at the cap as a memory-limit hit. */
   memoryCapBytes?: number;
+  /** Set when the module imports its memory as `wfn.memory` (recycled memories). */
+  pooledMemory?: PooledMemoryLimits;
 }
 
 /** Classifies a finished run into the HTTP response the contract prescribes. */
@@ -101,6 +141,6 @@ export async function invokeHttp(
   options: InvokeOptions = {},
 ): Promise<InvokeResult> {
   const { env, args } = buildCgiEnvironment(req, fn);
-  const run = await runModule(module, { env, args, stdin: req.body });
+  const run = await runModule(module, { env, args, stdin: req.body }, options.pooledMemory);
   return responseFromRun(run, options);
 }

@@ -78,6 +78,30 @@ describe('contract edge cases through the real host', () => {
     expect(result.reason).toMatch(/memory limit reached \(16 MiB\)/);
   });
 
+  it('recycled memories never leak one request\'s data into the next', async () => {
+    // Reads a marker at 1000 and near the top of a grown page, answers clean/dirty, then dirties both.
+    const wat = `(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "Content-Type: text/plain\\n\\nclean")
+      (func (export "_start") (local $far i32)
+        (if (i32.lt_u (memory.size) (i32.const 3)) (then (drop (memory.grow (i32.const 2)))))
+        (local.set $far (i32.const 190000))
+        (if (i32.or (i32.load (i32.const 1000)) (i32.load (local.get $far)))
+          (then (i32.store (i32.const 126) (i32.const 0x74726964)) (i32.store8 (i32.const 130) (i32.const 0x79))))
+        (i32.store (i32.const 1000) (i32.const 1))
+        (i32.store (local.get $far) (i32.const 1))
+        (i32.store (i32.const 0) (i32.const 100))
+        (i32.store (i32.const 4) (i32.const 31))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))`;
+    const fn = await load(wat);
+    expect(fn.pooledMemory).toEqual({ initialPages: 1, maximumPages: 2048 });
+    expect(WebAssembly.Module.imports(fn.module)).toContainEqual({ module: 'wfn', name: 'memory', kind: 'memory' });
+    const bodies = [];
+    for (let i = 0; i < 6; i++) bodies.push(text((await pool.invoke(fn, request())).response.body));
+    expect(bodies).toEqual(Array(6).fill('clean'));
+  });
+
   it('an import outside preview1 is refused up front, naming the import', async () => {
     const error = await load(BAD_IMPORT_WAT).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);

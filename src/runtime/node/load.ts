@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
-import { capMemory, WasmFormatError } from '../module.js';
+import { capMemory, importMemory, WasmFormatError } from '../module.js';
 import type { FunctionContext } from '../types.js';
 import type { LoadedFunction } from './pool.js';
 
@@ -35,17 +35,21 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
     if (error instanceof WasmFormatError) throw new UserError(`${source}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
     throw error;
   }
-  const module = await WebAssembly.compile(capped as BufferSource);
-  const problems = checkContract(module);
+  const contractModule = await WebAssembly.compile(capped as BufferSource);
+  const problems = checkContract(contractModule);
   if (problems.length > 0) {
     throw new UserError(
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
+  // What runs is the same module with its memory imported, so instances get recycled memories.
+  const pooled = importMemory(capped);
+  const module = pooled ? await WebAssembly.compile(pooled.bytes as BufferSource) : contractModule;
   return {
     key: `${sha256(bytes)}:${options.memoryMiB}`,
     module,
+    pooledMemory: pooled ? { initialPages: pooled.initialPages, maximumPages: pooled.maximumPages } : undefined,
     fn: options.fn,
     timeoutMs: options.timeoutMs,
     memoryCapBytes: options.memoryMiB * 1024 * 1024,

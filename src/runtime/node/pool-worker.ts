@@ -14,7 +14,7 @@ parentPort!.on('message', async (msg: PoolRequest) => {
   const module = modules.get(msg.key)!;
   let reply: PoolReply;
   try {
-    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes });
+    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes, pooledMemory: msg.pooledMemory });
     reply = { id: msg.id, result };
   } catch (error) {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { errorResponse } from '../cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from '../types.js';
+import type { PooledMemoryLimits } from '../invoke.js';
 
 /** A compiled function ready to run, with its limits. */
 export interface LoadedFunction {
@@ -19,10 +20,12 @@ export interface LoadedFunction {
   fn: FunctionContext;
   timeoutMs: number;
   memoryCapBytes: number;
+  /** Present when the module imports its memory (recycled per worker). */
+  pooledMemory?: PooledMemoryLimits;
 }
 
 export type PoolRequest =
-  | { type: 'invoke'; id: number; key: string; module?: WebAssembly.Module; req: HttpRequest; fn: FunctionContext; memoryCapBytes: number }
+  | { type: 'invoke'; id: number; key: string; module?: WebAssembly.Module; req: HttpRequest; fn: FunctionContext; memoryCapBytes: number; pooledMemory?: PooledMemoryLimits }
   | { type: 'forget'; key: string };
 
 export interface PoolReply {
@@ -132,6 +135,7 @@ export class WorkerPool {
       req: task.req,
       fn: task.fn.fn,
       memoryCapBytes: task.fn.memoryCapBytes,
+      pooledMemory: task.fn.pooledMemory,
     };
     slot.worker.postMessage(msg);
     slot.timer = setTimeout(() => this.timeout(slot), task.fn.timeoutMs);
