@@ -10,7 +10,7 @@ export default class Dev extends WfnCommand {
   static flags = {
     ...listenFlags,
     ...limitFlags,
-    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: ['cloudflare', 'lambda', 'fastly'] }),
+    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: ['self-hosted', 'cloudflare', 'lambda', 'fastly'] }),
   };
 
   async run() {

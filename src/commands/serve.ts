@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { WfnCommand } from '../cli/base.js';
-import { limitFlags, listenFlags } from '../cli/flags.js';
+import { listenFlags } from '../cli/flags.js';
 import { errStyle } from '../cli/style.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { UserError } from '../util/errors.js';
@@ -17,11 +17,13 @@ export default class Serve extends WfnCommand {
   ];
   static flags = {
     ...listenFlags,
-    ...limitFlags,
+    // The shared --timeout/--memory, as the defaults of functions deployed without their own.
+    timeout: Flags.integer({ description: 'Timeout per request of a function deployed without one, ms (default 10000).', min: 1 }),
+    memory: Flags.integer({ description: 'Memory cap of a function deployed without one, MiB (default 128).', min: 1, max: 4096 }),
     'data-dir': Flags.string({ description: 'Folder of the file store.', default: './.wfn-serve' }),
     store: Flags.string({ description: 'Where functions are kept.', options: ['file', 's3'], default: 'file' }),
-    's3-bucket': Flags.string({ description: 'S3 bucket of the s3 store (env WFN_S3_BUCKET).', env: 'WFN_S3_BUCKET' }),
-    's3-prefix': Flags.string({ description: 'Key prefix in the bucket (env WFN_S3_PREFIX).', env: 'WFN_S3_PREFIX' }),
+    's3-bucket': Flags.string({ description: 'S3 bucket of the s3 store.', env: 'WFN_S3_BUCKET' }),
+    's3-prefix': Flags.string({ description: 'Key prefix in the bucket, e.g. prod/.', env: 'WFN_S3_PREFIX' }),
     'poll-interval': Flags.integer({ description: 'S3 store: how often replicas look for new deploys, ms.', default: 2000, min: 100, max: 60_000 }),
     'token-file': Flags.string({ description: 'File holding the admin token (instead of WFN_TOKEN).' }),
     'insecure-no-auth': Flags.boolean({ description: 'Start without an admin token: anyone who reaches the port can deploy. Local experiments only.' }),

@@ -1,0 +1,65 @@
+/**
+ * The self-hosted target: the function as it is (.wasm + manifest) for `wfn serve`.
+ * emulate = a local `wfn serve` with the function deployed; deploy = the admin API's PUT.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sameConfig } from '../../src/server/serve/config.js';
+import { createServeLog } from '../../src/server/serve/log.js';
+import { startServe } from '../../src/server/serve/server.js';
+import { FileStore } from '../../src/server/serve/store-file.js';
+import { UserError } from '../../src/util/errors.js';
+import type { TargetAdapter } from '../types.js';
+import { AdminClient } from './client.js';
+import { deployConfig, packageSelfHosted, readBundle, TARGET } from './manifest.js';
+
+export const adapter: TargetAdapter = {
+  name: TARGET,
+
+  package: packageSelfHosted,
+
+  async emulate(bundle, options) {
+    const { manifest, bytes } = await readBundle(bundle);
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'wfn-self-hosted-'));
+    const server = await startServe({
+      host: options.host,
+      port: options.port,
+      store: new FileStore(dataDir),
+      token: randomBytes(24).toString('hex'), // the function is deployed in-process below; the admin API stays closed
+      defaultLimits: manifest.config.limits,
+      log: createServeLog('text', { access: options.log, messages: () => {} }),
+    });
+    try {
+      await server.deploy(manifest.name, bytes, deployConfig(manifest, { ...process.env }));
+    } catch (error) {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+    return {
+      url: `${server.url}/${manifest.name}/`,
+      async close() {
+        await server.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+
+  async deploy(bundle, options) {
+    const url = (options.flags.url as string | undefined) ?? options.env.WFN_URL;
+    if (!url) throw new UserError('--target self-hosted needs the server URL.', 'Pass --url http://host:8080 (where wfn serve listens) or set WFN_URL.');
+    const client = new AdminClient({ url, token: options.env.WFN_TOKEN });
+    const { manifest, bytes } = await readBundle(bundle);
+    const config = deployConfig(manifest, options.env);
+    // Same bytes and config already live: nothing to upload.
+    const live = await client.get(manifest.name);
+    if (live && live.sha256 === manifest.sha256 && sameConfig(live.manifest.config, config)) {
+      return { target: TARGET, name: manifest.name, url: client.functionUrl(manifest.name), version: live.current, unchanged: true, details: { sha256: manifest.sha256 } };
+    }
+    options.log(`uploading ${manifest.size} bytes to ${client.base}`);
+    const put = await client.put(manifest.name, bytes, config);
+    return { target: TARGET, name: manifest.name, url: client.functionUrl(manifest.name), version: put.version, unchanged: put.unchanged, details: { sha256: put.sha256 } };
+  },
+};

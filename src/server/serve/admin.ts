@@ -1,0 +1,265 @@
+/**
+ * The admin API under /_wfn/ (docs/self-hosted.md): deploy, list, get, delete, roll back,
+ * health, metrics. Every route but /_wfn/health needs `Authorization: Bearer <token>`;
+ * a refused request changes nothing.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Limits } from '../../config/types.js';
+import { sha256 } from '../../runtime/node/load.js';
+import type { WorkerPool } from '../../runtime/node/pool.js';
+import { UserError } from '../../util/errors.js';
+import { BodyTooLargeError, readBody } from '../http.js';
+import { checkName, ConfigError, parseFunctionConfig } from './config.js';
+import type { ServeLog } from './log.js';
+import type { ServeMetrics } from './metrics.js';
+import { parseMultipart } from './multipart.js';
+import { compileVersion, type FunctionRegistry } from './registry.js';
+import { liveEntry, RepositoryError, type FunctionRepository } from './repository.js';
+import type { FunctionRecord } from './types.js';
+
+export interface AdminContext {
+  repository: FunctionRepository;
+  registry: FunctionRegistry;
+  pool: WorkerPool;
+  metrics: ServeMetrics;
+  log: ServeLog;
+  authorized(header: string | undefined): boolean;
+  /** Largest accepted .wasm, bytes. */
+  maxBodyBytes: number;
+  defaultLimits: Limits;
+  storeKind: string;
+  draining(): boolean;
+  inFlight(): Map<string, number>;
+}
+
+/** What the access log and metrics need to know about an answered admin request. */
+export interface AdminAnswer {
+  route: string;
+  status: number;
+  bytes: number;
+  reason?: string;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: [string, string][] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Room for the multipart framing and the config part on top of the module itself. */
+const ENVELOPE_SLACK = 1024 * 1024;
+
+function send(res: ServerResponse, status: number, body: string, contentType: string, headers: [string, string][] = []): number {
+  const bytes = Buffer.from(body);
+  const raw: string[] = ['content-type', contentType, 'content-length', String(bytes.length), 'cache-control', 'no-store'];
+  for (const [k, v] of headers) raw.push(k, v);
+  res.writeHead(status, raw);
+  res.end(bytes);
+  return bytes.length;
+}
+
+const sendJson = (res: ServerResponse, status: number, value: unknown, headers: [string, string][] = []) =>
+  send(res, status, JSON.stringify(value, null, 2) + '\n', 'application/json', headers);
+
+function describeFunction(record: FunctionRecord, serving: number | undefined) {
+  const live = liveEntry(record);
+  return {
+    name: record.name,
+    url: `/${record.name}/`,
+    current: record.current,
+    sha256: live.sha256,
+    manifest: { name: record.name, ...live },
+    versions: record.versions,
+    updatedAt: record.updatedAt,
+    /** The version this replica answers with right now (S3 replicas catch up within the poll interval). */
+    serving: serving ?? null,
+  };
+}
+
+/** The .wasm and its config from a PUT: a bare `application/wasm` body, or multipart parts `wasm` and `config`. */
+async function readUpload(req: IncomingMessage, ctx: AdminContext): Promise<{ bytes: Uint8Array; config: unknown }> {
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  const multipart = type.startsWith('multipart/form-data');
+  const limit = ctx.maxBodyBytes + (multipart ? ENVELOPE_SLACK : 0);
+  const tooLarge = () => new HttpError(413, `upload over the size limit of ${ctx.maxBodyBytes} bytes (wfn serve --max-body)`, [['connection', 'close']]);
+  if (declared > limit) throw tooLarge();
+  if (!multipart && !type.startsWith('application/wasm') && !type.startsWith('application/octet-stream')) {
+    throw new HttpError(415, 'send the module as Content-Type: application/wasm, or as multipart/form-data with parts "wasm" and "config"');
+  }
+  let body: Uint8Array;
+  try {
+    body = await readBody(req, limit);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw tooLarge();
+    throw error;
+  }
+  if (!multipart) return { bytes: body, config: undefined };
+  let parts;
+  try {
+    parts = parseMultipart(body, type);
+  } catch (error) {
+    throw new HttpError(400, `malformed multipart body: ${(error as Error).message}`);
+  }
+  const wasm = parts.find((p) => p.name === 'wasm');
+  if (!wasm) throw new HttpError(400, 'the multipart body has no "wasm" part');
+  const bytes = new Uint8Array(wasm.body.buffer, wasm.body.byteOffset, wasm.body.length);
+  if (bytes.length > ctx.maxBodyBytes) throw tooLarge();
+  const configPart = parts.find((p) => p.name === 'config');
+  let config: unknown;
+  if (configPart) {
+    try {
+      config = JSON.parse(configPart.body.toString('utf8'));
+    } catch (error) {
+      throw new HttpError(400, `the "config" part is not JSON: ${(error as Error).message}`);
+    }
+  }
+  return { bytes, config };
+}
+
+async function putFunction(req: IncomingMessage, res: ServerResponse, name: string, ctx: AdminContext): Promise<number> {
+  const upload = await readUpload(req, ctx);
+  const config = parseFunctionConfig(upload.config, ctx.defaultLimits);
+  if (upload.bytes.length === 0) throw new HttpError(400, 'the upload is empty: send the .wasm as the body');
+  let loaded;
+  try {
+    loaded = await compileVersion(name, upload.bytes, 'new', config);
+  } catch (error) {
+    if (error instanceof UserError) throw new HttpError(400, error.hint ? `${error.message}\n${error.hint}` : error.message);
+    throw error;
+  }
+  const digest = sha256(upload.bytes);
+  const committed = await ctx.repository.deploy(name, upload.bytes, digest, config);
+  await ctx.registry.refresh(name, { sha256: digest, config, loaded });
+  ctx.metrics.deploy(committed.unchanged ? 'unchanged' : 'created');
+  if (!committed.unchanged) ctx.log.info(`deployed ${name} version ${committed.entry.version} (${upload.bytes.length} bytes, sha256 ${digest.slice(0, 12)})`);
+  return sendJson(res, committed.unchanged ? 200 : 201, {
+    name,
+    url: `/${name}/`,
+    version: committed.entry.version,
+    sha256: digest,
+    size: upload.bytes.length,
+    unchanged: committed.unchanged,
+    config: committed.entry.config,
+  });
+}
+
+/** Answers one /_wfn/ request; never throws. */
+export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, ctx: AdminContext): Promise<AdminAnswer> {
+  const method = req.method ?? 'GET';
+  const parts = pathname.split('/').filter(Boolean).slice(1); // drop "_wfn"
+  // A fixed set of route labels: request paths must not grow the metrics without bound.
+  const route =
+    parts[0] === 'functions'
+      ? parts.length === 1
+        ? 'functions'
+        : parts.length === 2
+          ? 'functions/:name'
+          : parts.length === 3 && parts[2] === 'rollback'
+            ? 'functions/:name/rollback'
+            : 'other'
+      : parts.length === 1 && (parts[0] === 'health' || parts[0] === 'metrics')
+        ? parts[0]
+        : 'other';
+  const allow = (methods: string[]) => {
+    if (!methods.includes(method)) throw new HttpError(405, `${method} is not allowed here (allowed: ${methods.join(', ')})`, [['allow', methods.join(', ')]]);
+  };
+  let status = 500;
+  let bytes = 0;
+  let reason: string | undefined;
+  try {
+    if (route === 'health') {
+      allow(['GET', 'HEAD']);
+      const draining = ctx.draining();
+      status = draining ? 503 : 200;
+      bytes = sendJson(res, status, { status: draining ? 'draining' : 'ok', functions: ctx.registry.size, store: ctx.storeKind });
+      return { route, status, bytes };
+    }
+    if (!ctx.authorized(req.headers.authorization)) {
+      throw new HttpError(401, 'missing or wrong admin token (send Authorization: Bearer <token>)', [['www-authenticate', 'Bearer realm="wfn"']]);
+    }
+    if (route === 'metrics') {
+      allow(['GET']);
+      const text = ctx.metrics.render({
+        functions: ctx.registry.size,
+        inFlight: ctx.inFlight(),
+        poolSize: ctx.pool.size,
+        poolBusy: ctx.pool.busy,
+        poolQueued: ctx.pool.queued,
+        workerRestarts: ctx.pool.replaced,
+      });
+      status = 200;
+      bytes = send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
+      return { route, status, bytes };
+    }
+    if (route === 'functions') {
+      allow(['GET']);
+      const functions = (await ctx.repository.list()).map((record) => {
+        const live = liveEntry(record);
+        return { name: record.name, url: `/${record.name}/`, version: live.version, sha256: live.sha256, size: live.size, deployedAt: live.deployedAt, versions: record.versions.length };
+      });
+      status = 200;
+      bytes = sendJson(res, 200, { functions });
+      return { route, status, bytes };
+    }
+    if (route === 'functions/:name' || route === 'functions/:name/rollback') {
+      const name = parts[1];
+      checkName(name);
+      if (route === 'functions/:name/rollback') {
+        allow(['POST']);
+        const v = query.get('version');
+        if (v !== null && !/^\d+$/.test(v)) throw new HttpError(400, 'version must be a version number');
+        const from = (await ctx.repository.get(name))?.record.current;
+        const committed = await ctx.repository.rollback(name, v === null ? undefined : Number(v));
+        await ctx.registry.refresh(name);
+        if (!committed.unchanged) ctx.log.info(`rolled ${name} back from version ${from} to version ${committed.entry.version}`);
+        status = 200;
+        bytes = sendJson(res, 200, { name, url: `/${name}/`, version: committed.entry.version, sha256: committed.entry.sha256, from: from ?? null, unchanged: committed.unchanged });
+        return { route, status, bytes };
+      }
+      allow(['GET', 'PUT', 'DELETE']);
+      if (method === 'PUT') {
+        bytes = await putFunction(req, res, name, ctx);
+        status = res.statusCode;
+        return { route, status, bytes };
+      }
+      if (method === 'DELETE') {
+        if (!(await ctx.repository.remove(name))) throw new HttpError(404, `no function named "${name}"`);
+        await ctx.registry.refresh(name);
+        ctx.log.info(`deleted ${name}`);
+        status = 204;
+        res.writeHead(204).end();
+        return { route, status, bytes };
+      }
+      const got = await ctx.repository.get(name);
+      if (!got) throw new HttpError(404, `no function named "${name}"`);
+      status = 200;
+      bytes = sendJson(res, 200, describeFunction(got.record, ctx.registry.get(name)?.entry.version));
+      return { route, status, bytes };
+    }
+    throw new HttpError(404, `no admin route ${pathname}`);
+  } catch (error) {
+    let headers: [string, string][] = [];
+    if (error instanceof HttpError) {
+      status = error.status;
+      headers = error.headers;
+    } else if (error instanceof ConfigError) status = 400;
+    else if (error instanceof RepositoryError) status = error.status;
+    else {
+      status = 500;
+      ctx.log.error(`admin ${method} ${pathname}: ${(error as Error).stack ?? error}`);
+    }
+    if (route === 'functions/:name' && method === 'PUT') ctx.metrics.deploy('rejected');
+    reason = status === 500 ? 'internal error' : (error as Error).message;
+    if (res.headersSent) {
+      res.destroy();
+      return { route, status, bytes, reason };
+    }
+    bytes = sendJson(res, status, { error: reason }, headers);
+    return { route, status, bytes, reason };
+  }
+}

@@ -1,0 +1,68 @@
+/** Validation of function names and of the deploy config that comes with an upload. */
+import type { Limits } from '../../config/types.js';
+import type { FunctionConfig } from './types.js';
+
+/** Function names: the first path segment of their URL, and a file/object name in the store. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+
+export class ConfigError extends Error {}
+
+export function checkName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new ConfigError(`invalid function name ${JSON.stringify(name)}: use lower-case letters, digits and "-", starting with a letter (at most 63 characters)`);
+  }
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const MAX_MEMORY_MIB = 4096;
+export const MAX_TIMEOUT_MS = 15 * 60 * 1000;
+export const MAX_CONCURRENCY = 1024;
+
+function integer(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The config JSON of a deploy: `{"env": {...}, "limits": {"memoryMiB": n, "timeoutMs": n}, "concurrency": n}`,
+ * every key optional (limits default to the server's). Unknown keys are refused (typos must not pass silently).
+ */
+export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionConfig {
+  if (input === undefined || input === null) return { env: {}, limits: { ...defaults } };
+  if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!['env', 'limits', 'concurrency'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency)`);
+  }
+  const env: Record<string, string> = {};
+  if (raw.env !== undefined) {
+    if (typeof raw.env !== 'object' || raw.env === null || Array.isArray(raw.env)) throw new ConfigError('config.env must be an object of strings');
+    for (const [k, v] of Object.entries(raw.env)) {
+      if (!ENV_NAME.test(k)) throw new ConfigError(`config.env: invalid variable name ${JSON.stringify(k)}`);
+      if (typeof v !== 'string') throw new ConfigError(`config.env.${k} must be a string`);
+      env[k] = v;
+    }
+  }
+  const limits: Limits = { ...defaults };
+  if (raw.limits !== undefined) {
+    if (typeof raw.limits !== 'object' || raw.limits === null || Array.isArray(raw.limits)) throw new ConfigError('config.limits must be an object');
+    const l = raw.limits as Record<string, unknown>;
+    for (const key of Object.keys(l)) {
+      if (key !== 'memoryMiB' && key !== 'timeoutMs') throw new ConfigError(`unknown config.limits key ${JSON.stringify(key)} (expected memoryMiB, timeoutMs)`);
+    }
+    if (l.memoryMiB !== undefined) limits.memoryMiB = integer(l.memoryMiB, 'config.limits.memoryMiB', 1, MAX_MEMORY_MIB);
+    if (l.timeoutMs !== undefined) limits.timeoutMs = integer(l.timeoutMs, 'config.limits.timeoutMs', 1, MAX_TIMEOUT_MS);
+  }
+  const config: FunctionConfig = { env, limits };
+  if (raw.concurrency !== undefined) config.concurrency = integer(raw.concurrency, 'config.concurrency', 1, MAX_CONCURRENCY);
+  return config;
+}
+
+/** A canonical form, to tell whether a redeploy changes anything. */
+export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
+  const canon = (c: FunctionConfig) =>
+    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null]);
+  return canon(a) === canon(b);
+}

@@ -1,0 +1,136 @@
+/**
+ * The file store: one folder, durable against `kill -9` and power loss. Every file is written
+ * to a temporary name, fsynced, renamed over its final name, and then the folder is fsynced,
+ * so after a crash a file is either its old or its new content, never a mix.
+ *
+ *   <data-dir>/blobs/<sha256>.wasm      the uploaded modules, by content
+ *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
+ *
+ * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
+ */
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
+import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
+
+/** The store's durable write (util/fs.ts): temp file, fsync, rename, fsync the folder. */
+export const writeDurably = writeFileAtomic;
+
+export class FileStore implements StoreBackend {
+  readonly kind = 'file';
+  readonly blobGraceMs = 0;
+  private readonly blobs: string;
+  private readonly functions: string;
+
+  constructor(readonly location: string) {
+    this.blobs = path.join(location, 'blobs');
+    this.functions = path.join(location, 'functions');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobs, { recursive: true });
+    await mkdir(this.functions, { recursive: true });
+    // Temp files are what a crash mid-write leaves behind; they were never acknowledged.
+    for (const dir of [this.blobs, this.functions]) {
+      for (const entry of await readdir(dir)) {
+        if (entry.endsWith(TMP_SUFFIX)) await rm(path.join(dir, entry), { force: true });
+      }
+    }
+    await fsyncDir(this.location);
+  }
+
+  private recordFile(name: string): string {
+    return path.join(this.functions, `${name}.json`);
+  }
+
+  private blobFile(sha256: string): string {
+    return path.join(this.blobs, `${sha256}.wasm`);
+  }
+
+  /** A rename gives the file a new inode, so inode + mtime changes on every rewrite. */
+  private static stampOf(s: { ino: bigint; mtimeNs: bigint; size: bigint }): string {
+    return `${s.ino}:${s.mtimeNs}:${s.size}`;
+  }
+
+  async listRecords(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const entry of await readdir(this.functions)) {
+      if (!entry.endsWith('.json') || entry.startsWith('.')) continue;
+      try {
+        out.set(entry.slice(0, -'.json'.length), FileStore.stampOf(await stat(path.join(this.functions, entry), { bigint: true })));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted meanwhile
+      }
+    }
+    return out;
+  }
+
+  async readRecord(name: string): Promise<{ record: FunctionRecord; stamp: string } | undefined> {
+    const file = this.recordFile(name);
+    let text: string;
+    let stamp: string;
+    try {
+      const handle = await open(file, 'r');
+      try {
+        stamp = FileStore.stampOf(await handle.stat({ bigint: true }));
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return { record: JSON.parse(text) as FunctionRecord, stamp };
+  }
+
+  async writeRecord(record: FunctionRecord): Promise<string> {
+    const file = this.recordFile(record.name);
+    await writeDurably(file, JSON.stringify(record, null, 2) + '\n');
+    return FileStore.stampOf(await stat(file, { bigint: true }));
+  }
+
+  async deleteRecord(name: string): Promise<void> {
+    try {
+      await unlink(this.recordFile(name));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    await fsyncDir(this.functions);
+  }
+
+  async hasBlob(sha256: string): Promise<boolean> {
+    try {
+      await stat(this.blobFile(sha256));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (await this.hasBlob(sha256)) return;
+    await writeDurably(this.blobFile(sha256), bytes);
+  }
+
+  async getBlob(sha256: string): Promise<Uint8Array> {
+    return new Uint8Array(await readFile(this.blobFile(sha256)));
+  }
+
+  async listBlobs(): Promise<BlobInfo[]> {
+    const out: BlobInfo[] = [];
+    for (const entry of await readdir(this.blobs)) {
+      if (!entry.endsWith('.wasm') || entry.startsWith('.')) continue;
+      try {
+        out.push({ sha256: entry.slice(0, -'.wasm'.length), modifiedMs: (await stat(path.join(this.blobs, entry))).mtimeMs });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  async deleteBlob(sha256: string): Promise<void> {
+    await rm(this.blobFile(sha256), { force: true });
+  }
+}

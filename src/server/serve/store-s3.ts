@@ -1,0 +1,157 @@
+/**
+ * The S3 store: the same layout as the file store, as objects in an S3-compatible bucket, so
+ * any number of `wfn serve` replicas share one set of functions. A PUT of an object is atomic
+ * (readers see the old or the new object), and a deploy writes the blob before the record
+ * that names it. Endpoint, region and credentials come from the AWS SDK's usual settings
+ * (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, profiles, IAM roles).
+ *
+ *   s3://<bucket>/<prefix>blobs/<sha256>.wasm
+ *   s3://<bucket>/<prefix>functions/<name>.json
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type _Object,
+} from '@aws-sdk/client-s3';
+import { UserError } from '../../util/errors.js';
+import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** Key prefix, e.g. "prod/" (default none). */
+  prefix?: string;
+  /** Defaults to the SDK's own resolution; tests pass one. */
+  client?: S3Client;
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/** A client configured the SDK's usual way; S3-compatible endpoints (MinIO, moto, Ceph) get path-style URLs. */
+export function defaultS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  return new S3Client({
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    forcePathStyle: env.WFN_S3_PATH_STYLE ? env.WFN_S3_PATH_STYLE === 'true' : customEndpoint,
+  });
+}
+
+export class S3Store implements StoreBackend {
+  readonly kind = 's3';
+  /** Unreferenced blobs younger than this survive garbage collection: another replica may be between its blob and its record write. */
+  readonly blobGraceMs = 10 * 60 * 1000;
+  readonly location: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(options: S3StoreOptions) {
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ? options.prefix.replace(/^\/+/, '').replace(/\/*$/, '/') : '';
+    this.client = options.client ?? defaultS3Client();
+    this.location = `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  private recordKey(name: string): string {
+    return `${this.prefix}functions/${name}.json`;
+  }
+
+  private blobKey(sha256: string): string {
+    return `${this.prefix}blobs/${sha256}.wasm`;
+  }
+
+  async init(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+      if (isNotFound(error)) throw new UserError(`The S3 bucket "${this.bucket}" does not exist.`, 'Create it first (aws s3 mb s3://<bucket>), or pass another --s3-bucket.');
+      throw new UserError(`Cannot reach the S3 bucket "${this.bucket}": ${e.name}${e.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : ''} ${e.message}`.trim(), 'Check AWS_ENDPOINT_URL, AWS_REGION and the credentials.');
+    }
+  }
+
+  private async list(prefix: string): Promise<_Object[]> {
+    const out: _Object[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      out.push(...(page.Contents ?? []));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async listRecords(): Promise<Map<string, string>> {
+    const base = `${this.prefix}functions/`;
+    const out = new Map<string, string>();
+    for (const obj of await this.list(base)) {
+      const name = obj.Key!.slice(base.length);
+      if (name.endsWith('.json') && !name.includes('/')) out.set(name.slice(0, -'.json'.length), obj.ETag ?? String(obj.LastModified?.getTime()));
+    }
+    return out;
+  }
+
+  async readRecord(name: string): Promise<{ record: FunctionRecord; stamp: string } | undefined> {
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.recordKey(name) }));
+      const text = await got.Body!.transformToString('utf-8');
+      return { record: JSON.parse(text) as FunctionRecord, stamp: got.ETag ?? '' };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async writeRecord(record: FunctionRecord): Promise<string> {
+    const put = await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.recordKey(record.name), Body: JSON.stringify(record, null, 2) + '\n', ContentType: 'application/json' }),
+    );
+    return put.ETag ?? '';
+  }
+
+  async deleteRecord(name: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.recordKey(name) }));
+  }
+
+  async hasBlob(sha256: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.blobKey(sha256) }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
+    if (await this.hasBlob(sha256)) return;
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.blobKey(sha256), Body: bytes, ContentType: 'application/wasm' }));
+  }
+
+  async getBlob(sha256: string): Promise<Uint8Array> {
+    const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.blobKey(sha256) }));
+    return got.Body!.transformToByteArray();
+  }
+
+  async listBlobs(): Promise<BlobInfo[]> {
+    const base = `${this.prefix}blobs/`;
+    return (await this.list(base))
+      .filter((o) => o.Key!.endsWith('.wasm'))
+      .map((o) => ({ sha256: o.Key!.slice(base.length, -'.wasm'.length), modifiedMs: o.LastModified?.getTime() ?? 0 }));
+  }
+
+  async deleteBlob(sha256: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.blobKey(sha256) }));
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
