@@ -8,7 +8,7 @@
  *
  * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
  */
-import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
 import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
