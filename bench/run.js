@@ -16,6 +16,30 @@ if (want('core')) {
   results.core = await benchCore({ helloWasm: await buildTemplate('assemblyscript', 'http'), fibWasm: await buildTemplate('assemblyscript', 'fib') });
 }
 
+if (want('serve')) {
+  const { benchServe, soakServe } = await import('../lib/src/server/bench.js');
+  const hello = await buildTemplate('assemblyscript', 'http');
+  const b = (results.serve = await benchServe(hello, { durationS: 10, connections: 10 }));
+  const row = (name, r) => [name, fmt.n(r.reqPerSec), fmt.ms(r.p50Ms), fmt.ms(r.p99Ms), r.errors + r.timeouts + r.non2xx];
+  table('wfn serve, hello template (autocannon, 10 connections, 10 s)', [
+    ['server', 'req/s', 'p50', 'p99', 'errors'],
+    row('wfn serve', b.serve),
+    row('bare node:http, same bytes', b.bare),
+    row("seed design: compile per request (Listing 4.1), V8 default", b.seed),
+    row('seed design: compile per request, optimizing up front', b.seedOptimizing),
+    ['ratio serve / bare (goal >= 0.7)', fmt.x(b.ratioToBare), '', '', ''],
+    ['speed-up over the seed design (goal >= 20x)', `${fmt.x(b.speedupOverSeed)} / ${fmt.x(b.speedupOverSeedOptimizing)} optimizing`, '', '', ''],
+    ['instantiate per request p50 / p99', `${fmt.us(b.instantiateP50Us)} / ${fmt.us(b.instantiateP99Us)}`, '', '', ''],
+  ]);
+  const soakSeconds = Number(process.env.WFN_SOAK_SECONDS ?? 60);
+  const soak = (results.soak = await soakServe(hello, { durationS: soakSeconds }));
+  table(`wfn serve soak (${soakSeconds} s)`, [
+    ['figure', 'value'],
+    ['requests (errors)', `${fmt.n(soak.requests)} (${soak.errors + soak.non2xx})`],
+    ['RSS start -> end', `${soak.rssStartMiB} MiB -> ${soak.rssEndMiB} MiB (${soak.rssGrowthMiB >= 0 ? '+' : ''}${soak.rssGrowthMiB} MiB)`],
+  ]);
+}
+
 if (want('cloudflare')) {
   const { benchCloudflare } = await import('../lib/adapters/cloudflare/bench.js');
   const cf = (results.cloudflare = await benchCloudflare(await buildTemplate('assemblyscript', 'http'), { path: '/?name=bench' }));
