@@ -5,11 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { buildCgiEnvironment } from '../runtime/cgi.js';
-import { responseFromRun, runModule, type RunInput } from '../runtime/invoke.js';
+import { responseFromRun, runModule, type PooledMemoryLimits, type RunInput } from '../runtime/invoke.js';
 import { capMemory } from '../runtime/module.js';
 import { compileFunction } from '../runtime/node/load.js';
 import type { HttpRequest } from '../runtime/types.js';
-import { WasiHost } from '../runtime/wasi.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface MicroOptions {
@@ -76,25 +75,11 @@ export function withUniqueCustomSection(bytes: Uint8Array, tag: number): Uint8Ar
 
 const elapsedUs = (start: number) => (performance.now() - start) * 1000;
 
-/**
- * One cold start, step for step as runModule does it (new WASI host, instantiate, bind,
- * `_start`), but timed in fractional µs: runModule reports whole µs, and a 4 µs run time
- * rounded to 3 or 5 would read as a 25 % change.
- */
-export async function timedColdStart(module: WebAssembly.Module, input: RunInput): Promise<{ totalUs: number; instantiateUs: number; runUs: number }> {
+/** One cold start exactly as the servers run it (runModule: fresh instance, recycled memory, `_start`). */
+export async function timedColdStart(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<{ totalUs: number; instantiateUs: number; runUs: number }> {
   const t0 = performance.now();
-  const host = new WasiHost(input);
-  const t1 = performance.now();
-  const instance = await WebAssembly.instantiate(module, host.imports as WebAssembly.Imports);
-  const t2 = performance.now();
-  host.bind(instance.exports.memory as WebAssembly.Memory);
-  try {
-    (instance.exports._start as () => void)();
-  } catch {
-    // proc_exit (WasiExit) or a trap: still a whole cold start; the first run's outcome is reported
-  }
-  const t3 = performance.now();
-  return { totalUs: (t3 - t0) * 1000, instantiateUs: (t2 - t1) * 1000, runUs: (t3 - t2) * 1000 };
+  const r = await runModule(module, input, pooled);
+  return { totalUs: (performance.now() - t0) * 1000, instantiateUs: r.instantiateUs, runUs: r.runUs };
 }
 
 export async function runMicro(options: MicroOptions): Promise<MicroResult> {
@@ -120,15 +105,15 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
   const request = benchRequest(options.path);
   const { env, args } = buildCgiEnvironment(request, fn);
   const input = { env, args, stdin: request.body };
-  const first = responseFromRun(await runModule(loaded.module, input), { memoryCapBytes: options.memoryMiB * 1048576 });
-  for (let i = 0; i < options.warmup; i++) await timedColdStart(loaded.module, input);
+  const first = responseFromRun(await runModule(loaded.module, input, loaded.pooledMemory), { memoryCapBytes: options.memoryMiB * 1048576 });
+  for (let i = 0; i < options.warmup; i++) await timedColdStart(loaded.module, input, loaded.pooledMemory);
 
   const coldStart: number[] = [];
   const instantiate: number[] = [];
   const run: number[] = [];
   const sampleStarted = performance.now();
   for (let i = 0; i < options.samples && within(sampleStarted, i); i++) {
-    const sample = await timedColdStart(loaded.module, input);
+    const sample = await timedColdStart(loaded.module, input, loaded.pooledMemory);
     coldStart.push(sample.totalUs);
     instantiate.push(sample.instantiateUs);
     run.push(sample.runUs);
