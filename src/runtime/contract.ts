@@ -2,14 +2,19 @@
  * The function contract's structural rules (docs/contract.md): a WASI preview1 command
  * module exports `_start` and `memory`, and imports only wasi_snapshot_preview1 functions.
  */
+import { POOLED_MEMORY } from './module.js';
 import { PREVIEW1_FUNCTIONS } from './wasi.js';
 
 const PREVIEW1 = new Set<string>(PREVIEW1_FUNCTIONS);
 
-/** Returns one sentence per violation; empty when the module conforms. */
-export function checkContract(module: WebAssembly.Module): string[] {
+/**
+ * Returns one sentence per violation; empty when the module conforms. `pooledMemory`: the
+ * module is the host's rewrite whose memory is imported as wfn.memory (that import is the host's).
+ */
+export function checkContract(module: WebAssembly.Module, options: { pooledMemory?: boolean } = {}): string[] {
   const problems: string[] = [];
   for (const imp of WebAssembly.Module.imports(module)) {
+    if (options.pooledMemory && imp.module === POOLED_MEMORY.module && imp.name === POOLED_MEMORY.name && imp.kind === 'memory') continue;
     const name = `${imp.module}.${imp.name}`;
     if (imp.module !== 'wasi_snapshot_preview1') {
       problems.push(`import "${name}" is not allowed: a function may import only from wasi_snapshot_preview1`);

@@ -13,6 +13,9 @@ export class WasmFormatError extends Error {
   }
 }
 
+/** The module's initial memory is already above the cap. */
+export class MemoryCapError extends WasmFormatError {}
+
 export function readU32Leb(bytes: Uint8Array, offset: number): { value: number; next: number } {
   let result = 0;
   let shift = 0;
@@ -117,7 +120,7 @@ export function capMemory(bytes: Uint8Array, maxMiB: number): Uint8Array {
   const payload: number[] = [...writeU32Leb(memories.length)];
   for (const mem of memories) {
     if (mem.minPages > capPages) {
-      throw new WasmFormatError(
+      throw new MemoryCapError(
         `the module's initial memory (${(mem.minPages * WASM_PAGE) / 1048576} MiB) is larger than the memory cap (${maxMiB} MiB)`,
       );
     }

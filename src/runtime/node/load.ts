@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
-import { capMemory, importMemory, WasmFormatError } from '../module.js';
+import { capMemory, importMemory, MemoryCapError, WasmFormatError } from '../module.js';
 import type { FunctionContext } from '../types.js';
 import type { LoadedFunction } from './pool.js';
 
@@ -19,33 +19,31 @@ export function sha256(bytes: Uint8Array): string {
 
 /** Throws a UserError naming the offending import/export when the module does not conform. */
 export async function compileFunction(bytes: Uint8Array, source: string, options: LoadOptions): Promise<LoadedFunction> {
-  if (!WebAssembly.validate(bytes as BufferSource)) {
-    let detail = '';
-    try {
-      await WebAssembly.compile(bytes as BufferSource);
-    } catch (error) {
-      detail = error instanceof Error ? `: ${error.message}` : '';
-    }
-    throw new UserError(`${source} is not a valid WebAssembly module${detail}`);
-  }
+  const invalid = (detail: string) => new UserError(`${source} is not a valid WebAssembly module: ${detail}`);
   let capped: Uint8Array;
   try {
     capped = capMemory(bytes, options.memoryMiB);
   } catch (error) {
-    if (error instanceof WasmFormatError) throw new UserError(`${source}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
-    throw error;
+    if (!(error instanceof WasmFormatError)) throw error;
+    if (error instanceof MemoryCapError) throw new UserError(`${source}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
+    throw invalid(error.message);
   }
-  const contractModule = await WebAssembly.compile(capped as BufferSource);
-  const problems = checkContract(contractModule);
+  // What runs is the module with its memory imported, so instances get recycled memories;
+  // it is compiled once, and the contract is checked on it (its own wfn.memory import aside).
+  const pooled = importMemory(capped);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile((pooled?.bytes ?? capped) as BufferSource);
+  } catch (error) {
+    throw invalid(error instanceof Error ? error.message : String(error));
+  }
+  const problems = checkContract(module, { pooledMemory: !!pooled });
   if (problems.length > 0) {
     throw new UserError(
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
-  // What runs is the same module with its memory imported, so instances get recycled memories.
-  const pooled = importMemory(capped);
-  const module = pooled ? await WebAssembly.compile(pooled.bytes as BufferSource) : contractModule;
   return {
     key: `${sha256(bytes)}:${options.memoryMiB}`,
     module,
