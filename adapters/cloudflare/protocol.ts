@@ -11,7 +11,7 @@ export const REASON_HEADER = 'x-wfn-reason';
 
 /** `i=<instantiate µs>;r=<run µs>;o=<outcome>` and the URI-encoded reason. */
 export function encodeEmulatorHeaders(result: Pick<InvokeResult, 'timings' | 'outcome' | 'reason'>): [string, string][] {
-  const out: [string, string][] = [[TIMINGS_HEADER, `i=${result.timings.instantiateUs};r=${result.timings.runUs};o=${result.outcome}`]];
+  const out: [string, string][] = [[TIMINGS_HEADER, `i=${Math.round(result.timings.instantiateUs)};r=${Math.round(result.timings.runUs)};o=${result.outcome}`]];
   if (result.reason) out.push([REASON_HEADER, encodeURIComponent(result.reason)]);
   return out;
 }
