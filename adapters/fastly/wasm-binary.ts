@@ -4,7 +4,7 @@
  * renaming an import module or an export, keeping only some exports. Each rewrite
  * replaces one section and keeps every other byte.
  */
-import { listSections, readU32Leb, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
+import { encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
 
@@ -25,18 +25,6 @@ const VALTYPES: Record<number, ValType> = {
   0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref',
 };
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
-const decoder = new TextDecoder();
-const encoder = new TextEncoder();
-
-function readName(bytes: Uint8Array, at: number): { value: string; next: number } {
-  const len = readU32Leb(bytes, at);
-  return { value: decoder.decode(bytes.subarray(len.next, len.next + len.value)), next: len.next + len.value };
-}
-
-function encodeName(name: string): number[] {
-  const b = encoder.encode(name);
-  return [...writeU32Leb(b.length), ...b];
-}
 
 function skipLimits(bytes: Uint8Array, at: number): number {
   const flags = bytes[at++];
@@ -118,23 +106,6 @@ export function formatFuncType(type: FuncType | undefined): string {
   return `(${type.params.join(', ')}) -> (${type.results.join(', ')})`;
 }
 
-function replaceSection(bytes: Uint8Array, section: Section, payload: number[] | Uint8Array): Uint8Array {
-  // The id byte sits right before the size LEB that ends at section.start.
-  let idAt = 8;
-  while (idAt < bytes.length) {
-    const size = readU32Leb(bytes, idAt + 1);
-    if (size.next === section.start) break;
-    idAt = size.next + size.value;
-  }
-  const header = [section.id, ...writeU32Leb(payload.length)];
-  const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
-  out.set(bytes.subarray(0, idAt), 0);
-  out.set(header, idAt);
-  out.set(payload, idAt + header.length);
-  out.set(bytes.subarray(section.end), idAt + header.length + payload.length);
-  return out;
-}
-
 /** Renames the module of every import from `from` to `to`. */
 export function renameImportModule(bytes: Uint8Array, from: string, to: string): Uint8Array {
   const section = listSections(bytes).find((s) => s.id === 2);
@@ -150,7 +121,7 @@ export function renameImportModule(bytes: Uint8Array, from: string, to: string):
     for (let b = mod.next; b < desc.next; b++) payload.push(bytes[b]);
     at = desc.next;
   }
-  return replaceSection(bytes, section, payload);
+  return replaceSection(bytes, section, section.id, payload);
 }
 
 interface ExportEntry {
@@ -175,7 +146,7 @@ function readExportEntries(bytes: Uint8Array, section: Section): ExportEntry[] {
 function writeExports(bytes: Uint8Array, section: Section, entries: ExportEntry[]): Uint8Array {
   const payload: number[] = [...writeU32Leb(entries.length)];
   for (const e of entries) payload.push(...encodeName(e.name), ...e.rest);
-  return replaceSection(bytes, section, payload);
+  return replaceSection(bytes, section, section.id, payload);
 }
 
 export function renameExport(bytes: Uint8Array, from: string, to: string): Uint8Array {

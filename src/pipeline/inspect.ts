@@ -1,6 +1,6 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
 import { checkContract } from '../runtime/contract.js';
-import { definedMemories, listSections, readCustomSection, readU32Leb, WASM_PAGE, WasmFormatError } from '../runtime/module.js';
+import { definedMemories, listSections, readCustomSection, readName, readU32Leb, WASM_PAGE, WasmFormatError } from '../runtime/module.js';
 import { INIT_FUNC } from './snapshot.js';
 
 const SECTION_NAMES: Record<number, string> = {
@@ -23,11 +23,6 @@ export interface Inspection {
   producers?: Record<string, string[]>;
   contract: { conforms: boolean; problems: string[] };
   snapshot: { likely: boolean; initFunc?: string; evidence: string };
-}
-
-function readName(bytes: Uint8Array, at: number): { value: string; next: number } {
-  const len = readU32Leb(bytes, at);
-  return { value: new TextDecoder().decode(bytes.subarray(len.next, len.next + len.value)), next: len.next + len.value };
 }
 
 /** The producers custom section (language, processed-by, sdk). */

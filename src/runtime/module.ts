@@ -144,12 +144,19 @@ function findSectionIdOffset(bytes: Uint8Array, section: Section): number {
 
 const utf8 = new TextEncoder();
 
-function encodeName(name: string): number[] {
+/** A name (u32 length + UTF-8) at `at`. */
+export function readName(bytes: Uint8Array, at: number): { value: string; next: number } {
+  const len = readU32Leb(bytes, at);
+  return { value: new TextDecoder().decode(bytes.subarray(len.next, len.next + len.value)), next: len.next + len.value };
+}
+
+export function encodeName(name: string): number[] {
   const bytes = utf8.encode(name);
   return [...writeU32Leb(bytes.length), ...bytes];
 }
 
-function replaceSection(bytes: Uint8Array, section: Section, id: number, payload: number[] | Uint8Array): Uint8Array {
+/** The module with one section's payload replaced; every other byte kept. */
+export function replaceSection(bytes: Uint8Array, section: Section, id: number, payload: number[] | Uint8Array): Uint8Array {
   const idAt = findSectionIdOffset(bytes, section);
   const header = [id, ...writeU32Leb(payload.length)];
   const out = new Uint8Array(idAt + header.length + payload.length + (bytes.length - section.end));
