@@ -50,15 +50,17 @@ const ALL_RIGHTS = 0x1fffffffn;
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /** A growable byte sink: avoids an array of thousands of small chunks for chatty guests. */
 class ByteSink {
-  private buf = new Uint8Array(4096);
+  // Allocated on first write: most functions never write to stderr.
+  private buf = EMPTY;
   length = 0;
   push(bytes: Uint8Array): void {
     const need = this.length + bytes.length;
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
+      let size = Math.max(4096, this.buf.length * 2);
       while (size < need) size *= 2;
       const next = new Uint8Array(size);
       next.set(this.buf.subarray(0, this.length));
@@ -72,9 +74,27 @@ class ByteSink {
   }
 }
 
-function encodeStrings(items: string[]): { encoded: Uint8Array[]; size: number } {
-  const encoded = items.map((s) => encoder.encode(s + '\0'));
-  return { encoded, size: encoded.reduce((n, b) => n + b.length, 0) };
+/** NUL-terminated strings in one buffer, with each one's offset (args and environ layout). */
+interface StringTable {
+  bytes: Uint8Array;
+  offsets: number[];
+}
+
+// One encode for the whole table (per-string encodes dominated the host's per-request cost).
+function encodeStrings(items: string[]): StringTable {
+  if (items.some((item) => item.includes('\0'))) {
+    throw new Error('WASI args and environment strings cannot contain NUL');
+  }
+  const bytes = encoder.encode(items.length ? items.join('\0') + '\0' : '');
+  const offsets: number[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0) {
+      offsets.push(start);
+      start = i + 1;
+    }
+  }
+  return { bytes, offsets };
 }
 
 export class WasiHost {
@@ -84,8 +104,8 @@ export class WasiHost {
   private readonly out = new ByteSink();
   private readonly err = new ByteSink();
   private readonly maxOutput: number;
-  private readonly argv: ReturnType<typeof encodeStrings>;
-  private readonly environ: ReturnType<typeof encodeStrings>;
+  private readonly argv: StringTable;
+  private readonly environ: StringTable;
   /** The code passed to proc_exit, or null when the guest has not called it. */
   exitCode: number | null = null;
   readonly imports: { wasi_snapshot_preview1: Record<string, (...args: never[]) => unknown> };
@@ -120,15 +140,10 @@ export class WasiHost {
     return new Uint8Array(this.view().buffer);
   }
 
-  private writeStrings(list: ReturnType<typeof encodeStrings>, ptrs: number, buf: number): number {
+  private writeStrings(table: StringTable, ptrs: number, buf: number): number {
     const view = this.view();
-    const mem = this.bytes();
-    let at = buf;
-    list.encoded.forEach((item, i) => {
-      view.setUint32(ptrs + i * 4, at, true);
-      mem.set(item, at);
-      at += item.length;
-    });
+    this.bytes().set(table.bytes, buf);
+    for (let i = 0; i < table.offsets.length; i++) view.setUint32(ptrs + i * 4, buf + table.offsets[i], true);
     return ERRNO.SUCCESS;
   }
 
@@ -151,15 +166,15 @@ export class WasiHost {
     Object.assign(imports, {
       args_sizes_get: (argcPtr: number, sizePtr: number) => {
         const view = this.view();
-        view.setUint32(argcPtr, this.argv.encoded.length, true);
-        view.setUint32(sizePtr, this.argv.size, true);
+        view.setUint32(argcPtr, this.argv.offsets.length, true);
+        view.setUint32(sizePtr, this.argv.bytes.length, true);
         return ERRNO.SUCCESS;
       },
       args_get: (ptrs: number, buf: number) => this.writeStrings(this.argv, ptrs, buf),
       environ_sizes_get: (countPtr: number, sizePtr: number) => {
         const view = this.view();
-        view.setUint32(countPtr, this.environ.encoded.length, true);
-        view.setUint32(sizePtr, this.environ.size, true);
+        view.setUint32(countPtr, this.environ.offsets.length, true);
+        view.setUint32(sizePtr, this.environ.bytes.length, true);
         return ERRNO.SUCCESS;
       },
       environ_get: (ptrs: number, buf: number) => this.writeStrings(this.environ, ptrs, buf),
