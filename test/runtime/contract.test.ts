@@ -70,6 +70,31 @@ describe('contract edge cases through the real host', () => {
     expect((await looping).response.status).toBe(504);
   });
 
+  it('a request queued behind one that overruns is re-run on a fresh worker, not lost', async () => {
+    // Loops when the request has a query (argv has more than the path), else answers.
+    const wat = `(module
+      (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "Content-Type: text/plain\\n\\nok")
+      (func (export "_start")
+        (drop (call $sizes (i32.const 0) (i32.const 4)))
+        (if (i32.gt_u (i32.load (i32.const 0)) (i32.const 1)) (then (loop $forever (br $forever))))
+        (i32.store (i32.const 8) (i32.const 100))
+        (i32.store (i32.const 12) (i32.const 28))
+        (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16)))))`;
+    const fn = await load(wat, { timeoutMs: 400 });
+    const single = new WorkerPool(1);
+    try {
+      const [looped, queued] = await Promise.all([single.invoke(fn, request({ path: '/?loop=1' })), single.invoke(fn, request())]);
+      expect(looped.response.status).toBe(504);
+      expect(queued.response.status).toBe(200);
+      expect(text(queued.response.body)).toBe('ok');
+    } finally {
+      await single.close();
+    }
+  });
+
   it('memory growth past the cap fails inside the module and ends as a 500', async () => {
     const bomb = await load(MEMORY_BOMB_WAT, { memoryMiB: 16 });
     const result = await pool.invoke(bomb, request());

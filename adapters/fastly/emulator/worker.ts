@@ -16,7 +16,13 @@ export interface WorkerReply {
 
 let loaded: Extract<WorkerRequest, { type: 'load' }> | undefined;
 
-parentPort!.on('message', async (msg: WorkerRequest) => {
+// One message at a time, in arrival order: the pool may queue a second task behind the running one.
+let chain: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: WorkerRequest) => {
+  chain = chain.then(() => handle(msg));
+});
+
+async function handle(msg: WorkerRequest): Promise<void> {
   if (msg.type === 'load') {
     loaded = msg;
     return;
@@ -34,4 +40,4 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
   parentPort!.postMessage(reply);
-});
+}

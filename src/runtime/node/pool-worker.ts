@@ -5,7 +5,13 @@ import type { PoolRequest, PoolReply } from './pool.js';
 
 const modules = new Map<string, WebAssembly.Module>();
 
-parentPort!.on('message', async (msg: PoolRequest) => {
+// One message at a time, in arrival order: the pool may queue a second task behind the running one.
+let chain: Promise<void> = Promise.resolve();
+parentPort!.on('message', (msg: PoolRequest) => {
+  chain = chain.then(() => handle(msg));
+});
+
+async function handle(msg: PoolRequest): Promise<void> {
   if (msg.type === 'forget') {
     modules.delete(msg.key);
     return;
@@ -25,4 +31,4 @@ parentPort!.on('message', async (msg: PoolRequest) => {
   } catch {
     parentPort!.postMessage(reply); // body is a view of a non-transferable buffer
   }
-});
+}

@@ -55,7 +55,7 @@ export class WorkerPool {
 
   constructor(readonly size = Math.max(1, availableParallelism())) {
     this.pool = new TimedWorkerPool(
-      { script: workerScript(), size, failure, noun: 'function' },
+      { script: workerScript(), size, failure, noun: 'function', groupOf: ({ fn }) => fn.key },
       // Each worker compiles nothing: the module is posted once per worker (slot.state) and cached there.
       ({ fn, req }, slot) => {
         const first = !slot.state.has(fn.key);
