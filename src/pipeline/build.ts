@@ -130,7 +130,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   await mkdir(paths.workDir, { recursive: true });
   const steps: BuildStep[] = [];
-  const timed = async <T>(name: BuildStep['name'], fn: () => Promise<T>) => {
+  const timed = async <T>(fn: () => Promise<T>) => {
     const t0 = performance.now();
     const value = await fn();
     return { value, ms: Math.round(performance.now() - t0) };
@@ -138,7 +138,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   const level = options.optimize ?? config.build.optimize;
   log(`compiling ${config.language} (${toolchainVersion})`);
-  const compiled = await timed('compile', () => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot }));
+  const compiled = await timed(() => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot }));
   const raw = compiled.value.wasm;
   steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
   const rawModule = await compileModule(raw, 'compiled');
@@ -151,7 +151,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   if (wantSnapshot && hasInit) {
     log(`snapshotting (${INIT_FUNC})`);
     const { snapshotWasm } = await import('./snapshot.js');
-    const snap = await timed('snapshot', () => snapshotWasm(current));
+    const snap = await timed(() => snapshotWasm(current));
     current = snap.value.wasm;
     steps.push({ name: 'snapshot', ms: snap.ms, size: current.length });
     snapshotInfo = { enabled: true, initFunc: INIT_FUNC, allowWasi: snap.value.allowWasi };
@@ -167,13 +167,13 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   } else if (level !== 'none') {
     log(`optimizing (wasm-opt -${level})`);
     const { optimizeWasm } = await import('./wasm-opt.js');
-    const opt = await timed('optimize', () => optimizeWasm(current, level));
+    const opt = await timed(() => optimizeWasm(current, level));
     current = opt.value.wasm;
     tool = opt.value.tool;
     steps.push({ name: 'optimize', ms: opt.ms, size: current.length, detail: tool });
   }
 
-  const validated = await timed('validate', async () => {
+  const validated = await timed(async () => {
     const module = await compileModule(current, 'optimized');
     if (!options.noSmoke) {
       const { smokeTest } = await import('./smoke.js');

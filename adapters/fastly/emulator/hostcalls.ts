@@ -606,7 +606,7 @@ export class FastlyHost {
       },
       fastly_async_io: {
         // Everything here is in memory: every handle is ready at once.
-        select: (hs: number, count: number, _timeout: number, out: number) => {
+        select: (_handles: number, count: number, _timeout: number, out: number) => {
           this.u32(out, count > 0 ? 0 : 0xffffffff);
           return Status.OK;
         },
