@@ -156,17 +156,23 @@ export interface BarSeries {
   values: (number | null)[];
 }
 
+/** The value axis every chart shares: unit choice, round ticks from 0, plot size, and y(). */
+function valueAxis(frame: Frame, max: number, unit: Unit, tickCount: number) {
+  const display = axisUnit(max, unit);
+  const ticks = niceTicks(0, max * display.factor || 1, tickCount);
+  const top = ticks[ticks.length - 1];
+  const plotW = frame.width - frame.left - frame.right;
+  const plotH = frame.height - frame.top - frame.bottom;
+  const y = (v: number) => frame.top + plotH - (v / top) * plotH;
+  return { display, ticks, top, plotW, plotH, y };
+}
+
 /** Grouped vertical bars: one group per category, one bar per series, values printed on top. */
 export function groupedBarChart(options: { title: string; unit: Unit; categories: string[]; series: BarSeries[]; yLabel: string }): string {
   const frame: Frame = { width: 720, height: 340, left: 66, right: 20, top: 44, bottom: 48 };
   const all = options.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const max = Math.max(0, ...all);
-  const display = axisUnit(max, options.unit);
-  const ticks = niceTicks(0, max * display.factor || 1, 5);
-  const top = ticks[ticks.length - 1];
-  const plotW = frame.width - frame.left - frame.right;
-  const plotH = frame.height - frame.top - frame.bottom;
-  const y = (v: number) => frame.top + plotH - (v / top) * plotH;
+  const { display, ticks, plotW, y } = valueAxis(frame, max, options.unit, 5);
   const groupW = plotW / Math.max(1, options.categories.length);
   const barW = Math.min(56, (groupW * 0.7) / Math.max(1, options.series.length));
   const parts: string[] = [];
@@ -203,14 +209,9 @@ export function lineChart(options: { title: string; unit: Unit; xValues: string[
   const frame: Frame = { width: 720, height: 340, left: 70, right: 24, top: 44, bottom: 56 };
   const all = options.series.flatMap((s) => s.points.filter((v): v is number => v !== null));
   const max = Math.max(0, ...all);
-  const display = axisUnit(max, options.unit);
-  const ticks = niceTicks(0, max * display.factor || 1, 5);
-  const top = ticks[ticks.length - 1];
-  const plotW = frame.width - frame.left - frame.right;
-  const plotH = frame.height - frame.top - frame.bottom;
+  const { display, ticks, plotW, y } = valueAxis(frame, max, options.unit, 5);
   const n = options.xValues.length;
   const x = (i: number) => frame.left + (n === 1 ? plotW / 2 : 20 + (i / (n - 1)) * (plotW - 40));
-  const y = (v: number) => frame.top + plotH - (v / top) * plotH;
   const parts: string[] = [];
   // At most ~16 labels on the axis (60 requests would overlap); every point keeps its tooltip.
   const labelEvery = Math.max(1, Math.ceil(n / 16));
@@ -315,10 +316,7 @@ export function stackedBarChart(options: { title: string; unit: Unit; phases: { 
   const frame: Frame = { width: 720, height: 0, left: 200, right: 30, top: 48, bottom: 50 };
   frame.height = frame.top + frame.bottom + rowH * Math.max(1, options.rows.length);
   const max = Math.max(0, ...options.rows.map((r) => r.segments.reduce((a, b) => a + Math.max(0, b), 0)));
-  const display = axisUnit(max, options.unit);
-  const ticks = niceTicks(0, max * display.factor || 1, 6);
-  const top = ticks[ticks.length - 1];
-  const plotW = frame.width - frame.left - frame.right;
+  const { display, ticks, top, plotW } = valueAxis(frame, max, options.unit, 6);
   const x = (v: number) => frame.left + (v / top) * plotW;
   const bottomY = frame.height - frame.bottom;
   const parts: string[] = [];

@@ -4,6 +4,7 @@
  * types), exported globals' values, import renaming, and folding constant global
  * initializers. Small on purpose: binaryen does the heavy lifting (merge, optimize).
  */
+import { writeU32Leb } from '../../runtime/module.js';
 
 export class WasmBinaryError extends Error {
   constructor(message: string) {
@@ -80,17 +81,8 @@ export class Reader {
   }
 }
 
-export function writeU32(value: number): number[] {
-  const out: number[] = [];
-  let v = value;
-  do {
-    let b = v % 128;
-    v = Math.floor(v / 128);
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-  return out;
-}
+/** Unsigned LEB128, shared with the runtime's binary helpers. */
+export const writeU32 = writeU32Leb;
 
 function writeSleb(value: bigint): number[] {
   const out: number[] = [];
