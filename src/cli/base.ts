@@ -4,7 +4,7 @@
  */
 import { Command } from '@oclif/core';
 import { UserError } from '../util/errors.js';
-import { errStyle } from './style.js';
+import { errStyle } from '../util/style.js';
 
 export abstract class WfnCommand extends Command {
   static enableJsonFlag = true;

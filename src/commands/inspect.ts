@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { WfnCommand } from '../cli/base.js';
-import { style } from '../cli/style.js';
+import { style } from '../util/style.js';
 import { inspectWasm, WasmFormatError } from '../pipeline/inspect.js';
 import { formatBytes } from '../pipeline/summary.js';
 import { UserError } from '../util/errors.js';

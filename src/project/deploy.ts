@@ -1,12 +1,10 @@
 /** `wfn deploy`: package the artifact for a target, then (unless --dry-run) upload it. */
-import { loadAdapter } from '../../adapters/index.js';
-import type { Bundle, DeployResult } from '../target/types.js';
+import type { Bundle, DeployResult, TargetAdapter } from '../target/types.js';
 import { UserError } from '../util/errors.js';
 import { artifactFrom } from './artifact.js';
 import { resolveFunctionSource } from './resolve.js';
 
 export interface DeployRequest {
-  target: string;
   /** A .wasm path or a project folder (default "."). */
   source?: string;
   name?: string;
@@ -35,8 +33,7 @@ export interface DeployOutcome {
   result?: DeployResult;
 }
 
-export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
-  const adapter = await loadAdapter(request.target);
+export async function deploy(adapter: TargetAdapter, request: DeployRequest): Promise<DeployOutcome> {
   const source = resolveFunctionSource(request.source);
   const artifact = await artifactFrom(source, {
     acceptsAsIs: adapter.acceptsAsIs,
@@ -46,11 +43,11 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
     env: parseEnvPairs(request.env),
     log: request.log,
   });
-  request.log(`packaging ${artifact.name} for ${request.target}`);
+  request.log(`packaging ${artifact.name} for ${adapter.name}`);
   const bundle = await adapter.package(artifact);
   for (const warning of bundle.warnings) request.log(`warning: ${warning}`);
   if (request.dryRun) return { bundle };
-  request.log(`deploying ${artifact.name} to ${request.target}`);
+  request.log(`deploying ${artifact.name} to ${adapter.name}`);
   const result = await adapter.deploy(bundle, { env: process.env, flags: request.flags, log: request.log });
   return { bundle, result };
 }

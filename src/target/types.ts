@@ -1,4 +1,4 @@
-import type { Limits } from '../config/types.js';
+import type { Limits } from '../runtime/types.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */
 export interface Artifact {
