@@ -6,13 +6,12 @@
  * process on 127.0.0.1; autocannon drives the load from this one, for a bounded time.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BareResponse, TargetStats } from './server-process.js';
+import { siblingFile } from '../util/paths.js';
 
 export interface LoadOptions {
   durationS: number;
@@ -80,15 +79,7 @@ export async function runLoad(url: string, options: LoadOptions): Promise<LoadRe
 }
 
 /** The server-process script: beside this file when built, else the built copy in lib/. */
-function targetScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'server-process.js');
-  if (existsSync(sibling)) return sibling;
-  const root = here.slice(0, here.lastIndexOf(`${path.sep}src${path.sep}`));
-  const built = path.join(root, 'lib', 'src', 'bench', 'server-process.js');
-  if (!existsSync(built)) throw new Error(`bench target not found at ${built}: run "npm run build" first`);
-  return built;
-}
+const targetScript = () => siblingFile(import.meta.url, 'server-process', 'run');
 
 /** Starts a server under benchmark in its own process. */
 export function startTarget(kind: TargetKind, file: string): Promise<BenchTarget> {

@@ -3,7 +3,7 @@ import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import path from 'node:path';
 import { WfnCommand } from '../cli/base.js';
 import { deploy } from '../project/deploy.js';
-import { formatBytes } from '../pipeline/summary.js';
+import { formatBytes } from '../util/bytes.js';
 
 export default class Deploy extends WfnCommand {
   static summary = 'Package the function for a target and deploy it (or, with --dry-run, only package it).';

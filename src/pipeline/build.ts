@@ -138,7 +138,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   const level = options.optimize ?? config.build.optimize;
   log(`compiling ${config.language} (${toolchainVersion})`);
-  const compiled = await timed(() => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot }));
+  const compiled = await timed(() => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot, version: toolchainVersion }));
   const raw = compiled.value.wasm;
   steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
   const rawModule = await compileModule(raw, 'compiled');

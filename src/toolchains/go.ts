@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import { ToolchainMissingError, UserError } from '../util/errors.js';
-import { execCapture, fallbackCacheDir, findAllOnPath, homeIsUsable, isExecutable, isWritableDir } from './exec.js';
+import { fallbackCacheDir, homeIsUsable, isWritableDir } from './home.js';
+import { execCapture, findAllOnPath, isExecutable } from '../util/exec.js';
 import type { BuildContext, CompileOutput, ToolStatus, Toolchain } from './types.js';
 
 export const GO_MIN = { major: 1, minor: 21 };

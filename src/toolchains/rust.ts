@@ -12,7 +12,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import { ToolchainMissingError, UserError } from '../util/errors.js';
-import { execCapture, fallbackCacheDir, findAllOnPath, homeIsUsable, isExecutable } from './exec.js';
+import { fallbackCacheDir, homeIsUsable } from './home.js';
+import { execCapture, findAllOnPath, isExecutable } from '../util/exec.js';
 import type { BuildContext, CompileOutput, ToolStatus, Toolchain } from './types.js';
 
 /** WASI preview1 targets, preferred first (wasm32-wasi is the pre-1.78 name of wasip1). */

@@ -24,6 +24,8 @@ export interface BuildContext {
   log(message: string): void;
   /** The snapshot choice (--[no-]snapshot, else wfn.toml); undefined = the toolchain's default. */
   snapshot?: boolean;
+  /** What version() answered: the pipeline asks once (for the cache key) and hands it on. */
+  version?: string;
 }
 
 export interface CompileOutput {

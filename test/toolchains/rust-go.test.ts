@@ -16,7 +16,7 @@ import { DEFAULT_LIMITS, type Language, type ProjectConfig } from '../../src/con
 import { checkContract } from '../../src/runtime/contract.js';
 import { invokeHttp } from '../../src/runtime/invoke.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
-import { execCapture } from '../../src/toolchains/exec.js';
+import { execCapture } from '../../src/util/exec.js';
 import {
   chooseGo,
   findGoInstalls,

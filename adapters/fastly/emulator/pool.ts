@@ -3,17 +3,14 @@
  * that runs it, so a request that overruns its timeout has its worker terminated and
  * replaced, and gets a 504; the emulator keeps answering.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { ImportEntry } from '../wasm-binary.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import type { FastlyOutcome, FastlyRunResult } from './run.js';
 import type { WorkerRequest } from './worker.js';
 import { TimedWorkerPool } from '../../../src/runtime/node/timed-pool.js';
+import { siblingFile } from '../../../src/util/paths.js';
 
 export interface PoolOptions {
   module: WebAssembly.Module;
@@ -23,32 +20,8 @@ export interface PoolOptions {
   size?: number;
 }
 
-let bundledWorker: Promise<string> | undefined;
-
-/** worker.js beside this file; from the TypeScript sources (tests), worker.ts bundled by esbuild. */
-async function workerScript(): Promise<string> {
-  const here = fileURLToPath(import.meta.url);
-  const dir = path.dirname(here);
-  const sibling = path.join(dir, 'worker.js');
-  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
-  bundledWorker ??= (async () => {
-    const { build } = await import('esbuild');
-    const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
-    await mkdir(outDir, { recursive: true });
-    const outfile = path.join(outDir, `worker-${process.pid}.mjs`);
-    await build({
-      entryPoints: [path.join(dir, 'worker.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'silent',
-    });
-    return outfile;
-  })();
-  return bundledWorker;
-}
+/** The compiled worker script; under vitest (running .ts sources) the built copy in lib/. */
+const workerScript = () => siblingFile(import.meta.url, 'worker', 'run');
 
 export function failedRun(status: number, outcome: FastlyOutcome, reason: string, runUs = 0): FastlyRunResult {
   return {
@@ -74,7 +47,7 @@ export class EmulatorPool {
     const init: WorkerRequest = { type: 'load', module: options.module, imports: options.imports, memoryCapBytes: options.memoryCapBytes };
     const size = options.size ?? Math.min(4, Math.max(1, os.availableParallelism()));
     const pool = new TimedWorkerPool<{ req: DownstreamRequest; requestId: string }, FastlyRunResult>(
-      { script: await workerScript(), size, init, failure: failedRun, noun: 'program' },
+      { script: workerScript(), size, init, failure: failedRun, noun: 'program' },
       ({ req, requestId }) => ({ type: 'invoke', req, requestId }),
     );
     return new EmulatorPool(pool, options.timeoutMs);
