@@ -7,7 +7,7 @@ export async function getToolchain(language: Language): Promise<Toolchain> {
     case 'assemblyscript':
       return (await import('./assemblyscript.js')).toolchain;
     case 'rust':
-      return (await import('./rust.js')).toolchain;
+      return (await import('./rust/index.js')).toolchain;
     case 'go':
       return (await import('./go.js')).toolchain;
     case 'js':

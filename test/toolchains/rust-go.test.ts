@@ -28,19 +28,8 @@ import {
   parseTinyGoVersion,
   toolchain as goToolchain,
 } from '../../src/toolchains/go.js';
-import {
-  cargoMessages,
-  chooseRustBuild,
-  DEBIAN_FIX,
-  findRustInstalls,
-  inspectRustc,
-  keepCargoLockV3,
-  rustMissingFix,
-  RUSTUP_FIX,
-  toolchain as rustToolchain,
-  wasmArtifacts,
-  type RustInstall,
-} from '../../src/toolchains/rust.js';
+import { cargoMessages, keepCargoLockV3, toolchain as rustToolchain, wasmArtifacts } from '../../src/toolchains/rust/index.js';
+import { chooseRustBuild, DEBIAN_FIX, findRustInstalls, inspectRustc, rustMissingFix, RUSTUP_FIX, type RustInstall } from '../../src/toolchains/rust/rustc.js';
 import type { Toolchain } from '../../src/toolchains/types.js';
 import { ToolchainMissingError, UserError } from '../../src/util/errors.js';
 
