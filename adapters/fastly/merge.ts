@@ -2,7 +2,7 @@
  * Links a contract module (WASI preview1 + CGI) with the adapter into one Fastly Compute
  * module: wasm-merge binds the function's preview1 imports to the adapter's exports, then
  * --multi-memory-lowering folds the adapter's own memory into the function's, above it,
- * so the function never sees the adapter's pages (reference/fastly-adapter-route.md).
+ * so the function never sees the adapter's pages (docs/targets/fastly.md, "How the adapter works").
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -1,3 +1,4 @@
+/** wfn.toml after parsing, validation and defaults: the languages, the optimize levels, the default limits. */
 import type { Limits } from '../runtime/types.js';
 
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */

@@ -1,3 +1,7 @@
+/**
+ * The target contract: what every target adapter (adapters/<target>/) implements and what the
+ * services hand it. Below both the services and the adapters, so neither imports the other.
+ */
 import type { Limits } from '../runtime/types.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */

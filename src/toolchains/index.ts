@@ -1,3 +1,4 @@
+/** The toolchains by language, each loaded on first use (start-up stays light). */
 import type { Language } from '../config/types.js';
 import type { Toolchain } from './types.js';
 

@@ -1,6 +1,6 @@
 /**
  * Fastly Compute hostcalls, emulated for one request, written from the ABI definitions
- * (../shared/reference/fastly-abi/compute-at-edge.witx, typenames.witx).
+ * (Fastly's compute-at-edge.witx and typenames.witx; docs/targets/fastly.md).
  *
  * Core-wasm lowering of the witx: handles and statuses are i32; (list u8) and string
  * arguments are (ptr, len); results come back through trailing out-pointers. A result too
