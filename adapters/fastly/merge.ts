@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkContract } from '../../src/runtime/contract.js';
 import { findWasmMerge, type BinaryenTool } from '../../src/toolchains/binaryen.js';
-import { definedMemories } from '../../src/runtime/module.js';
+import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../src/runtime/wasm-binary.js';
+import { readImports, renameImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import { execChecked } from '../../src/util/exec.js';
 import { buildAdapter } from './adapter-module.js';
-import { keepExports, readImports, renameExport, renameImportModule } from './wasm-binary.js';
 
 
 /**
@@ -143,12 +143,13 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const fnFile = path.join(dir, 'fn.wasm');
     const adapterFile = path.join(dir, 'adapter.wasm');
     const mergedFile = path.join(dir, 'merged.wasm');
-    await writeFile(fnFile, renameExport(fn, '_start', GUEST_START));
+    if (!readExports(fn).some((e) => e.name === '_start')) throw new WasmFormatError('the module does not export "_start"');
+    await writeFile(fnFile, renameExports(fn, { _start: GUEST_START }));
     await writeFile(adapterFile, adapter);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
     await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);
     let wasm = await lowerMemories(new Uint8Array(await readFile(mergedFile)));
-    wasm = renameImportModule(wasm, 'wasi_real', 'wasi_snapshot_preview1');
+    wasm = renameImports(wasm, (imp) => ({ module: imp.module === 'wasi_real' ? 'wasi_snapshot_preview1' : imp.module, name: imp.name }));
     wasm = keepExports(wasm, ['_start', 'memory']);
     const after = checkMerged(wasm);
     if (after.length > 0) throw new Error(`merging with the Fastly adapter went wrong: ${after.join('; ')}`);

@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OptimizeLevel, ProjectConfig } from '../config/types.js';
 import { checkContract } from '../runtime/contract.js';
-import { appendCustomSection } from '../runtime/module.js';
+import { appendCustomSection } from '../runtime/wasm-binary.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { wfnVersion } from '../util/paths.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
-import { renameExports } from '../runtime/module.js';
+import { renameExports } from '../runtime/wasm-binary.js';
 import type { ProjectConfig } from '../config/types.js';
 import { PIPELINE_STEPS, type BuildContext, type CompileOutput, type ToolStatus, type Toolchain } from './types.js';
 

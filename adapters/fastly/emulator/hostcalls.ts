@@ -10,7 +10,7 @@
  *
  * No node:* imports: the same host could run in any JavaScript engine.
  */
-import type { FuncType, ImportEntry } from '../wasm-binary.js';
+import type { FuncType, ImportEntry } from '../../../src/runtime/wasm-imports.js';
 
 /** $fastly_status (typenames.witx). */
 export const Status = {

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { errorResponse } from '../../../src/runtime/cgi.js';
-import type { ImportEntry } from '../wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import type { FastlyOutcome, FastlyRunResult } from './run.js';
 import type { WorkerRequest } from './worker.js';

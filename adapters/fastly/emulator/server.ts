@@ -11,7 +11,7 @@ import { capMemory } from '../../../src/runtime/module.js';
 import { accessLogLine } from '../../../src/http/access-log.js';
 import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import { UserError } from '../../../src/util/errors.js';
-import { readImports } from '../wasm-binary.js';
+import { readImports } from '../../../src/runtime/wasm-imports.js';
 import { EmulatorPool } from './pool.js';
 import type { FastlyRunResult } from './run.js';
 

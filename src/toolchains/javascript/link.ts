@@ -14,7 +14,8 @@ import { MERGE_NAMES, type LinkPlan } from './relink.js';
 import { spliceMain } from './splice.js';
 import { findWasmMerge, findWasmOpt, runTool, supportedFlags, type BinaryenTool } from '../binaryen.js';
 import { FIX_NPM } from './tools.js';
-import { foldConstantExpressions, keepOnlyExports } from './wasm-binary.js';
+import { keepExports } from '../../runtime/wasm-binary.js';
+import { foldConstantExpressions } from './const-exprs.js';
 
 /**
  * The features the QuickJS runtime and the glue use, listed one by one: `-all` makes
@@ -77,7 +78,7 @@ async function linkEngine(plan: LinkPlan, dir: string, merge: BinaryenTool, opt:
   mergeArgs.push('host.wat', MERGE_NAMES.host);
   await runTool(merge, [...mergeArgs, '--rename-export-conflicts', ...FEATURES, '-o', 'merged.wasm'], dir);
   const merged = new Uint8Array(await readFile(join(dir, 'merged.wasm')));
-  await writeFile(join(dir, 'engine-exports.wasm'), keepOnlyExports(merged, COMMAND_EXPORTS));
+  await writeFile(join(dir, 'engine-exports.wasm'), keepExports(merged, COMMAND_EXPORTS));
   const cleanup = async (tool: BinaryenTool) =>
     runTool(tool, ['engine-exports.wasm', ...(await supportedFlags(tool, FEATURES)), '--remove-unused-module-elements', '-o', 'engine.wasm'], dir);
   try {

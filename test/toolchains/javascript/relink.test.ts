@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { identifyRoles, planLink, RelinkError } from '../../../src/toolchains/javascript/relink.js';
-import { readModule } from '../../../src/toolchains/javascript/wasm-binary.js';
+import { readModule } from '../../../src/toolchains/javascript/const-exprs.js';
 import { wat2wasm } from '../../helpers/wat.js';
 
 const MAIN = `(module
