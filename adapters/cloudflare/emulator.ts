@@ -8,12 +8,12 @@
  *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does.
  */
 import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Bundle, EmulateOptions, Emulator } from '../../src/target/types.js';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../src/runtime/types.js';
 import { accessLogLine } from '../../src/http/access-log.js';
+import { listen } from '../../src/http/listen.js';
 import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { WORKERD_CONFIG_FILE } from './package.js';
@@ -168,17 +168,13 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
     });
   });
   server.keepAliveTimeout = 5000;
+  let url: string;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
+    url = `${await listen(server, options.port, options.host)}/`;
   } catch (error) {
     await (await current).stop();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
 
   return {
     url,

@@ -4,8 +4,8 @@
  * the dev loop's (src/project/dev-loop.ts); this file only serves.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { accessLogLine } from '../http/access-log.js';
+import { listen } from '../http/listen.js';
 import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
 import { errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
@@ -68,17 +68,13 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
   });
   server.keepAliveTimeout = 5000;
 
+  let url: string;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
+    url = `${await listen(server, options.port, options.host)}/`;
   } catch (error) {
     await pool.close();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
 
   return {
     url,
