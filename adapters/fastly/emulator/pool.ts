@@ -3,7 +3,9 @@
  * that runs it, so a request that overruns its timeout has its worker terminated and
  * replaced, and gets a 504; the emulator keeps answering.
  */
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import type { DownstreamRequest } from './hostcalls.js';
@@ -20,8 +22,30 @@ export interface PoolOptions {
   size?: number;
 }
 
-/** The compiled worker script; under vitest (running .ts sources) the built copy in lib/. */
-const workerScript = () => siblingFile(import.meta.url, 'worker', 'run');
+let bundledWorker: Promise<string> | undefined;
+
+/** worker.js beside this file; from the TypeScript sources (tests), worker.ts bundled by esbuild. */
+async function workerScript(): Promise<string> {
+  const entry = siblingFile(import.meta.url, 'worker', 'bundle');
+  if (entry.endsWith('.js')) return entry;
+  bundledWorker ??= (async () => {
+    const { build } = await import('esbuild');
+    const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
+    await mkdir(outDir, { recursive: true });
+    const outfile = path.join(outDir, `worker-${process.pid}.mjs`);
+    await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'silent',
+    });
+    return outfile;
+  })();
+  return bundledWorker;
+}
 
 export function failedRun(status: number, outcome: FastlyOutcome, reason: string, runUs = 0): FastlyRunResult {
   return {
@@ -47,7 +71,7 @@ export class EmulatorPool {
     const init: WorkerRequest = { type: 'load', module: options.module, imports: options.imports, memoryCapBytes: options.memoryCapBytes };
     const size = options.size ?? Math.min(4, Math.max(1, os.availableParallelism()));
     const pool = new TimedWorkerPool<{ req: DownstreamRequest; requestId: string }, FastlyRunResult>(
-      { script: workerScript(), size, init, failure: failedRun, noun: 'program' },
+      { script: await workerScript(), size, init, failure: failedRun, noun: 'program' },
       ({ req, requestId }) => ({ type: 'invoke', req, requestId }),
     );
     return new EmulatorPool(pool, options.timeoutMs);
