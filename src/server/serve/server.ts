@@ -70,7 +70,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const workers = options.workers ?? Math.max(2, availableParallelism());
   const store = options.store;
-  await store.init();
+  await store.init((message) => log.warn(message));
 
   const pool = new WorkerPool(workers);
   const metrics = new ServeMetrics();
