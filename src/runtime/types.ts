@@ -24,8 +24,8 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
-/** How an invocation ended: ok, or the reason for a 5xx. */
-export type Outcome = 'ok' | 'trap' | 'exit' | 'malformed' | 'timeout' | 'memory' | 'busy';
+/** How an invocation ended: ok, the reason for a 5xx, or `bad-request` (a 400: the client's fault, the function never ran). */
+export type Outcome = 'ok' | 'trap' | 'exit' | 'malformed' | 'timeout' | 'memory' | 'busy' | 'bad-request';
 
 export interface InvokeTimings {
   /** Fresh instance from the compiled module, µs. */

@@ -51,6 +51,7 @@ export class ServeMetrics {
   private readonly perFunction = new Map<string, FunctionMetrics>();
   private readonly admin = new Map<string, number>();
   private readonly deploys = new Map<string, number>();
+  private badRequests = 0;
 
   private fn(name: string): FunctionMetrics {
     let m = this.perFunction.get(name);
@@ -67,6 +68,11 @@ export class ServeMetrics {
     m.latency.observe(seconds);
     if (instantiateUs !== undefined && instantiateUs > 0) m.instantiate.observe(instantiateUs / 1e6);
     if (outcome !== 'ok') m.outcomes.set(outcome, (m.outcomes.get(outcome) ?? 0) + 1);
+  }
+
+  /** A request refused with 400 as the client's fault (malformed target or Host, input CGI cannot carry). */
+  badRequest(): void {
+    this.badRequests++;
   }
 
   adminRequest(route: string, status: number): void {
@@ -104,6 +110,8 @@ export class ServeMetrics {
       head(metric, 'counter', help);
       for (const name of names) lines.push(`${metric}{function="${esc(name)}"} ${this.perFunction.get(name)!.outcomes.get(outcome) ?? 0}`);
     }
+    head('wfn_bad_requests_total', 'counter', 'Requests refused with 400 as the client\'s fault (malformed request target or Host, a path or query the CGI environment cannot carry); never counted as a function failure.');
+    lines.push(`wfn_bad_requests_total ${this.badRequests}`);
     head('wfn_in_flight_requests', 'gauge', 'Requests of a function running or waiting for a slot.');
     for (const [name, n] of [...gauges.inFlight].sort()) lines.push(`wfn_in_flight_requests{function="${esc(name)}"} ${n}`);
     head('wfn_functions', 'gauge', 'Functions deployed and loaded.');

@@ -3,14 +3,14 @@
  * `/<name>`, PATH_INFO the rest) in a fresh instance on the worker pool; `/_wfn/` is the
  * admin API. Functions live in a store (folder or S3 bucket) and survive restarts.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Limits } from '../../config/types.js';
-import { errorResponse } from '../../runtime/cgi.js';
+import { cgiRequestProblem, errorResponse } from '../../runtime/cgi.js';
 import { sha256 } from '../../runtime/node/load.js';
 import { WorkerPool } from '../../runtime/node/pool.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http.js';
+import { BadRequestError, BodyTooLargeError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http.js';
 import { handleAdmin } from './admin.js';
 import { makeTokenCheck } from './auth.js';
 import { checkName, NAME_PATTERN, parseFunctionConfig } from './config.js';
@@ -105,18 +105,39 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     inFlight: inFlightByFunction,
   };
 
-  async function runFunction(req: IncomingMessage, res: ServerResponse, name: string, started: number): Promise<void> {
+  /** What every answer of one request logs: taken when it arrives (the socket may be gone by the end). */
+  interface Arrival {
+    method: string;
+    path: string;
+    remote: string | undefined;
+    started: number;
+  }
+
+  /** A plain-text answer the server gives on its own (the function did not run). */
+  function answerPlain(res: ServerResponse, at: Arrival, fn: string | undefined, status: number, reason: string, headers: [string, string][] = []): void {
+    const response = errorResponse(status);
+    if (!res.headersSent) sendHttpResponse(res, response, headers);
+    log.access({ function: fn, method: at.method, path: at.path, remote: at.remote, totalMs: performance.now() - at.started, status, bytes: response.body.length, reason });
+  }
+
+  /** 400: the client's fault, counted apart from anything a function did. */
+  function badRequest(res: ServerResponse, at: Arrival, fn: string | undefined, reason: string): void {
+    metrics.badRequest();
+    if (fn) metrics.request(fn, 400, 'bad-request', (performance.now() - at.started) / 1000);
+    answerPlain(res, at, fn, 400, `bad request: ${reason}`, [['connection', 'close']]);
+  }
+
+  async function runFunction(req: IncomingMessage, res: ServerResponse, url: URL, name: string, at: Arrival): Promise<void> {
     const fn = registry.get(name);
-    const plain = (status: number, reason: string, headers: [string, string][] = []) => {
-      const response = errorResponse(status);
-      sendHttpResponse(res, response, headers);
-      log.access({ function: fn ? name : undefined, method: req.method ?? 'GET', path: req.url ?? '/', remote: req.socket.remoteAddress, totalMs: performance.now() - started, status, bytes: response.body.length, reason });
-      return response;
-    };
+    const started = at.started;
+    const plain = (status: number, reason: string, headers: [string, string][] = []) => answerPlain(res, at, fn ? name : undefined, status, reason, headers);
     if (!fn) {
       plain(404, 'no such function');
       return;
     }
+    // Refused before the body is read or a worker is taken.
+    const problem = cgiRequestProblem(url.pathname, url.search);
+    if (problem) return badRequest(res, at, name, problem);
     const reject = () => {
       plain(503, `saturated: ${fn.limiter.active} running, ${fn.limiter.waiting} waiting`, [['retry-after', RETRY_AFTER_S]]);
       metrics.request(name, 503, 'saturated', (performance.now() - started) / 1000);
@@ -124,7 +145,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     if (fn.limiter.saturated) return reject();
     let request;
     try {
-      request = await toHttpRequest(req, maxBodyBytes);
+      request = await toHttpRequest(req, maxBodyBytes, url);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
       plain(413, `request body over ${maxBodyBytes} bytes`, [['connection', 'close']]);
@@ -143,12 +164,13 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     sendHttpResponse(res, result.response);
     const totalMs = performance.now() - started;
     if (result.stderr.length > 0) log.functionStderr(name, new TextDecoder().decode(result.stderr));
+    if (result.outcome === 'bad-request') metrics.badRequest();
     metrics.request(name, result.response.status, result.outcome, totalMs / 1000, result.timings.instantiateUs);
-    log.access({ function: name, method: request.method, path: req.url ?? '/', remote: request.remoteAddr, totalMs, result });
+    log.access({ function: name, method: request.method, path: at.path, remote: at.remote, totalMs, result });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
+    const at: Arrival = { method: req.method ?? 'GET', path: req.url ?? '/', remote: req.socket.remoteAddress, started: performance.now() };
     active++;
     res.once('close', () => {
       active--;
@@ -157,25 +179,30 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     // While shutting down, answer what is already on open connections, then close them.
     if (draining) res.setHeader('connection', 'close');
     try {
-      const url = new URL(req.url ?? '/', 'http://wfn.invalid');
+      let url: URL;
+      try {
+        url = requestUrl(req);
+      } catch (error) {
+        if (!(error instanceof BadRequestError)) throw error;
+        return badRequest(res, at, undefined, error.message);
+      }
       const pathname = url.pathname;
       if (pathname === '/_wfn' || pathname.startsWith('/_wfn/')) {
         const answer = await handleAdmin(req, res, pathname, url.searchParams, adminContext);
         metrics.adminRequest(answer.route, answer.status);
-        log.access({ function: '_wfn', method: req.method ?? 'GET', path: pathname, remote: req.socket.remoteAddress, totalMs: performance.now() - started, status: answer.status, bytes: answer.bytes, reason: answer.reason });
+        log.access({ function: '_wfn', method: at.method, path: pathname, remote: at.remote, totalMs: performance.now() - at.started, status: answer.status, bytes: answer.bytes, reason: answer.reason });
         return;
       }
       const name = pathname.split('/')[1] ?? '';
-      await runFunction(req, res, NAME_PATTERN.test(name) ? name : '', started);
+      await runFunction(req, res, url, NAME_PATTERN.test(name) ? name : '', at);
     } catch (error) {
-      log.error(`${req.method} ${req.url}: ${(error as Error).stack ?? error}`);
+      log.error(`${at.method} ${at.path}: ${(error as Error).stack ?? error}`);
       if (!res.headersSent) sendHttpResponse(res, errorResponse(500));
       else res.destroy();
     }
   }
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 5000;
+  const server: Server = createHttpServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
