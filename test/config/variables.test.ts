@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { parseEnvPairs } from '../../src/project/deploy.js';
 import { UserError } from '../../src/util/errors.js';
 import { request } from '../helpers/http.js';
-import { admin, deploy, startTestServe, textFunction, type TestServer } from '../serve/helpers.js';
+import { admin, deploy, startTestServe, textFunction, type TestServer } from '../server/serve/helpers.js';
 
 /** Bad variables and the words the error must contain (it names the variable). */
 const BAD: [string, string, RegExp][] = [

@@ -9,7 +9,7 @@ import { TARGETS } from '../../adapters/index.js';
 import { deploy } from '../../src/project/deploy.js';
 import { UserError } from '../../src/util/errors.js';
 import { wfn } from '../helpers/cli.js';
-import { textFunction } from '../serve/helpers.js';
+import { textFunction } from '../server/serve/helpers.js';
 
 const INVALID = ['../victim', '..', '../..', 'a/b', '/abs', 'Upper', '-x', 'x_y', 'a.b', '', 'x'.repeat(64)];
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wfn } from '../helpers/cli.js';
 import { request } from '../helpers/http.js';
 import { wat2wasm } from '../helpers/wat.js';
-import { deploy, startTestServe, type TestServer } from '../serve/helpers.js';
+import { deploy, startTestServe, type TestServer } from '../server/serve/helpers.js';
 
 const IMPORTS = 6000;
 const BIG_BODY = 8 * 1024 * 1024;
