@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import type { HttpRequest, HttpResponse } from '../runtime/types.js';
+import type { BodyLease } from './body-budget.js';
 
 export class BodyTooLargeError extends Error {}
 
@@ -81,28 +82,83 @@ export function requestUrl(req: IncomingMessage): URL {
   return new URL(`http://${host}${pathAndQuery}`);
 }
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new BodyTooLargeError(`request body over ${maxBytes} bytes`);
-    chunks.push(chunk);
+/** The client went away before its request body was complete: nothing to answer, one log line. */
+export class ClientAbortError extends Error {
+  constructor() {
+    super('client closed the connection before the request body was complete');
   }
-  return chunks.length === 1 ? new Uint8Array(chunks[0].buffer, chunks[0].byteOffset, chunks[0].length) : new Uint8Array(Buffer.concat(chunks));
 }
 
-/** The request as the runtime sees it; the body is read up to `maxBodyBytes`. Throws BadRequestError for a malformed target or Host. */
-export async function toHttpRequest(req: IncomingMessage, maxBodyBytes: number, url: URL = requestUrl(req)): Promise<HttpRequest> {
+/**
+ * Reads the whole body into one buffer of its own (safe to transfer to a worker thread).
+ * Refuses before reading when the declared Content-Length is over `maxBytes` (BodyTooLargeError)
+ * or does not fit the lease's budget now (BodyBudgetError); takes from the lease as bytes arrive
+ * and stops reading (the request is paused, not buffered further) the moment a bound is crossed.
+ * The caller answers the refusal with `Connection: close` and releases the lease.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, lease?: BodyLease): Promise<Uint8Array> {
+  const header = req.headers['content-length'];
+  const declared = header === undefined ? undefined : Number(header); // digits only: node validated it
+  return new Promise((resolve, reject) => {
+    const tooLarge = () => new BodyTooLargeError(`request body over ${maxBytes} bytes`);
+    if (declared !== undefined && declared > maxBytes) return reject(tooLarge());
+    try {
+      if (declared) lease?.check(declared);
+    } catch (error) {
+      return reject(error);
+    }
+    // A declared length is allocated at once: its pages become resident only as bytes arrive.
+    const whole = declared !== undefined ? new Uint8Array(declared) : undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error?: Error) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onClose);
+      if (!error) return resolve(whole ?? concatChunks(chunks, size));
+      req.pause(); // nothing more is read from this connection
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > maxBytes) return finish(tooLarge());
+      try {
+        lease?.take(chunk.length);
+      } catch (error) {
+        return finish(error as Error);
+      }
+      if (whole) whole.set(chunk, size);
+      else chunks.push(chunk);
+      size += chunk.length;
+    };
+    const onEnd = () => finish();
+    const onAbort = () => finish(new ClientAbortError());
+    const onClose = () => {
+      if (!req.complete) finish(new ClientAbortError());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAbort);
+    req.on('close', onClose);
+  });
+}
+
+function concatChunks(chunks: Buffer[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The request as the runtime sees it; the body is read up to `maxBodyBytes` (see readBody). Throws BadRequestError for a malformed target or Host. */
+export async function toHttpRequest(req: IncomingMessage, maxBodyBytes: number, url: URL = requestUrl(req), lease?: BodyLease): Promise<HttpRequest> {
   const headers: [string, string][] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
-  return {
-    method: req.method ?? 'GET',
-    url: url.href,
-    headers,
-    body: await readBody(req, maxBodyBytes),
-    remoteAddr: req.socket.remoteAddress?.replace(/^::ffff:/, ''),
-  };
+  const remoteAddr = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  return { method: req.method ?? 'GET', url: url.href, headers, body: await readBody(req, maxBodyBytes, lease), remoteAddr };
 }
 
 /** Writes the response; repeated headers (two Set-Cookie) stay separate lines. */

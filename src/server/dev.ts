@@ -12,7 +12,7 @@ import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { accessLogLine } from '../http/access-log.js';
-import { BadRequestError, BodyTooLargeError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
+import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
 import { watchProject } from './watch.js';
 
 export interface DevOptions {
@@ -104,11 +104,17 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       const problem = cgiRequestProblem(url.pathname, url.search);
       if (problem) throw new BadRequestError(problem);
       const request = await toHttpRequest(req, MAX_BODY, url);
-      const result = await pool.invoke(current.fn, request);
-      sendHttpResponse(res, result.response);
+      // A client that leaves has its run stopped, as on wfn serve.
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const result = await pool.invoke(current.fn, request, gone.signal);
+      if (result.outcome !== 'abandoned') sendHttpResponse(res, result.response);
       if (result.stderr.length > 0) options.progress(new TextDecoder().decode(result.stderr).trimEnd());
       options.log(accessLogLine(request.method, req.url ?? '/', result, performance.now() - started));
     } catch (error) {
+      if (error instanceof ClientAbortError) return options.log(`${req.method} ${req.url} 499 ${error.message}`);
       const status = error instanceof BodyTooLargeError ? 413 : error instanceof BadRequestError ? 400 : 500;
       if (!res.headersSent) sendHttpResponse(res, errorResponse(status), [['connection', 'close']]);
       options.log(`${req.method} ${req.url} ${status} ${status === 400 ? 'bad request: ' : ''}${(error as Error).message}`);

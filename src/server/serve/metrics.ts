@@ -32,7 +32,8 @@ const OUTCOME_COUNTERS: [Outcome | 'saturated', string, string][] = [
   ['memory', 'wfn_memory_limit_hits_total', 'Requests whose function hit its memory cap (500).'],
   ['exit', 'wfn_exits_total', 'Requests whose function exited with a non-zero code (500).'],
   ['malformed', 'wfn_malformed_responses_total', 'Requests whose function wrote malformed CGI output (502).'],
-  ['saturated', 'wfn_rejected_total', 'Requests refused with 503 because the function was at its concurrency and queue limits.'],
+  ['saturated', 'wfn_rejected_total', 'Requests refused with 503: the function at its concurrency and queue limits, or request bodies in memory at their bound.'],
+  ['abandoned', 'wfn_abandoned_total', 'Requests whose client left before the answer (499): dropped while waiting, or their run stopped.'],
 ];
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
