@@ -200,6 +200,9 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
         poolBusy: ctx.pool.busy,
         poolQueued: ctx.pool.queued,
         workerRestarts: ctx.pool.replaced,
+        poolWorkers: ctx.pool.workers,
+        bodyBytes: ctx.bodyBudget.inUse,
+        bodyBytesLimit: ctx.bodyBudget.totalBytes,
       });
       status = 200;
       bytes = send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');

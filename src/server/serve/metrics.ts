@@ -46,6 +46,11 @@ export interface Gauges {
   poolBusy: number;
   poolQueued: number;
   workerRestarts: number;
+  /** Workers alive now (above poolSize while extra ones serve functions below their share). */
+  poolWorkers: number;
+  /** Bytes of request bodies held in memory now, and the bound. */
+  bodyBytes: number;
+  bodyBytesLimit: number;
 }
 
 export class ServeMetrics {
@@ -130,7 +135,13 @@ export class ServeMetrics {
     lines.push(`wfn_pool_busy_workers ${gauges.poolBusy}`);
     head('wfn_pool_queued_requests', 'gauge', 'Admitted requests waiting for a worker.');
     lines.push(`wfn_pool_queued_requests ${gauges.poolQueued}`);
-    head('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout or crash.');
+    head('wfn_pool_live_workers', 'gauge', 'Worker threads alive now: wfn_pool_workers plus extra ones started for functions below their fair share.');
+    lines.push(`wfn_pool_live_workers ${gauges.poolWorkers}`);
+    head('wfn_request_body_bytes', 'gauge', 'Bytes of request bodies held in memory now.');
+    lines.push(`wfn_request_body_bytes ${gauges.bodyBytes}`);
+    head('wfn_request_body_bytes_limit', 'gauge', 'The bound on wfn_request_body_bytes (--max-body-in-flight); bodies beyond it are refused with 503.');
+    lines.push(`wfn_request_body_bytes_limit ${gauges.bodyBytesLimit}`);
+    head('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout, a crash or a cancelled run.');
     lines.push(`wfn_worker_restarts_total ${gauges.workerRestarts}`);
     const mem = process.memoryUsage();
     head('process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.');
