@@ -81,6 +81,7 @@ export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiI
   const rawPath = url.pathname;
   const problem = cgiRequestProblem(rawPath, url.search);
   if (problem) throw new CgiRequestError(problem);
+  if (!TOKEN.test(req.method)) throw new CgiRequestError(`the method ${JSON.stringify(req.method.slice(0, 40))} is not an HTTP token`);
   const rawPathInfo = pathBelowRoute(fn.route, rawPath);
   const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
   const scriptName = fn.route.replace(/\/+$/, '');
@@ -108,9 +109,10 @@ export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiI
   const grouped = new Map<string, string[]>();
   for (const [name, value] of req.headers) {
     const lower = name.toLowerCase();
-    if (NOT_AS_HTTP.has(lower) || !/^[a-z0-9-]+$/.test(lower)) continue;
+    if (!/^[a-z0-9-]+$/.test(lower)) continue;
     // HTTP/1.1 parsers refuse it already; a host that builds requests itself may not.
     if (value.includes('\0')) throw new CgiRequestError(`the ${lower} header has a NUL character, which the CGI environment cannot carry`);
+    if (NOT_AS_HTTP.has(lower)) continue;
     const list = grouped.get(lower) ?? [];
     list.push(value);
     grouped.set(lower, list);
