@@ -93,6 +93,11 @@ export class ServeMetrics {
   render(gauges: Gauges): string {
     const lines: string[] = [];
     const head = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    /** A metric without labels: its head and its one sample. */
+    const single = (name: string, type: string, help: string, value: number) => {
+      head(name, type, help);
+      lines.push(`${name} ${value}`);
+    };
     const names = [...this.perFunction.keys()].sort();
 
     head('wfn_requests_total', 'counter', 'Function requests answered, by function and HTTP status.');
@@ -116,12 +121,10 @@ export class ServeMetrics {
       head(metric, 'counter', help);
       for (const name of names) lines.push(`${metric}{function="${esc(name)}"} ${this.perFunction.get(name)!.outcomes.get(outcome) ?? 0}`);
     }
-    head('wfn_bad_requests_total', 'counter', 'Requests refused with 400 as the client\'s fault (malformed request target or Host, a path or query the CGI environment cannot carry); never counted as a function failure.');
-    lines.push(`wfn_bad_requests_total ${this.badRequests}`);
+    single('wfn_bad_requests_total', 'counter', 'Requests refused with 400 as the client\'s fault (malformed request target or Host, a path or query the CGI environment cannot carry); never counted as a function failure.', this.badRequests);
     head('wfn_in_flight_requests', 'gauge', 'Requests of a function running or waiting for a slot.');
     for (const [name, n] of [...gauges.inFlight].sort()) lines.push(`wfn_in_flight_requests{function="${esc(name)}"} ${n}`);
-    head('wfn_functions', 'gauge', 'Functions deployed and loaded.');
-    lines.push(`wfn_functions ${gauges.functions}`);
+    single('wfn_functions', 'gauge', 'Functions deployed and loaded.', gauges.functions);
     head('wfn_deploys_total', 'counter', 'Deploys through the admin API, by result.');
     for (const [result, n] of [...this.deploys].sort()) lines.push(`wfn_deploys_total{result="${result}"} ${n}`);
     head('wfn_admin_requests_total', 'counter', 'Admin API requests, by route and HTTP status.');
@@ -129,25 +132,16 @@ export class ServeMetrics {
       const [route, status] = key.split('\u0000');
       lines.push(`wfn_admin_requests_total{route="${esc(route)}",status="${status}"} ${n}`);
     }
-    head('wfn_pool_workers', 'gauge', 'Worker threads that run functions.');
-    lines.push(`wfn_pool_workers ${gauges.poolSize}`);
-    head('wfn_pool_busy_workers', 'gauge', 'Workers running a request now.');
-    lines.push(`wfn_pool_busy_workers ${gauges.poolBusy}`);
-    head('wfn_pool_queued_requests', 'gauge', 'Admitted requests waiting for a worker.');
-    lines.push(`wfn_pool_queued_requests ${gauges.poolQueued}`);
-    head('wfn_pool_live_workers', 'gauge', 'Worker threads alive now: wfn_pool_workers plus extra ones started for functions below their fair share.');
-    lines.push(`wfn_pool_live_workers ${gauges.poolWorkers}`);
-    head('wfn_request_body_bytes', 'gauge', 'Bytes of request bodies held in memory now.');
-    lines.push(`wfn_request_body_bytes ${gauges.bodyBytes}`);
-    head('wfn_request_body_bytes_limit', 'gauge', 'The bound on wfn_request_body_bytes (--max-body-in-flight); bodies beyond it are refused with 503.');
-    lines.push(`wfn_request_body_bytes_limit ${gauges.bodyBytesLimit}`);
-    head('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout, a crash or a cancelled run.');
-    lines.push(`wfn_worker_restarts_total ${gauges.workerRestarts}`);
+    single('wfn_pool_workers', 'gauge', 'Worker threads that run functions.', gauges.poolSize);
+    single('wfn_pool_busy_workers', 'gauge', 'Workers running a request now.', gauges.poolBusy);
+    single('wfn_pool_queued_requests', 'gauge', 'Admitted requests waiting for a worker.', gauges.poolQueued);
+    single('wfn_pool_live_workers', 'gauge', 'Worker threads alive now: wfn_pool_workers plus extra ones started for functions below their fair share.', gauges.poolWorkers);
+    single('wfn_request_body_bytes', 'gauge', 'Bytes of request bodies held in memory now.', gauges.bodyBytes);
+    single('wfn_request_body_bytes_limit', 'gauge', 'The bound on wfn_request_body_bytes (--max-body-in-flight); bodies beyond it are refused with 503.', gauges.bodyBytesLimit);
+    single('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout, a crash or a cancelled run.', gauges.workerRestarts);
     const mem = process.memoryUsage();
-    head('process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.');
-    lines.push(`process_resident_memory_bytes ${mem.rss}`);
-    head('process_heap_used_bytes', 'gauge', 'V8 heap in use in the main thread.');
-    lines.push(`process_heap_used_bytes ${mem.heapUsed}`);
+    single('process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.', mem.rss);
+    single('process_heap_used_bytes', 'gauge', 'V8 heap in use in the main thread.', mem.heapUsed);
     return lines.join('\n') + '\n';
   }
 }

@@ -137,11 +137,14 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     log.access({ function: fn, method: at.method, path: at.path, remote: at.remote, totalMs: performance.now() - at.started, status, bytes: response.body.length, reason });
   }
 
+  /** A refusal before the body is read closes the connection: node would otherwise read (and drop) all of it. */
+  const closeIfUnread = (req: IncomingMessage): [string, string][] => (req.complete ? [] : [['connection', 'close']]);
+
   /** 400: the client's fault, counted apart from anything a function did. */
-  function badRequest(res: ServerResponse, at: Arrival, fn: string | undefined, reason: string): void {
+  function badRequest(req: IncomingMessage, res: ServerResponse, at: Arrival, fn: string | undefined, reason: string): void {
     metrics.badRequest();
     if (fn) metrics.request(fn, 400, 'bad-request', (performance.now() - at.started) / 1000);
-    answerPlain(res, at, fn, 400, `bad request: ${reason}`, [['connection', 'close']]);
+    answerPlain(res, at, fn, 400, `bad request: ${reason}`, closeIfUnread(req));
   }
 
   /** The client left before its answer: one access line (499), nothing sent. */
@@ -156,14 +159,14 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     const seconds = () => (performance.now() - at.started) / 1000;
     const plain = (status: number, reason: string, headers: [string, string][] = []) => answerPlain(res, at, fn ? name : undefined, status, reason, headers);
     if (!fn) {
-      plain(404, 'no such function', [['connection', 'close']]);
+      plain(404, 'no such function', closeIfUnread(req));
       return;
     }
     // Refused before the body is read or a worker is taken.
     const problem = cgiRequestProblem(url.pathname, url.search);
-    if (problem) return badRequest(res, at, name, problem);
+    if (problem) return badRequest(req, res, at, name, problem);
     const reject = () => {
-      plain(503, `saturated: ${fn.limiter.active} running, ${fn.limiter.waiting} waiting`, [['retry-after', RETRY_AFTER_S], ['connection', 'close']]);
+      plain(503, `saturated: ${fn.limiter.active} running, ${fn.limiter.waiting} waiting`, [['retry-after', RETRY_AFTER_S], ...closeIfUnread(req)]);
       metrics.request(name, 503, 'saturated', seconds());
     };
     if (fn.limiter.saturated) return reject();
@@ -223,7 +226,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
         url = requestUrl(req);
       } catch (error) {
         if (!(error instanceof BadRequestError)) throw error;
-        return badRequest(res, at, undefined, error.message);
+        return badRequest(req, res, at, undefined, error.message);
       }
       const pathname = url.pathname;
       if (pathname === '/_wfn' || pathname.startsWith('/_wfn/')) {
