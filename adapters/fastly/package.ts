@@ -3,7 +3,6 @@
  *   <dir>/<name>/fastly.toml, <dir>/<name>/bin/main.wasm, and <dir>/pkg/<name>.tar.gz
  * holding `<name>/fastly.toml` and `<name>/bin/main.wasm` (the function merged with the adapter).
  */
-import { assertFunctionName } from '../../src/config/names.js';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,8 +53,7 @@ export interface PackageDetails {
 }
 
 export async function packageForFastly(artifact: Artifact): Promise<Bundle & { details: PackageDetails }> {
-  // The name is part of the staging paths removed and written below.
-  assertFunctionName(artifact.name, 'function name');
+  // Staging paths use packageName (a safe folder name) or mkdtemp: no name can leave them.
   const name = packageName(artifact.name);
   const dir = artifact.projectDir
     ? path.join(artifact.projectDir, '.wfn', 'targets', 'fastly')

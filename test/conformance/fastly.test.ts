@@ -12,7 +12,6 @@ import { conformanceSuite } from './harness.js';
 vi.setConfig({ testTimeout: 600_000 });
 
 conformanceSuite('fastly', async (wasmPath) => {
-  // A valid function name: fixture slugs may start with a digit.
-  const bundle = await adapter.package({ name: `fn-${path.basename(wasmPath, '.wasm')}`.slice(0, 63), wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS });
+  const bundle = await adapter.package({ name: path.basename(wasmPath, '.wasm'), wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS });
   return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
 });
