@@ -82,6 +82,8 @@ interface Slot<P, R> extends WorkerSlot {
   worker: Worker;
   /** The worker's script has loaded (it said so). */
   ready: boolean;
+  /** The group of the last task it was given (inherited by the worker that replaces it). */
+  lastGroup?: string;
   /** Tasks sent to this worker, in order; the first one is running. */
   inflight: Task<P, R>[];
   timer?: NodeJS.Timeout;
@@ -202,8 +204,7 @@ export class TimedWorkerPool<P, R> {
   private dispatch(): void {
     while (this.queue.length > 0 && !this.closed) {
       const task = this.pick();
-      // A ready worker first: one that is still starting may take a while on a loaded machine.
-      let slot = this.slots.find((s) => s.inflight.length === 0 && s.ready) ?? this.slots.find((s) => s.inflight.length === 0);
+      let slot = this.idleSlotFor(task.group);
       if (!slot && this.belowShare(task.group) && this.slots.length < this.maxSlots) {
         slot = this.spawn();
         this.slots.push(slot);
@@ -221,6 +222,24 @@ export class TimedWorkerPool<P, R> {
     this.retireIdle();
   }
 
+  /**
+   * The idle worker for a task of `group`: a ready one that last ran the group (it holds its
+   * module), else a ready unused one, else the group's own worker still starting (a replaced
+   * worker's start is charged to the function whose run was stopped, not to another), else any
+   * ready one, else any. Starting a thread can take a second on a loaded machine.
+   */
+  private idleSlotFor(group: string): Slot<P, R> | undefined {
+    let best: Slot<P, R> | undefined;
+    let bestRank = -1;
+    for (const slot of this.slots) {
+      if (slot.inflight.length > 0) continue;
+      const same = slot.lastGroup === group;
+      const rank = slot.ready ? (same ? 4 : slot.lastGroup === undefined ? 3 : 1) : same ? 2 : 0;
+      if (rank > bestRank) [best, bestRank] = [slot, rank];
+    }
+    return best;
+  }
+
   private belowShare(group: string): boolean {
     return this.holding(group) < this.options.size / this.activeGroups().size;
   }
@@ -228,6 +247,7 @@ export class TimedWorkerPool<P, R> {
   private assign(slot: Slot<P, R>, task: Task<P, R>, pipelined: boolean): void {
     this.queue.splice(this.queue.indexOf(task), 1);
     slot.inflight.push(task);
+    slot.lastGroup = task.group;
     const { message, transfer } = this.encode(task.payload, slot, pipelined);
     task.cancelled = pipelined ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     slot.worker.postMessage({ ...message, id: task.id, cancelled: task.cancelled }, pipelined ? [] : (transfer ?? []));
@@ -323,7 +343,10 @@ export class TimedWorkerPool<P, R> {
     for (let i = waiting.length - 1; i >= 0; i--) this.queue.unshift(waiting[i]);
     if (index < 0 || this.closed) return;
     if (this.slots.length > this.options.size) this.slots.splice(index, 1); // an extra worker is not replaced
-    else this.slots[index] = this.spawn();
+    else {
+      this.slots[index] = this.spawn();
+      this.slots[index].lastGroup = slot.lastGroup;
+    }
   }
 
   async close(): Promise<void> {
