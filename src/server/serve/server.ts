@@ -38,7 +38,7 @@ export interface ServeOptions {
   maxBodyPerConnectionBytes?: number;
   /** Worker threads (default: the cores, at least 2). */
   workers?: number;
-  /** Requests of one function running at once, when its config does not say (default: workers - 1, so one worker is always left for the others). */
+  /** Requests of one function running at once, when its config does not say (default: workers - 1; the pool keeps fair shares between functions). */
   concurrency?: number;
   /** Requests of one function that may wait for a slot before 503 (default 64). */
   queue?: number;
