@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config/load.js';
+import { assertFunctionName } from '../config/names.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import type { BuildResult } from '../pipeline/build.js';
 import { compileFunction } from '../runtime/node/load.js';
@@ -33,6 +34,7 @@ export interface BuiltArtifact {
 
 /** Builds a project (through the content-hash cache) or takes a .wasm as it is: the one place an artifact comes from. */
 export async function buildArtifact(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<BuiltArtifact> {
+  if (overrides.name !== undefined) assertFunctionName(overrides.name, '--name');
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -53,7 +55,7 @@ export async function buildArtifact(source: FunctionSource, overrides: ArtifactO
     const bytes = await readFile(source.path);
     if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
   }
-  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
+  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63) || 'function';
   return { artifact: { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits }, route: overrides.route ?? '/' };
 }
 

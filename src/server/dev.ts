@@ -3,11 +3,11 @@
  * failed build, the build error as a 500 page (never a crash). Building and watching are
  * the dev loop's (src/project/dev-loop.ts); this file only serves.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { accessLogLine } from '../http/access-log.js';
 import { listen } from '../http/listen.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
-import { errorResponse } from '../runtime/cgi.js';
+import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
+import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import type { FunctionContext, Limits } from '../runtime/types.js';
@@ -45,7 +45,7 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
   let state: State = { buildError: 'not built yet' };
   const pool = new WorkerPool();
 
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createHttpServer(async (req, res) => {
     const started = performance.now();
     const current = state;
     try {
@@ -55,18 +55,26 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
         options.log(`${req.method} ${req.url} 500 build failed`);
         return;
       }
-      const request = await toHttpRequest(req, MAX_BODY);
-      const result = await pool.invoke(current.fn, request);
-      sendHttpResponse(res, result.response);
+      const url = requestUrl(req);
+      const problem = cgiRequestProblem(url.pathname, url.search);
+      if (problem) throw new BadRequestError(problem);
+      const request = await toHttpRequest(req, MAX_BODY, url);
+      // A client that leaves has its run stopped, as on wfn serve.
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const result = await pool.invoke(current.fn, request, gone.signal);
+      if (result.outcome !== 'abandoned') sendHttpResponse(res, result.response);
       if (result.stderr.length > 0) options.progress(new TextDecoder().decode(result.stderr).trimEnd());
       options.log(accessLogLine(request.method, req.url ?? '/', result, performance.now() - started));
     } catch (error) {
-      const status = error instanceof BodyTooLargeError ? 413 : 500;
-      if (!res.headersSent) sendHttpResponse(res, errorResponse(status));
-      options.log(`${req.method} ${req.url} ${status} ${(error as Error).message}`);
+      if (error instanceof ClientAbortError) return options.log(`${req.method} ${req.url} 499 ${error.message}`);
+      const status = error instanceof BodyTooLargeError ? 413 : error instanceof BadRequestError ? 400 : 500;
+      if (!res.headersSent) sendHttpResponse(res, errorResponse(status), [['connection', 'close']]);
+      options.log(`${req.method} ${req.url} ${status} ${status === 400 ? 'bad request: ' : ''}${(error as Error).message}`);
     }
   });
-  server.keepAliveTimeout = 5000;
 
   let url: string;
   try {

@@ -12,6 +12,12 @@
  */
 import type { FuncType, ImportEntry } from '../../../src/runtime/wasm-imports.js';
 
+/** Replaces a header list in place (guests can append any number of headers: no spread). */
+function replaceAll(headers: [string, string][], next: [string, string][]): void {
+  headers.length = 0;
+  for (const header of next) headers.push(header);
+}
+
 /** $fastly_status (typenames.witx). */
 export const Status = {
   OK: 0,
@@ -324,9 +330,7 @@ export class FastlyHost {
             start = i + 1;
           }
         }
-        const kept = headers.filter(([k]) => k !== n);
-        headers.length = 0;
-        headers.push(...kept, ...list.map((v): [string, string] => [n, v]));
+        replaceAll(headers, [...headers.filter(([k]) => k !== n), ...list.map((v): [string, string] => [n, v])]);
         return Status.OK;
       },
       header_insert: (h: number, name: number, nameLen: number, value: number, valueLen: number) => {
@@ -338,8 +342,7 @@ export class FastlyHost {
         const at = headers.findIndex(([k]) => k === n);
         const kept = headers.filter(([k]) => k !== n);
         kept.splice(at < 0 ? kept.length : at, 0, [n, v]);
-        headers.length = 0;
-        headers.push(...kept);
+        replaceAll(headers, kept);
         return Status.OK;
       },
       header_append: (h: number, name: number, nameLen: number, value: number, valueLen: number) => {
@@ -356,9 +359,7 @@ export class FastlyHost {
         if (!headers) return Status.BADF;
         const n = this.headerName(name, nameLen);
         if (n === undefined || !headers.some(([k]) => k === n)) return Status.INVAL;
-        const kept = headers.filter(([k]) => k !== n);
-        headers.length = 0;
-        headers.push(...kept);
+        replaceAll(headers, headers.filter(([k]) => k !== n));
         return Status.OK;
       },
       version_get: (h: number, out: number) => {

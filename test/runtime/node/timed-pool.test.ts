@@ -24,7 +24,7 @@ afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
 
-function pool(size: number, grouped = false) {
+function pool(size: number, grouped = false, maxOverflow?: number) {
   const receipts = new Int32Array(new SharedArrayBuffer(4 * 64));
   const p = new TimedWorkerPool<Task, Result>(
     {
@@ -34,8 +34,9 @@ function pool(size: number, grouped = false) {
       failure: (status, outcome, reason) => ({ ok: false, status, outcome, reason }),
       noun: 'task',
       groupOf: grouped ? (t) => t.group ?? '' : undefined,
+      maxOverflow,
     },
-    (task) => ({ op: task.op, value: task.value }),
+    (task) => ({ message: { op: task.op, value: task.value } }),
   );
   pools.push(p);
   return { pool: p, delivered: (value: number) => Atomics.load(receipts, value) };
@@ -73,8 +74,8 @@ describe('timed worker pool', () => {
     expect(delivered(2)).toBe(1);
   });
 
-  it('never queues a task behind another group\'s running task', async () => {
-    const { pool: p, delivered } = pool(1, true);
+  it('never queues a task behind another group\'s running task (no extra workers allowed here)', async () => {
+    const { pool: p, delivered } = pool(1, true, 0);
     const looping = p.run({ op: 'spin', value: 1, group: 'a' }, 200);
     const other = p.run({ op: 'echo', value: 2, group: 'b' }, 10_000);
     expect(p.queued).toBe(1); // waits in the pool, not behind the loop
@@ -93,8 +94,18 @@ describe('timed worker pool', () => {
     expect(await p.run({ op: 'echo', value: 3 }, 10_000)).toMatchObject({ ok: true, value: 3 });
   });
 
-  it('on close, answers what still waits with 503 and refuses new tasks', async () => {
+  it('gives another group an extra worker instead of a wait behind a loop', async () => {
     const { pool: p } = pool(1, true);
+    const looping = p.run({ op: 'spin', value: 1, group: 'a' }, 2_000);
+    const other = p.run({ op: 'echo', value: 2, group: 'b' }, 10_000);
+    expect([p.workers, p.queued]).toEqual([2, 0]); // started at once, on a worker of its own
+    expect(await other).toMatchObject({ ok: true, value: 2 }); // answered while 'a' still loops
+    expect(p.workers).toBe(1); // the extra worker goes once idle
+    expect(await looping).toMatchObject({ outcome: 'timeout' });
+  });
+
+  it('on close, answers what still waits with 503 and refuses new tasks', async () => {
+    const { pool: p } = pool(1, true, 0);
     const running = p.run({ op: 'spin', value: 1, group: 'a' }, 60_000);
     const waiting = p.run({ op: 'echo', value: 2, group: 'b' }, 60_000);
     await p.close();
