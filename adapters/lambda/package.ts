@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Artifact, Bundle } from '../types.js';
+import type { Artifact, Bundle } from '../../src/target/types.js';
 import { checkContract, usesOutbound } from '../../src/runtime/contract.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
