@@ -8,7 +8,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { OUTBOUND_ERROR, type OutboundRequest, type OutboundResult, type OutboundSettings } from '../outbound/abi.js';
-import { performFetch } from '../outbound/fetch.js';
+import { callTimeout, performFetch } from '../outbound/fetch.js';
 import { originOf, policyFor } from '../outbound/policy.js';
 
 /** The guest thread's end: a port and the shared cell (Int32Array over 4 bytes of a SharedArrayBuffer). */
@@ -44,13 +44,14 @@ export function blockingPerform(link: OutboundLink): (request: OutboundRequest, 
     seq = (seq + 1) | 0;
     const body = ownBuffer(request.body);
     link.port.postMessage({ seq, request: { ...request, body }, settings } satisfies CallMessage, [body.buffer as ArrayBuffer]);
-    const deadline = performance.now() + settings.timeoutMs + WAIT_MARGIN_MS;
+    const timeoutMs = callTimeout(request, settings);
+    const deadline = performance.now() + timeoutMs + WAIT_MARGIN_MS;
     for (;;) {
       const current = Atomics.load(cell, 0);
       if (current === seq) break;
       const left = deadline - performance.now();
       if (left <= 0 || Atomics.wait(cell, 0, current, left) === 'timed-out') {
-        return { error: { code: OUTBOUND_ERROR.TIMEOUT, message: `outbound request to ${originOf(new URL(request.url))} timed out: no answer from the host within ${settings.timeoutMs + WAIT_MARGIN_MS} ms` } };
+        return { error: { code: OUTBOUND_ERROR.TIMEOUT, message: `outbound request to ${originOf(new URL(request.url))} timed out: no answer from the host within ${timeoutMs + WAIT_MARGIN_MS} ms` } };
       }
     }
     // Replies to calls given up on earlier are skipped.
