@@ -7,6 +7,9 @@
  *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
  *   <data-dir>/secrets/<name>/<id>.json  a function's secret values (folder 0700, files 0600)
  *
+ * Records carry the functions' variables and secrets/ their secret values: the folders are 0700
+ * and the files 0600, and a data dir found with looser modes is tightened at start.
+ *
  * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
  */
 import { chmod, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
@@ -16,6 +19,9 @@ import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
 
 /** The store's durable write (util/fs.ts): temp file, fsync, rename, fsync the folder. */
 export const writeDurably = writeFileAtomic;
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class FileStore implements StoreBackend {
   readonly kind = 'file';
@@ -30,18 +36,40 @@ export class FileStore implements StoreBackend {
     this.secrets = path.join(location, 'secrets');
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.blobs, { recursive: true });
-    await mkdir(this.functions, { recursive: true });
-    await mkdir(this.secrets, { recursive: true, mode: 0o700 });
-    await chmod(this.secrets, 0o700);
+  async init(warn: (message: string) => void = () => {}): Promise<void> {
+    await mkdir(this.blobs, { recursive: true, mode: DIR_MODE });
+    await mkdir(this.functions, { recursive: true, mode: DIR_MODE });
+    await mkdir(this.secrets, { recursive: true, mode: DIR_MODE });
     // Temp files are what a crash mid-write leaves behind; they were never acknowledged.
     for (const dir of [this.blobs, this.functions]) {
       for (const entry of await readdir(dir)) {
         if (entry.endsWith(TMP_SUFFIX)) await rm(path.join(dir, entry), { force: true });
       }
     }
+    await this.tightenModes(warn);
     await fsyncDir(this.location);
+  }
+
+  /** A data dir from an older version (or a hand-made one) may be readable by others: make it ours only. */
+  private async tightenModes(warn: (message: string) => void): Promise<void> {
+    const entries: [string, number][] = [this.location, this.blobs, this.functions, this.secrets].map((dir) => [dir, DIR_MODE]);
+    for (const dir of [this.blobs, this.functions]) {
+      for (const entry of await readdir(dir)) entries.push([path.join(dir, entry), FILE_MODE]);
+    }
+    let tightened = 0;
+    const failed: string[] = [];
+    for (const [file, mode] of entries) {
+      const current = (await stat(file)).mode & 0o777;
+      if ((current & ~mode) === 0) continue;
+      try {
+        await chmod(file, mode);
+        tightened++;
+      } catch (error) {
+        failed.push(`${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+    }
+    if (tightened > 0) warn(`permissions of ${tightened} entr${tightened === 1 ? 'y' : 'ies'} in ${this.location} let other users read functions and their variables: tightened to 0700 (folders) and 0600 (files)`);
+    if (failed.length > 0) warn(`cannot restrict the permissions of ${failed.join(', ')}: other users may read functions and their variables`);
   }
 
   private recordFile(name: string): string {
@@ -91,7 +119,7 @@ export class FileStore implements StoreBackend {
 
   async writeRecord(record: FunctionRecord): Promise<string> {
     const file = this.recordFile(record.name);
-    await writeDurably(file, JSON.stringify(record, null, 2) + '\n');
+    await writeDurably(file, JSON.stringify(record, null, 2) + '\n', { mode: FILE_MODE });
     return FileStore.stampOf(await stat(file, { bigint: true }));
   }
 
@@ -115,7 +143,7 @@ export class FileStore implements StoreBackend {
 
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     if (await this.hasBlob(sha256)) return;
-    await writeDurably(this.blobFile(sha256), bytes);
+    await writeDurably(this.blobFile(sha256), bytes, { mode: FILE_MODE });
   }
 
   async getBlob(sha256: string): Promise<Uint8Array> {
@@ -146,8 +174,8 @@ export class FileStore implements StoreBackend {
 
   async putSecrets(name: string, id: string, values: Record<string, string>): Promise<void> {
     const file = this.secretsFile(name, id);
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeDurably(file, JSON.stringify(values), { mode: 0o600 });
+    await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    await writeDurably(file, JSON.stringify(values), { mode: FILE_MODE });
   }
 
   async getSecrets(name: string, id: string): Promise<Record<string, string>> {
