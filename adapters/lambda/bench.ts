@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS } from '../../src/config/types.js';
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { execChecked } from '../../src/util/exec.js';
 import { extractPackage } from './emulator/index.js';
 import { HANDLER_FILE } from './package-config.js';
@@ -68,7 +69,7 @@ export async function benchLambda(wasmPath: string, options: LambdaBenchOptions 
   const coldRuns = options.coldRuns ?? 7;
   const warmRuns = options.warmRuns ?? 2000;
   const event = benchEvent(options.path, options.query);
-  const bundle = await packageLambda({ name: 'wfn-bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS });
+  const bundle = await packageLambda({ name: 'wfn-bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND });
   const taskDir = await extractPackage(bundle.archive!);
   const handlerUrl = pathToFileURL(path.join(taskDir, HANDLER_FILE)).href;
   try {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sha256 } from '../../src/runtime/node/load.js';
 import type { Limits } from '../../src/config/types.js';
+import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
 
@@ -17,7 +18,7 @@ export interface SelfHostedManifest {
   sha256: string;
   size: number;
   /** The deploy config the admin API takes (env without secrets; secrets are added at deploy time). */
-  config: { env: Record<string, string>; limits: Limits };
+  config: { env: Record<string, string>; limits: Limits; outbound?: OutboundSettings };
   /** Names of variables whose values come from the deploying process's environment. */
   secrets: string[];
 }
@@ -38,7 +39,8 @@ export async function packageSelfHosted(artifact: Artifact): Promise<Bundle> {
     name: artifact.name,
     sha256: sha256(bytes),
     size: bytes.length,
-    config: { env: artifact.env, limits: artifact.limits },
+    // No allow list means no calls: the same as no [outbound] at all, so it is left out.
+    config: { env: artifact.env, limits: artifact.limits, ...(artifact.outbound?.allow.length ? { outbound: artifact.outbound } : {}) },
     secrets: artifact.secrets,
   };
   await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
@@ -53,12 +55,12 @@ export async function readBundle(bundle: Bundle): Promise<{ manifest: SelfHosted
   return { manifest, bytes };
 }
 
-/** The config to upload: the packaged env plus the secrets' values from `env`. */
-export function deployConfig(manifest: SelfHostedManifest, env: NodeJS.ProcessEnv): SelfHostedManifest['config'] {
+/** The config to upload: the packaged one plus the secrets' values from `env`, apart from the env (the server stores them outside the record). */
+export function deployConfig(manifest: SelfHostedManifest, env: NodeJS.ProcessEnv): SelfHostedManifest['config'] & { secrets?: Record<string, string> } {
   const missing = manifest.secrets.filter((s) => env[s] === undefined);
   if (missing.length > 0) {
     throw new UserError(`Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`, `Export ${missing.map((s) => `${s}=...`).join(' ')} before deploying.`);
   }
-  const secrets = Object.fromEntries(manifest.secrets.map((s) => [s, env[s]!]));
-  return { env: { ...manifest.config.env, ...secrets }, limits: manifest.config.limits };
+  if (manifest.secrets.length === 0) return manifest.config;
+  return { ...manifest.config, secrets: Object.fromEntries(manifest.secrets.map((s) => [s, env[s]!])) };
 }

@@ -1,5 +1,6 @@
 /** wfn.toml after parsing, validation and defaults: the languages, the optimize levels, the default limits. */
 import type { Limits } from '../runtime/types.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */
 export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
@@ -31,6 +32,8 @@ export interface ProjectConfig {
   /** Names of secrets to read from the process environment at deploy/run time. */
   secrets: string[];
   limits: Limits;
+  /** `[outbound]`: the allow list (deny by default) and the limits of outbound calls. */
+  outbound: OutboundSettings;
 }
 
 /** The runtime enforces the limits; wfn.toml only sets them. */

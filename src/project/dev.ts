@@ -3,6 +3,8 @@
  * feeding either the dev server (the function itself, src/server/dev.ts) or the package of
  * target X in X's own emulator, restarted on the same address with each new build.
  */
+import { missingSecretsMessage, secretValues } from '../config/secrets.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { startDevHttpServer } from '../server/dev.js';
 import type { Emulator, TargetAdapter } from '../target/types.js';
 import { startDevLoop } from './dev-loop.js';
@@ -17,9 +19,10 @@ export interface DevOptions {
   wasmPath?: string;
   memoryMiB?: number;
   timeoutMs?: number;
-  /** For a .wasm: its variables and route (a project takes them from wfn.toml). */
+  /** For a .wasm: its variables, route and [outbound] (a project takes them from wfn.toml; none = no calls). */
   env?: Record<string, string>;
   route?: string;
+  outbound?: OutboundSettings;
   watch?: boolean;
   /** Request log lines. */
   log(line: string): void;
@@ -42,10 +45,15 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     const loop = await startDevLoop({
       source,
       // The server loads the module through the runtime, which checks the contract.
-      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, checkedByCaller: true },
+      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true },
       watch: options.watch,
       progress: options.progress,
-      swap: ({ artifact, route }) => server.load(artifact.wasmPath, artifact.limits, { route, env: artifact.env }),
+      swap: ({ artifact, route }) => {
+        // Secrets are read like any variable; their values come from this shell.
+        const secrets = secretValues(artifact.secrets, process.env);
+        if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
+        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound);
+      },
       failed(error) {
         // A module that does not conform is refused up front (a UserError), not served as 500s.
         if (source.kind === 'wasm') throw error;

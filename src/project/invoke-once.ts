@@ -2,10 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool } from '../runtime/node/pool.js';
 import type { HttpRequest, InvokeResult } from '../runtime/types.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { UserError } from '../util/errors.js';
 import { resolveFunctionSource } from './resolve.js';
 
@@ -44,15 +46,19 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
   let env: Record<string, string> = {};
   let route = '/';
   let limits = DEFAULT_LIMITS;
+  let outbound: OutboundSettings | undefined;
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
     const built = await buildProject(config, { log: options.log });
     if (!built.cached) options.log(`built ${path.relative(process.cwd(), built.artifact)}`);
     wasmPath = built.artifact;
-    env = config.env;
+    const secrets = secretValues(config.secrets, process.env);
+    if (secrets.missing.length > 0) options.log(`warning: ${missingSecretsMessage(secrets.missing)}`);
+    env = { ...config.env, ...secrets.values };
     route = config.route;
     limits = config.limits;
+    outbound = config.outbound;
   } else {
     wasmPath = source.path;
   }
@@ -60,6 +66,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     memoryMiB: options.memoryMiB ?? limits.memoryMiB,
     timeoutMs: options.timeoutMs ?? limits.timeoutMs,
     fn: { route, env },
+    outbound,
   });
   const headers = options.headers.map(parseHeader);
   const body = await requestBody(options.data);

@@ -9,6 +9,7 @@ import { listen } from '../http/listen.js';
 import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
 import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import type { FunctionContext, Limits } from '../runtime/types.js';
 
@@ -24,7 +25,7 @@ export interface DevServerOptions {
 export interface DevHttpServer {
   url: string;
   /** Loads the .wasm and serves it from now on; in-flight requests keep the module they started with. */
-  load(wasmPath: string, limits: Limits, fn: FunctionContext): Promise<void>;
+  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings): Promise<void>;
   /** Answers every request with this build error until the next load. */
   showBuildError(message: string): void;
   close(): Promise<void>;
@@ -86,8 +87,8 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
 
   return {
     url,
-    async load(wasmPath, limits, fn) {
-      const loaded = await loadFunction(wasmPath, { ...limits, fn });
+    async load(wasmPath, limits, fn, outbound) {
+      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound });
       const previous = 'fn' in state ? state.fn : undefined;
       state = { fn: loaded }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== loaded.key) pool.forget(previous.key);

@@ -3,6 +3,7 @@
  * services hand it. Below both the services and the adapters, so neither imports the other.
  */
 import type { Limits } from '../runtime/types.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */
 export interface Artifact {
@@ -15,6 +16,8 @@ export interface Artifact {
   /** Names of secret variables (values come from the process environment at deploy time). */
   secrets: string[];
   limits: Limits;
+  /** `[outbound]` of wfn.toml: who the function may call (deny by default) and the call limits. Every host enforces it. */
+  outbound: OutboundSettings;
   /** Project folder, when the artifact comes from a project (bundles go to <projectDir>/.wfn/targets/<target>/). */
   projectDir?: string;
 }

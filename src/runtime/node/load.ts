@@ -6,12 +6,15 @@ import { checkContract } from '../contract.js';
 import { capMemory, importMemory, MemoryCapError } from '../module.js';
 import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
+import type { OutboundSettings } from '../outbound/abi.js';
 import type { LoadedFunction } from './pool.js';
 
 export interface LoadOptions {
   memoryMiB: number;
   timeoutMs: number;
   fn: FunctionContext;
+  /** `[outbound]` of wfn.toml (deny all when absent). */
+  outbound?: OutboundSettings;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -38,7 +41,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : String(error));
   }
-  const problems = checkContract(module, { pooledMemory: !!pooled });
+  const problems = checkContract(module, { pooledMemory: !!pooled, bytes: pooled?.bytes ?? capped });
   if (problems.length > 0) {
     throw new UserError(
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
@@ -52,6 +55,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
     fn: options.fn,
     timeoutMs: options.timeoutMs,
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
+    outbound: options.outbound,
   };
 }
 

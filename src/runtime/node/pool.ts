@@ -7,6 +7,9 @@ import { availableParallelism } from 'node:os';
 import { errorResponse } from '../cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from '../types.js';
 import type { PooledMemoryLimits } from '../invoke.js';
+import { usesOutbound } from '../contract.js';
+import { DEFAULT_OUTBOUND, type OutboundSettings } from '../outbound/abi.js';
+import { openOutboundLink, type OutboundLink } from './outbound.js';
 import { TimedWorkerPool } from './timed-pool.js';
 import { siblingFile } from '../../util/paths.js';
 
@@ -20,6 +23,13 @@ export interface LoadedFunction {
   memoryCapBytes: number;
   /** Present when the module imports its memory (recycled per worker). */
   pooledMemory?: PooledMemoryLimits;
+  /** `[outbound]`: who the function may call and the call limits (deny all when absent). */
+  outbound?: OutboundSettings;
+}
+
+/** What each pool worker gets at start: its end of the outbound link (the main thread does the calls). */
+export interface PoolWorkerData {
+  outbound: OutboundLink;
 }
 
 export type PoolRequest =
@@ -34,6 +44,8 @@ export type PoolRequest =
       pooledMemory?: PooledMemoryLimits;
       /** Set (to 1) when the task was cancelled while it waited behind another on this worker. */
       cancelled?: Int32Array;
+      /** `[outbound]`, for a function that imports wfn_http_v1. */
+      outbound?: OutboundSettings;
     }
   | { type: 'forget'; key: string };
 
@@ -66,12 +78,24 @@ export class WorkerPool {
 
   constructor(readonly size = Math.max(1, availableParallelism())) {
     this.pool = new TimedWorkerPool(
-      { script: workerScript(), size, failure, noun: 'function', groupOf: ({ fn }) => fn.key },
+      {
+        script: workerScript(),
+        size,
+        failure,
+        noun: 'function',
+        groupOf: ({ fn }) => fn.key,
+        // Each worker's outbound calls are made here, on the main thread; a replaced worker's calls are aborted.
+        setup: () => {
+          const link = openOutboundLink();
+          return { workerData: { outbound: link.guest } satisfies PoolWorkerData, transferList: [link.guest.port], dispose: () => link.server.close() };
+        },
+      },
       // Each worker compiles nothing: the module is posted once per worker (slot.state) and cached there.
       ({ fn, req }, slot, pipelined) => {
         const first = !slot.state.has(fn.key);
         slot.state.add(fn.key);
-        const message = { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory };
+        const outbound = usesOutbound(fn.module) ? (fn.outbound ?? DEFAULT_OUTBOUND) : undefined;
+        const message = { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound };
         return { message, transfer: pipelined ? [] : transferable(req.body) };
       },
     );

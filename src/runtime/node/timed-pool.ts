@@ -26,7 +26,7 @@
  * timer starts when the task before it is answered. When the head overruns or is cancelled, the
  * worker is replaced and the tasks queued behind it (not started) go back to the queue's front.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type Transferable } from 'node:worker_threads';
 import type { Outcome } from '../types.js';
 
 export interface WorkerReply<R> {
@@ -51,6 +51,15 @@ export interface TimedPoolOptions<R, P = unknown> {
   groupOf?(payload: P): string;
   /** Extra workers the pool may start for groups below their share (default: `size`). */
   maxOverflow?: number;
+  /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
+  setup?(): WorkerSetup;
+}
+
+export interface WorkerSetup {
+  workerData: unknown;
+  transferList: Transferable[];
+  /** Called once the worker is terminated or replaced. */
+  dispose(): void;
 }
 
 /** The message for one task, and what to transfer (not copy) with it when the task cannot come back to the queue. */
@@ -88,6 +97,7 @@ interface Slot<P, R> extends WorkerSlot {
   inflight: Task<P, R>[];
   timer?: NodeJS.Timeout;
   started?: number;
+  dispose?(): void;
 }
 
 export class TimedWorkerPool<P, R> {
@@ -109,7 +119,9 @@ export class TimedWorkerPool<P, R> {
   }
 
   private spawn(): Slot<P, R> {
-    const slot: Slot<P, R> = { worker: new Worker(this.options.script), ready: false, state: new Set(), inflight: [] };
+    const setup = this.options.setup?.();
+    const worker = new Worker(this.options.script, setup ? { workerData: setup.workerData, transferList: setup.transferList } : undefined);
+    const slot: Slot<P, R> = { worker, ready: false, state: new Set(), inflight: [], dispose: setup?.dispose };
     slot.worker.unref();
     if (this.options.init !== undefined) slot.worker.postMessage(this.options.init);
     slot.worker.on('message', (reply: WorkerReply<R>) => this.finish(slot, reply));
@@ -262,6 +274,7 @@ export class TimedWorkerPool<P, R> {
       this.slots.splice(i, 1);
       slot.worker.removeAllListeners();
       void slot.worker.terminate();
+      slot.dispose?.();
     }
   }
 
@@ -339,6 +352,7 @@ export class TimedWorkerPool<P, R> {
     slot.inflight = [];
     slot.worker.removeAllListeners();
     void slot.worker.terminate();
+    slot.dispose?.();
     this.replaced++;
     for (let i = waiting.length - 1; i >= 0; i--) this.queue.unshift(waiting[i]);
     if (index < 0 || this.closed) return;
@@ -357,5 +371,6 @@ export class TimedWorkerPool<P, R> {
       for (const task of slot.inflight.splice(0)) this.settle(task, this.options.failure(503, 'busy', 'shutting down'));
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const slot of this.slots) slot.dispose?.();
   }
 }
