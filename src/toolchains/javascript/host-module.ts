@@ -172,6 +172,8 @@ const IMPLS: Record<string, Impl> = {
       (i32.store offset=4 (local.get $p1) (local.get $p0))`,
   },
   'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // A streamed response body: each chunk reaches stdout when it is produced.
+  'wfn:fn/host#write-stdout': { sig: 'ii>', body: '(drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))' },
   // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
   'wfn:fn/host#utf8-encode': {
     sig: 'iii>',
@@ -199,6 +201,8 @@ interface host {
   random-bytes: func(len: u32) -> list<u8>;
   /// Writes bytes to the function's log (stderr) at once.
   log: func(bytes: list<u8>);
+  /// Writes bytes to stdout (the CGI response) at once: a streamed body, chunk by chunk.
+  write-stdout: func(bytes: list<u8>);
   /// UTF-8 bytes of a well-formed string (TextEncoder's work, without a JavaScript loop).
   utf8-encode: func(text: string) -> list<u8>;
   /// The string for UTF-8 bytes, or none when they are not valid UTF-8.
