@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../src/util/errors.js';
-import type { Bundle, DeployOptions, DeployResult } from '../types.js';
+import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 
 export const DEFAULT_FASTLY_API = 'https://api.fastly.com';
 const STATE_FILE = 'service.json';

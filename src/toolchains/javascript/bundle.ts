@@ -1,5 +1,5 @@
 /**
- * esbuild bundles wfn's JavaScript runtime (runtime/: the web globals QuickJS lacks and
+ * esbuild bundles wfn's JavaScript guest runtime (src/guest/js/: the web globals QuickJS lacks and
  * the CGI bridge) with the user's script and its npm imports into one ES module that
  * exports the world's `handle`. Without the snapshot, the same bundle (without import and
  * export statements) is wrapped in a loader that evaluates it per request (per-request.ts).
@@ -11,9 +11,9 @@ import { UserError } from '../../util/errors.js';
 import { featuresFor } from './features.js';
 import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
-/** The runtime's folder: .ts sources under src/ (tests, dev), compiled .js under lib/. */
+/** The guest runtime's folder (src/guest/js): .ts sources under src/ (tests, dev), compiled .js under lib/. */
 export function runtimeDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), 'runtime');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guest', 'js');
 }
 
 /** A runtime module's path without extension (esbuild picks .ts or .js). */
@@ -26,9 +26,9 @@ function runtimeModule(name: string): string {
 }
 
 /**
- * whatwg-url (runtime/url.ts) without the two things a function does not want from it: the
- * UTS 46 table of tr46 (runtime/idna.ts instead) and TextEncoder/TextDecoder globals at load
- * time (runtime/url-encoding.ts instead).
+ * whatwg-url (src/guest/js/url.ts) without the two things a function does not want from it: the
+ * UTS 46 table of tr46 (src/guest/js/idna.ts instead) and TextEncoder/TextDecoder globals at load
+ * time (src/guest/js/url-encoding.ts instead).
  */
 const urlParserDeps = {
   name: 'wfn-url-parser-deps',

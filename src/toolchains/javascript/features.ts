@@ -8,7 +8,7 @@
  */
 
 export interface Feature {
-  /** Runtime module path below runtime/, without extension. */
+  /** Guest runtime module path below src/guest/js/, without extension. */
   module: string;
   /** Code that needs it. */
   trigger: RegExp;
