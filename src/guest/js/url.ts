@@ -5,7 +5,7 @@
  *
  * Why this shape, measured on WPT's urltestdata.json (891 cases, in Node): wfn's earlier
  * hand-written parser passed 73.0%, whatwg-url 98.9%, and whatwg-url with idna.ts in
- * place of tr46 99.6% (the figure inside a function: test/toolchains/javascript-wpt.test.ts).
+ * place of tr46 99.6% (the figure inside a function: test/toolchains/javascript/web-platform.test.ts).
  * whatwg-url's webidl2js wrappers and tr46's UTS 46 table are left out: inside QuickJS's
  * snapshot they cost ~580 KB and ~2 MB of module per function; the parser alone ~30 KB.
  */
