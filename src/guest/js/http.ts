@@ -259,7 +259,8 @@ abstract class Body {
     if ('stream' in source) return source.stream;
     const streams = hooks.streams;
     if (!streams) throw leftOut('request.body / response.body (a ReadableStream)', 'ReadableStream');
-    const read = this.#used ? oneChunk(EMPTY) : 'bytes' in source ? oneChunk(source.bytes) : source.read;
+    // A byte stream takes over (detaches) each chunk's buffer, and bytes may be shared with clones: a copy.
+    const read = this.#used ? oneChunk(EMPTY) : 'bytes' in source ? oneChunk(source.bytes.slice()) : source.read;
     const stream = streams.fromReader(read, 'read' in source ? source.cancel : undefined);
     this.#source = { stream };
     return stream;
