@@ -11,6 +11,8 @@ declare module 'wfn:fn/host' {
   export function writeStdout(bytes: Uint8Array): void;
   /** UTF-8 bytes of a well-formed string (lone surrogates must be replaced first). */
   export function utf8Encode(text: string): Uint8Array;
+  /** SHA-256 of the bytes, computed by the host module (WebAssembly, not JavaScript). */
+  export function sha256(data: Uint8Array): Uint8Array;
   /** The string for valid UTF-8 bytes; null when they are not valid UTF-8. */
   export function utf8Decode(bytes: Uint8Array): string | null;
 }
