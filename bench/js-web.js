@@ -19,9 +19,20 @@ async function templateFigures(root, tag) {
   await mkdir(parent, { recursive: true });
   const project = await scaffoldProject('http', 'js', 'http', parent);
   const built = await buildProject(await loadConfig(project.dir), { noSmoke: true });
-  const run = await runner(root, await readFile(built.artifact));
-  const timing = summarize(await sampleUs(() => run('/?name=bench'), { warmup: 30, samples: 300 }));
-  return { bytes: built.size, p50Us: timing.p50, p90Us: timing.p90 };
+  return { bytes: built.size, run: await runner(root, await readFile(built.artifact)) };
+}
+
+/** Per-request times of several builds, sampled in turn so that the machine's noise hits them alike. */
+async function interleaved(runs, samples) {
+  const times = runs.map(() => []);
+  for (let i = 0; i < samples + 30; i++) {
+    for (const [j, run] of runs.entries()) {
+      const t0 = performance.now();
+      await run('/?name=bench');
+      if (i >= 30) times[j].push((performance.now() - t0) * 1000);
+    }
+  }
+  return times.map((t) => summarize(t));
 }
 
 /** A request's run as wfn dev and serve do it (fresh instance, recycled memory). */
@@ -72,8 +83,11 @@ async function nodeTimes(n) {
 }
 
 export async function benchJsWeb() {
-  const results = { template: await templateFigures(ROOT, 'current') };
-  if (process.env.WFN_BASELINE) results.baseline = await templateFigures(path.resolve(process.env.WFN_BASELINE), 'baseline');
+  const current = await templateFigures(ROOT, 'current');
+  const baseline = process.env.WFN_BASELINE ? await templateFigures(path.resolve(process.env.WFN_BASELINE), 'baseline') : null;
+  const [now, before] = await interleaved(baseline ? [current.run, baseline.run] : [current.run], 400);
+  const results = { template: { bytes: current.bytes, p50Us: now.p50, p90Us: now.p90 } };
+  if (baseline) results.baseline = { bytes: baseline.bytes, p50Us: before.p50, p90Us: before.p90 };
   const rows = [['build', 'http template module', 'per request p50', 'p90']];
   const row = (name, f) => [name, `${fmt.n(f.bytes)} B`, fmt.us(f.p50Us), fmt.us(f.p90Us)];
   if (results.baseline) rows.push(row(`baseline (${process.env.WFN_BASELINE})`, results.baseline));

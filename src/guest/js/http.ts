@@ -371,6 +371,12 @@ export interface RequestInit {
  */
 export const ANY_METHOD_BODY = Symbol('wfn.anyMethodBody');
 
+/**
+ * @internal The URL is the host's own serialization (X_FULL_URL, from a WHATWG URL parser):
+ * taken as it is. Parsing it again costs ~0.6 ms of a ~1 ms request in QuickJS and changes nothing.
+ */
+export const SERIALIZED_URL = Symbol('wfn.serializedUrl');
+
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT']);
 const REDIRECT_MODES = new Set(['follow', 'error', 'manual']);
@@ -392,6 +398,7 @@ export class Request extends Body {
     if (FORBIDDEN_METHODS.has(method.toUpperCase())) throw new TypeError(`Request: method ${method} is forbidden`);
     let url: string;
     if (from) url = from.url;
+    else if ((init as { [SERIALIZED_URL]?: boolean })[SERIALIZED_URL]) url = String(input);
     else {
       try {
         url = new URL(String(input)).href;

@@ -11,7 +11,7 @@ import { inspect } from './console.js';
 import { reseedMathRandom } from './crypto.js';
 import { utf8Encode } from './encoding.js';
 import { hooks } from './hooks.js';
-import { ANY_METHOD_BODY, bodySource, Headers, Request, Response, type RequestInit } from './http.js';
+import { ANY_METHOD_BODY, bodySource, Headers, Request, Response, SERIALIZED_URL, type RequestInit } from './http.js';
 import { startRequest } from './phase.js';
 import { resetClock } from './platform.js';
 import { onTimerError, stopTimers } from './timers.js';
@@ -66,7 +66,8 @@ export function requestFromCgi(vars: Map<string, string>, body: Uint8Array): Req
   if (vars.get('CONTENT_TYPE')) headers.set('content-type', vars.get('CONTENT_TYPE')!);
   if (body.length > 0) headers.set('content-length', String(body.length));
   const hasBody = body.length > 0 || (method !== 'GET' && method !== 'HEAD');
-  const request = new Request(url, { method, headers, body: hasBody ? body : null, [ANY_METHOD_BODY]: true } as RequestInit);
+  const init = { method, headers, body: hasBody ? body : null, [ANY_METHOD_BODY]: true, [SERIALIZED_URL]: Boolean(vars.get('X_FULL_URL')) };
+  const request = new Request(url, init as RequestInit);
   Headers.freeze(request.headers);
   // The raw CGI variables, wfn's counterpart of Cloudflare's request.cf (e.g. PATH_INFO below the route).
   const cgi: Record<string, string> = {};
