@@ -5,6 +5,7 @@
 import { Deflate, Gunzip, Gzip, Inflate, Unzlib, Zlib } from 'fflate';
 import { TransformStream } from 'web-streams-polyfill';
 import { defineGlobals } from './install.js';
+import { GenericTransformStream } from './streams.js';
 
 type Format = 'gzip' | 'deflate' | 'deflate-raw';
 
@@ -62,19 +63,9 @@ function flateTransform(flate: FlateStream, what: string, checkEnd: boolean): Tr
   });
 }
 
-class CompressionStream {
-  readonly #transform: TransformStream<BufferSource, Uint8Array>;
-
+class CompressionStream extends GenericTransformStream<BufferSource, Uint8Array> {
   constructor(kind: Format) {
-    this.#transform = flateTransform(new (COMPRESSORS[format(kind, 'CompressionStream')] as new () => FlateStream)(), 'CompressionStream', false);
-  }
-
-  get readable(): ReadableStream<Uint8Array> {
-    return this.#transform.readable as unknown as ReadableStream<Uint8Array>;
-  }
-
-  get writable(): WritableStream<BufferSource> {
-    return this.#transform.writable as unknown as WritableStream<BufferSource>;
+    super(flateTransform(new (COMPRESSORS[format(kind, 'CompressionStream')] as new () => FlateStream)(), 'CompressionStream', false));
   }
 
   get [Symbol.toStringTag](): string {
@@ -82,19 +73,9 @@ class CompressionStream {
   }
 }
 
-class DecompressionStream {
-  readonly #transform: TransformStream<BufferSource, Uint8Array>;
-
+class DecompressionStream extends GenericTransformStream<BufferSource, Uint8Array> {
   constructor(kind: Format) {
-    this.#transform = flateTransform(new (DECOMPRESSORS[format(kind, 'DecompressionStream')] as new () => FlateStream)(), 'DecompressionStream', true);
-  }
-
-  get readable(): ReadableStream<Uint8Array> {
-    return this.#transform.readable as unknown as ReadableStream<Uint8Array>;
-  }
-
-  get writable(): WritableStream<BufferSource> {
-    return this.#transform.writable as unknown as WritableStream<BufferSource>;
+    super(flateTransform(new (DECOMPRESSORS[format(kind, 'DecompressionStream')] as new () => FlateStream)(), 'DecompressionStream', true));
   }
 
   get [Symbol.toStringTag](): string {

@@ -74,13 +74,28 @@ hooks.streams = {
   isLocked: (stream) => (stream as ReadableStream).locked,
 };
 
-/** Strings in, UTF-8 out; a surrogate pair split across two chunks stays one character. */
-class TextEncoderStream {
-  readonly #transform: TransformStream<string, Uint8Array>;
+/** The Streams Standard's GenericTransformStream: a readable and a writable side around a TransformStream. */
+export class GenericTransformStream<I, O> {
+  readonly #transform: TransformStream<I, O>;
 
+  constructor(transform: TransformStream<I, O>) {
+    this.#transform = transform;
+  }
+
+  get readable(): ReadableStream<O> {
+    return this.#transform.readable;
+  }
+
+  get writable(): WritableStream<I> {
+    return this.#transform.writable;
+  }
+}
+
+/** Strings in, UTF-8 out; a surrogate pair split across two chunks stays one character. */
+class TextEncoderStream extends GenericTransformStream<string, Uint8Array> {
   constructor() {
     let pending = '';
-    this.#transform = new TransformStream<string, Uint8Array>({
+    super(new TransformStream<string, Uint8Array>({
       transform(chunk, controller) {
         let text = pending + String(chunk);
         pending = '';
@@ -94,19 +109,11 @@ class TextEncoderStream {
       flush(controller) {
         if (pending) controller.enqueue(utf8Encode('\ufffd'));
       },
-    });
+    }));
   }
 
   get encoding(): string {
     return 'utf-8';
-  }
-
-  get readable(): ReadableStream<Uint8Array> {
-    return this.#transform.readable;
-  }
-
-  get writable(): WritableStream<string> {
-    return this.#transform.writable;
   }
 
   get [Symbol.toStringTag](): string {
@@ -115,13 +122,12 @@ class TextEncoderStream {
 }
 
 /** Bytes in, text out, through a streaming TextDecoder (any encoding TextDecoder knows). */
-class TextDecoderStream {
-  readonly #transform: TransformStream<BufferSource, string>;
+class TextDecoderStream extends GenericTransformStream<BufferSource, string> {
   readonly #decoder: TextDecoder;
 
   constructor(label = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
-    const decoder = (this.#decoder = new TextDecoder(label, options));
-    this.#transform = new TransformStream<BufferSource, string>({
+    const decoder = new TextDecoder(label, options);
+    super(new TransformStream<BufferSource, string>({
       transform(chunk, controller) {
         const text = decoder.decode(chunkBytes(chunk), { stream: true });
         if (text) controller.enqueue(text);
@@ -130,7 +136,8 @@ class TextDecoderStream {
         const text = decoder.decode();
         if (text) controller.enqueue(text);
       },
-    });
+    }));
+    this.#decoder = decoder;
   }
 
   get encoding(): string {
@@ -143,14 +150,6 @@ class TextDecoderStream {
 
   get ignoreBOM(): boolean {
     return this.#decoder.ignoreBOM;
-  }
-
-  get readable(): ReadableStream<string> {
-    return this.#transform.readable;
-  }
-
-  get writable(): WritableStream<BufferSource> {
-    return this.#transform.writable;
   }
 
   get [Symbol.toStringTag](): string {

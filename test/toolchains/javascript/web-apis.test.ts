@@ -5,45 +5,30 @@
  * function verifies, and the other way round), compression against Node's zlib, multipart
  * against Node's FormData.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { DEFAULT_LIMITS, type ProjectConfig } from '../../../src/config/types.js';
 import { invokeHttp } from '../../../src/runtime/invoke.js';
 import type { InvokeResult } from '../../../src/runtime/types.js';
-import { toolchain } from '../../../src/toolchains/javascript/index.js';
+import { buildJsFixture, type BuiltFixture } from '../../helpers/js-fixture.js';
 import { itWithToolchain } from '../../helpers/toolchain-gate.js';
 
 const it = await itWithToolchain('js');
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const subtle = webcrypto.subtle;
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
 const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
-let root: string;
+let built: BuiltFixture;
 let module: WebAssembly.Module;
 let features: string[];
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'wfn-web-apis-'));
-  mkdirSync(join(root, 'src'));
-  copyFileSync(join(FIXTURES, 'js', 'web-apis.js'), join(root, 'src', 'index.js'));
-  const config: ProjectConfig = {
-    file: join(root, 'wfn.toml'), dir: root, name: 'web-apis', language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS,
-  };
-  const workDir = join(root, '.wfn', 'build');
-  mkdirSync(workDir, { recursive: true });
-  const logs: string[] = [];
-  const out = await toolchain.compile({ config, optimize: 'O3', workDir, log: (m) => logs.push(m) });
-  module = new WebAssembly.Module(out.wasm as Uint8Array<ArrayBuffer>);
-  features = logs.join('\n').match(/web APIs: ([^)\n]*)/)?.[1]?.split(', ') ?? [];
+  built = await buildJsFixture('web-apis.js');
+  module = built.module;
+  features = built.logs.join('\n').match(/web APIs: ([^)\n]*)/)?.[1]?.split(', ') ?? [];
 }, 300_000);
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => built?.remove());
 
 async function call(route: string, init: { method?: string; body?: Uint8Array | string; type?: string } = {}): Promise<InvokeResult> {
   const body = typeof init.body === 'string' ? new TextEncoder().encode(init.body) : (init.body ?? new Uint8Array(0));

@@ -3,37 +3,24 @@
  * JavaScript function: one build of test/fixtures/js/wpt-runner.js, each suite's cases posted
  * to it, the function's own pass count checked here. The pass counts are printed.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { DEFAULT_LIMITS, type ProjectConfig } from '../../../src/config/types.js';
 import { invokeHttp } from '../../../src/runtime/invoke.js';
-import { toolchain } from '../../../src/toolchains/javascript/index.js';
+import { buildJsFixture, type BuiltFixture } from '../../helpers/js-fixture.js';
 import { itWithToolchain } from '../../helpers/toolchain-gate.js';
 
 const it = await itWithToolchain('js');
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
-const WPT = join(FIXTURES, 'wpt');
+const WPT = fileURLToPath(new URL('../../fixtures/wpt/', import.meta.url));
 
-let root: string;
-let module: WebAssembly.Module;
+let built: BuiltFixture;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'wfn-wpt-'));
-  mkdirSync(join(root, 'src'));
-  copyFileSync(join(FIXTURES, 'js', 'wpt-runner.js'), join(root, 'src', 'index.js'));
-  const config: ProjectConfig = {
-    file: join(root, 'wfn.toml'), dir: root, name: 'wpt', language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS,
-  };
-  const workDir = join(root, '.wfn', 'build');
-  mkdirSync(workDir, { recursive: true });
-  const out = await toolchain.compile({ config, optimize: 'O3', workDir, log: () => {} });
-  module = new WebAssembly.Module(out.wasm as Uint8Array<ArrayBuffer>);
+  built = await buildJsFixture('wpt-runner.js');
 }, 300_000);
 
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => built?.remove());
 
 interface SuiteResult {
   total: number;
@@ -43,7 +30,7 @@ interface SuiteResult {
 
 async function run(suite: string, cases: unknown): Promise<SuiteResult> {
   const body = new TextEncoder().encode(JSON.stringify(cases));
-  const r = await invokeHttp(module, { method: 'POST', url: `http://localhost/${suite}`, headers: [['content-type', 'application/json']], body }, { route: '/', env: {} });
+  const r = await invokeHttp(built.module, { method: 'POST', url: `http://localhost/${suite}`, headers: [['content-type', 'application/json']], body }, { route: '/', env: {} });
   expect(r.response.status, new TextDecoder().decode(r.stderr)).toBe(200);
   const result = JSON.parse(new TextDecoder().decode(r.response.body)) as SuiteResult;
   console.info(`WPT ${suite} inside a wfn function: ${result.pass}/${result.total} (${((100 * result.pass) / result.total).toFixed(1)}%)`);

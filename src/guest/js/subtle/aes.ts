@@ -33,6 +33,12 @@ function gcmParams(alg: Algorithm): { iv: Uint8Array; aad: Uint8Array | undefine
   return { iv, aad: alg.additionalData === undefined ? undefined : bytes(alg.additionalData, 'additionalData'), tagBytes: tagLength / 8 };
 }
 
+function cbcIv(alg: Algorithm): Uint8Array {
+  const iv = bytes(alg.iv, 'iv');
+  if (iv.length !== 16) throw operationError('AES-CBC: the iv must be 16 bytes');
+  return iv;
+}
+
 /** GCM's keystream for a 96-bit iv starts at counter 2: the plaintext of a short-tag ciphertext without checking the tag. */
 function gcmUnchecked(key: Uint8Array, iv: Uint8Array, body: Uint8Array): Uint8Array {
   const counter = new Uint8Array(16);
@@ -101,11 +107,7 @@ for (const name of ['AES-GCM', 'AES-CBC', 'AES-CTR', 'AES-KW']) {
           encrypt(alg, key, data) {
             const k = keyOf(key);
             if (name === 'AES-CTR') return op(name, () => ctrRun(alg, k, data));
-            if (name === 'AES-CBC') {
-              const iv = bytes(alg.iv, 'iv');
-              if (iv.length !== 16) throw operationError('AES-CBC: the iv must be 16 bytes');
-              return op(name, () => cbc(k, iv).encrypt(data));
-            }
+            if (name === 'AES-CBC') return op(name, () => cbc(k, cbcIv(alg)).encrypt(data));
             const { iv, aad, tagBytes } = gcmParams(alg);
             const sealed = op(name, () => gcm(k, iv, aad).encrypt(data));
             return tagBytes === 16 ? sealed : sealed.subarray(0, data.length + tagBytes);
@@ -113,11 +115,7 @@ for (const name of ['AES-GCM', 'AES-CBC', 'AES-CTR', 'AES-KW']) {
           decrypt(alg, key, data) {
             const k = keyOf(key);
             if (name === 'AES-CTR') return op(name, () => ctrRun(alg, k, data));
-            if (name === 'AES-CBC') {
-              const iv = bytes(alg.iv, 'iv');
-              if (iv.length !== 16) throw operationError('AES-CBC: the iv must be 16 bytes');
-              return op(name, () => cbc(k, iv).decrypt(data));
-            }
+            if (name === 'AES-CBC') return op(name, () => cbc(k, cbcIv(alg)).decrypt(data));
             const { iv, aad, tagBytes } = gcmParams(alg);
             if (data.length < tagBytes) throw operationError('AES-GCM: the data is shorter than the tag');
             if (tagBytes === 16) return op(name, () => gcm(k, iv, aad).decrypt(data));
