@@ -4,7 +4,7 @@
  * renaming an import module or an export, keeping only some exports. Each rewrite
  * replaces one section and keeps every other byte.
  */
-import { encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
+import { appendAll, encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
 
@@ -117,7 +117,7 @@ export function renameImportModule(bytes: Uint8Array, from: string, to: string):
     const mod = readName(bytes, at);
     const name = readName(bytes, mod.next);
     const desc = skipImportDesc(bytes, bytes[name.next], name.next + 1);
-    payload.push(...encodeName(mod.value === from ? to : mod.value));
+    appendAll(payload, encodeName(mod.value === from ? to : mod.value));
     for (let b = mod.next; b < desc.next; b++) payload.push(bytes[b]);
     at = desc.next;
   }
@@ -145,7 +145,10 @@ function readExportEntries(bytes: Uint8Array, section: Section): ExportEntry[] {
 
 function writeExports(bytes: Uint8Array, section: Section, entries: ExportEntry[]): Uint8Array {
   const payload: number[] = [...writeU32Leb(entries.length)];
-  for (const e of entries) payload.push(...encodeName(e.name), ...e.rest);
+  for (const e of entries) {
+    appendAll(payload, encodeName(e.name));
+    appendAll(payload, e.rest);
+  }
   return replaceSection(bytes, section, section.id, payload);
 }
 

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Artifact } from '../target/types.js';
 import { loadConfig } from '../config/load.js';
+import { assertFunctionName } from '../config/names.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { compileFunction } from '../runtime/node/load.js';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ export interface ArtifactOverrides {
 }
 
 export async function artifactFrom(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<Artifact> {
+  if (overrides.name !== undefined) assertFunctionName(overrides.name, '--name');
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -35,6 +37,6 @@ export async function artifactFrom(source: FunctionSource, overrides: ArtifactOv
   // Refuse a non-conforming module before packaging it for anyone.
   const bytes = await readFile(source.path);
   if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
-  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
+  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63) || 'function';
   return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits };
 }

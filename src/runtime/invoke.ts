@@ -4,7 +4,7 @@
  * the Cloudflare and Lambda shims. Timeouts are the caller's job (V8 cannot interrupt
  * wasm on the thread that runs it).
  */
-import { buildCgiEnvironment, CgiParseError, errorResponse, parseCgiResponse } from './cgi.js';
+import { buildCgiEnvironment, CgiParseError, CgiRequestError, errorResponse, parseCgiResponse, type CgiInvocation } from './cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
 import { WasiExit, WasiHost } from './wasi.js';
 
@@ -141,7 +141,14 @@ export async function invokeHttp(
   fn: FunctionContext,
   options: InvokeOptions = {},
 ): Promise<InvokeResult> {
-  const { env, args } = buildCgiEnvironment(req, fn);
+  let cgi: CgiInvocation;
+  try {
+    cgi = buildCgiEnvironment(req, fn);
+  } catch (error) {
+    if (!(error instanceof CgiRequestError)) throw error;
+    return { response: errorResponse(400), stderr: new Uint8Array(0), outcome: 'bad-request', reason: error.message, timings: { instantiateUs: 0, runUs: 0 } };
+  }
+  const { env, args } = cgi;
   const run = await runModule(module, { env, args, stdin: req.body }, options.pooledMemory);
   return responseFromRun(run, options);
 }

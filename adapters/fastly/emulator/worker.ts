@@ -6,7 +6,7 @@ import { runFastly, type FastlyRunResult } from './run.js';
 
 export type WorkerRequest =
   | { type: 'load'; module: WebAssembly.Module; imports: ImportEntry[]; memoryCapBytes: number }
-  | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string };
+  | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string; cancelled?: Int32Array };
 
 export interface WorkerReply {
   id: number;
@@ -27,6 +27,11 @@ async function handle(msg: WorkerRequest): Promise<void> {
     loaded = msg;
     return;
   }
+  // Cancelled while it waited behind the previous request (the pool's protocol): do not run it.
+  if (msg.cancelled && Atomics.load(msg.cancelled, 0) === 1) {
+    parentPort!.postMessage({ id: msg.id, error: 'cancelled' } satisfies WorkerReply);
+    return;
+  }
   let reply: WorkerReply;
   try {
     if (!loaded) throw new Error('no module loaded');
@@ -41,3 +46,6 @@ async function handle(msg: WorkerRequest): Promise<void> {
   }
   parentPort!.postMessage(reply);
 }
+
+// The pool starts a task's timer once this arrives: loading this script is not the function's time.
+parentPort!.postMessage({ ready: true });
