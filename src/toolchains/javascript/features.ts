@@ -47,8 +47,8 @@ export const FEATURES: Feature[] = [
   { module: 'subtle/kdf', trigger: /pbkdf2|hkdf/i, within: 'subtle/index' },
 ];
 
-/** The runtime modules `code` needs, in import order. `all` (every one) for tests and `--web-apis all`. */
-export function featuresFor(code: string | 'all'): string[] {
+/** The runtime modules `code` needs, in import order (a feature's `needs` before it). */
+export function featuresFor(code: string): string[] {
   const chosen = new Set<string>();
   const add = (name: string) => {
     const feature = FEATURES.find((f) => f.module === name)!;
@@ -57,7 +57,7 @@ export function featuresFor(code: string | 'all'): string[] {
   };
   for (const feature of FEATURES) {
     if (feature.within && !chosen.has(feature.within)) continue;
-    if (code === 'all' || feature.trigger.test(code)) add(feature.module);
+    if (feature.trigger.test(code)) add(feature.module);
   }
   return FEATURES.map((f) => f.module).filter((m) => chosen.has(m));
 }
