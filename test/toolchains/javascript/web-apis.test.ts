@@ -62,6 +62,7 @@ it('Response.error(), ByteString headers, crypto.subtle, hidden engine internals
   expect(r.webassembly).toBe('undefined');
   expect(r.reportError).toBe('function');
   expect(r.url).toBe('http://example.com/b?x#y');
+  expect(r.params).toEqual([[...new URLSearchParams('?a=1&b=&c&&=x&a=2&\u00e9=\ud800')], [...new URLSearchParams('a+b=%41%zz&c=d+e')]]);
 });
 
 it('a ReadableStream body is written out chunk by chunk after the header block', async () => {
