@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
+import { siblingFile } from '../../src/util/paths.js';
 
 export interface AdapterOptions {
   /** The function's configured variables, baked into the adapter (built-ins win at run time). */
@@ -28,14 +28,7 @@ const encoder = new TextEncoder();
 
 /** adapter.wat beside this file, or (when running from lib/) in the package's adapters/ folder. */
 export function adapterWatPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const sibling = path.join(here, 'adapter.wat');
-  if (existsSync(sibling)) return sibling;
-  const marker = `${path.sep}lib${path.sep}`;
-  const root = here.includes(marker) ? here.slice(0, here.lastIndexOf(marker)) : path.resolve(here, '..', '..');
-  const packaged = path.join(root, 'adapters', 'fastly', 'adapter.wat');
-  if (!existsSync(packaged)) throw new Error(`adapter.wat not found next to ${here} nor at ${packaged}`);
-  return packaged;
+  return siblingFile(import.meta.url, 'adapter.wat', 'asset');
 }
 
 /** Bytes as the inside of a WAT string literal. */

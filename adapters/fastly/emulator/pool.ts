@@ -3,17 +3,16 @@
  * that runs it, so a request that overruns its timeout has its worker terminated and
  * replaced, and gets a 504; the emulator keeps answering.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../../src/runtime/cgi.js';
-import type { ImportEntry } from '../wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import type { FastlyOutcome, FastlyRunResult } from './run.js';
 import type { WorkerRequest } from './worker.js';
 import { TimedWorkerPool } from '../../../src/runtime/node/timed-pool.js';
+import { siblingFile } from '../../../src/util/paths.js';
 
 export interface PoolOptions {
   module: WebAssembly.Module;
@@ -27,17 +26,15 @@ let bundledWorker: Promise<string> | undefined;
 
 /** worker.js beside this file; from the TypeScript sources (tests), worker.ts bundled by esbuild. */
 async function workerScript(): Promise<string> {
-  const here = fileURLToPath(import.meta.url);
-  const dir = path.dirname(here);
-  const sibling = path.join(dir, 'worker.js');
-  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
+  const entry = siblingFile(import.meta.url, 'worker', 'bundle');
+  if (entry.endsWith('.js')) return entry;
   bundledWorker ??= (async () => {
     const { build } = await import('esbuild');
     const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
     await mkdir(outDir, { recursive: true });
     const outfile = path.join(outDir, `worker-${process.pid}.mjs`);
     await build({
-      entryPoints: [path.join(dir, 'worker.ts')],
+      entryPoints: [entry],
       bundle: true,
       platform: 'node',
       format: 'esm',

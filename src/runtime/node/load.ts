@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
-import { capMemory, importMemory, MemoryCapError, WasmFormatError } from '../module.js';
+import { capMemory, importMemory, MemoryCapError } from '../module.js';
+import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
 import type { LoadedFunction } from './pool.js';
 
