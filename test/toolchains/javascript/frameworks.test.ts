@@ -17,7 +17,7 @@ import { adapter as cloudflare } from '../../../adapters/cloudflare/index.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { buildProject } from '../../../src/pipeline/build.js';
 import { artifactFrom } from '../../../src/project/artifact.js';
-import { startDevServer } from '../../../src/server/dev.js';
+import { startDevServer } from '../../../src/project/dev.js';
 import { functionHeaders, request } from '../../helpers/http.js';
 import { itWithToolchain } from '../../helpers/toolchain-gate.js';
 
