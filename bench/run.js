@@ -86,6 +86,11 @@ if (want('snapshots')) {
   results.snapshots = await benchSnapshots();
 }
 
+if (want('jsweb')) {
+  const { benchJsWeb } = await import('./js-web.js');
+  results.jsWeb = await benchJsWeb();
+}
+
 await mkdir(path.join(ROOT, '.wfn', 'bench'), { recursive: true });
 const file = path.join(ROOT, '.wfn', 'bench', 'npm-bench-latest.json');
 await writeFile(file, JSON.stringify(results, null, 2));

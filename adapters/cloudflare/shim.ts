@@ -40,7 +40,9 @@ function toResponse(res: HttpResponse, extra: [string, string][]): Response {
   for (const [k, v] of res.headers) headers.append(k, v);
   for (const [k, v] of extra) headers.append(k, v);
   const body = NULL_BODY.has(res.status) ? null : (res.body as Uint8Array<ArrayBuffer>);
-  return new Response(body, { status: res.status, headers });
+  // The function's body is final: one it compressed itself (Content-Encoding: gzip) must not be
+  // compressed again by the Workers runtime, which it otherwise does for that header.
+  return new Response(body, { status: res.status, headers, encodeBody: 'manual' } as ResponseInit);
 }
 
 export function createWorker(module: WebAssembly.Module, config: ShimConfig) {

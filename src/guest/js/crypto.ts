@@ -1,9 +1,10 @@
 /**
- * crypto.getRandomValues and crypto.randomUUID on the host's secure random source, and a
- * Math.random reseeded for every request: QuickJS's own generator state is part of the
+ * crypto (getRandomValues and randomUUID on the host's secure random source; `subtle` when
+ * subtle/ is in the build) and a Math.random reseeded for every request: QuickJS's own generator state is part of the
  * Wizer snapshot, so without a reseed every request would see the same "random" numbers.
  */
 import { randomBytes } from 'wfn:fn/host';
+import { hooks } from './hooks.js';
 import { isInitializing, notDuringInit } from './phase.js';
 
 const MAX_BYTES = 65536;
@@ -31,13 +32,26 @@ function randomUUID(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-export const crypto = {
-  getRandomValues,
-  randomUUID,
-  get subtle(): never {
-    throw new Error('crypto.subtle is not available in wfn functions yet');
-  },
-};
+export class Crypto {
+  getRandomValues<T extends IntegerArray>(array: T): T {
+    return getRandomValues(array);
+  }
+
+  randomUUID(): string {
+    return randomUUID();
+  }
+
+  /** SubtleCrypto (subtle/ modules): present when the function's code names `subtle`. Never throws. */
+  get subtle(): unknown {
+    return hooks.subtle;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Crypto';
+  }
+}
+
+export const crypto = new Crypto();
 
 // xoshiro128** state: four 32-bit words.
 const state = new Uint32Array(4);

@@ -5,6 +5,7 @@
  * here in JavaScript, as is everything while the script initializes (no host at build time).
  */
 import { utf8Decode as hostDecode, utf8Encode as hostEncode } from 'wfn:fn/host';
+import { hooks, type LegacyDecoder } from './hooks.js';
 import { isInitializing } from './phase.js';
 
 /** Below this many code units/bytes a JavaScript loop beats a host call. */
@@ -174,6 +175,11 @@ export function utf8Decode(bytes: Uint8Array): string {
   return decode(start ? bytes.subarray(start) : bytes, false, false).text;
 }
 
+/** UTF-8 bytes -> string, invalid sequences replaced, a leading BOM kept (the URL parser's decode). */
+export function utf8DecodeKeepBOM(bytes: Uint8Array): string {
+  return decode(bytes, false, false).text;
+}
+
 export function toBytes(input: unknown, what: string): Uint8Array {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
@@ -219,17 +225,29 @@ export class TextDecoder {
   readonly #ignoreBOM: boolean;
   #pending: Uint8Array = new Uint8Array(0);
   #bomSeen = false;
+  /** The decoder of another encoding (legacy-encodings.ts), when the label is not UTF-8's. */
+  readonly #legacy: LegacyDecoder | null = null;
 
   constructor(label: string = 'utf-8', options: { fatal?: boolean; ignoreBOM?: boolean } = {}) {
-    if (!UTF8_LABELS.has(String(label).trim().toLowerCase())) {
-      throw new RangeError(`TextDecoder: the encoding "${label}" is not supported (only utf-8)`);
-    }
+    options = options ?? {};
     this.#fatal = Boolean(options.fatal);
     this.#ignoreBOM = Boolean(options.ignoreBOM);
+    const name = String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').toLowerCase();
+    if (!UTF8_LABELS.has(name)) {
+      this.#legacy = hooks.legacyEncodings?.decoder(name, this.#ignoreBOM) ?? null;
+      if (!this.#legacy) {
+        throw new RangeError(
+          hooks.legacyEncodings
+            ? `TextDecoder: the encoding "${label}" is not supported (UTF-8, UTF-16 and the single-byte encodings are)`
+            : `TextDecoder: the encoding "${label}" is not in this function: wfn includes encodings other than UTF-8 ` +
+                `only when the code writes a label out (e.g. new TextDecoder('utf-16le')); write "${label}" once in the code`,
+        );
+      }
+    }
   }
 
   get encoding(): string {
-    return 'utf-8';
+    return this.#legacy?.encoding ?? 'utf-8';
   }
 
   get fatal(): boolean {
@@ -242,6 +260,7 @@ export class TextDecoder {
 
   decode(input?: ArrayBuffer | ArrayBufferView, options: { stream?: boolean } = {}): string {
     let bytes = input === undefined ? new Uint8Array(0) : toBytes(input, 'TextDecoder.decode');
+    if (this.#legacy) return this.#legacy.decode(bytes, this.#fatal, Boolean(options?.stream));
     if (this.#pending.length) {
       const joined = new Uint8Array(this.#pending.length + bytes.length);
       joined.set(this.#pending);

@@ -6,17 +6,22 @@
  * a POST) become GET, credentials do not follow to another origin, `redirect: 'manual'`
  * returns the 3xx and 'error' rejects; `response.url` and `redirected` are the final ones.
  * A signal's deadline (AbortSignal.timeout) becomes the call's own timeout at the host.
- *
- * TODO(issue 16): `response.body` as a ReadableStream and ReadableStream request bodies
- * once the runtime has streams; the body is read in full here (bounded by
- * `[outbound] max_response_bytes`) and is a Uint8Array.
+ * The response body is read from the host chunk by chunk as the code consumes it (a
+ * ReadableStream when the code reads `.body`); a request body may be any BodyInit, a
+ * ReadableStream included (read in full before the call: the host API sends one buffer).
  */
 import { httpBodyRead, httpClose, httpErrorMessage, httpHeaders, httpSend, httpStatus, log } from 'wfn:fn/host';
-import { AbortSignal } from './abort.js';
+import { hooks } from './hooks.js';
 import { utf8Encode } from './encoding.js';
-import { bodyBytes, Headers, Request, Response, type RequestInit } from './http.js';
+import { bodySource, Headers, Request, Response, type RequestInit } from './http.js';
 import { notDuringInit } from './phase.js';
 import { URL } from './url.js';
+
+/** An AbortSignal of the events module (fetch reaches it through hooks.signal only). */
+interface Signal {
+  readonly reason: unknown;
+  throwIfAborted(): void;
+}
 
 const ERROR = { DENIED: 1, TIMEOUT: 3 } as const;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -30,30 +35,6 @@ const BODY_CHUNK = 1024 * 1024;
 const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
 /** Not sent on to another origin. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
-
-/** The response of a fetch: url and redirected as the fetch ended. */
-class FetchedResponse extends Response {
-  readonly #url: string;
-  readonly #redirected: boolean;
-
-  constructor(body: Uint8Array | null, init: { status: number; headers: Headers }, url: string, redirected: boolean) {
-    super(body, init);
-    this.#url = url;
-    this.#redirected = redirected;
-  }
-
-  get url(): string {
-    return this.#url;
-  }
-
-  get redirected(): boolean {
-    return this.#redirected;
-  }
-
-  get type(): string {
-    return 'basic';
-  }
-}
 
 function latin1(bytes: Uint8Array): string {
   let out = '';
@@ -80,11 +61,11 @@ function originOf(url: URL): string {
 }
 
 /** The host's error as a rejection: TypeError (fetch's network error) with the host's message. */
-function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined, redirectedFrom?: URL): unknown {
+function failure(thrown: unknown, url: URL, signal: Signal | undefined, redirectedFrom?: URL): unknown {
   // A result's err comes as an Error whose payload is the code.
   const code = (thrown as { payload?: unknown } | null)?.payload ?? thrown;
   if (typeof code !== 'number') return thrown;
-  if (code === ERROR.TIMEOUT && signal && AbortSignal.remainingMs(signal) === 0) return signal.reason;
+  if (code === ERROR.TIMEOUT && signal && hooks.signal!.remainingMs(signal) === 0) return signal.reason;
   let message = '';
   try {
     message = httpErrorMessage();
@@ -105,37 +86,49 @@ function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined, red
 }
 
 /**
- * The whole body. Each read allocates its maximum in the function's memory, so with a
- * content-length the reads ask for exactly that many bytes (and make no final empty read);
- * without one they grow from 64 KiB until an empty read.
+ * The response body as a chunk reader over the open handle, closed at the end (or on
+ * cancel). Each read allocates its maximum in the function's memory, so with a
+ * content-length the reads ask for exactly what is left (and make no final empty read);
+ * without one they grow from 64 KiB as the body proves large.
  */
-function readBody(handle: number, declared: number | undefined): Uint8Array {
-  const chunks: Uint8Array[] = [];
+function bodyReader(handle: number, declared: number | undefined, url: URL, signal: Signal | undefined): { read: () => Promise<Uint8Array | null>; cancel: () => void } {
   let total = 0;
-  for (;;) {
-    if (declared !== undefined && total >= declared) break;
-    // Unknown length: 64 KiB first, doubling up to BODY_CHUNK as the body proves large.
-    const max = declared !== undefined ? Math.min(BODY_CHUNK, declared - total) : Math.min(BODY_CHUNK, 65536 * 2 ** chunks.length);
-    const chunk = httpBodyRead(handle, max);
-    if (chunk.length === 0) break;
-    chunks.push(chunk);
+  let reads = 0;
+  let open = true;
+  const close = () => {
+    if (open) httpClose(handle);
+    open = false;
+  };
+  const read = async (): Promise<Uint8Array | null> => {
+    if (!open) return null;
+    if (declared !== undefined && total >= declared) {
+      close();
+      return null;
+    }
+    const max = declared !== undefined ? Math.min(BODY_CHUNK, declared - total) : Math.min(BODY_CHUNK, 65536 * 2 ** reads);
+    let chunk: Uint8Array;
+    try {
+      chunk = httpBodyRead(handle, max);
+    } catch (code) {
+      close();
+      throw failure(code, url, signal);
+    }
+    reads++;
+    if (chunk.length === 0) {
+      close();
+      return null;
+    }
     total += chunk.length;
-  }
-  if (chunks.length <= 1) return chunks[0] ?? new Uint8Array(0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+    return chunk;
+  };
+  return { read, cancel: close };
 }
 
 export async function fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   notDuringInit('fetch()');
   const request = new Request(input as string, init);
-  const signal = (init.signal ?? (input as { signal?: unknown })?.signal ?? undefined) as AbortSignal | undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError("fetch: init.signal must be an AbortSignal");
+  // Request checked init.signal; without the events module (no code names a signal) there is none.
+  const signal = hooks.signal ? (request.signal as Signal) : undefined;
   signal?.throwIfAborted();
   const mode = request.redirect;
   if (mode !== 'follow' && mode !== 'manual' && mode !== 'error') throw new TypeError(`fetch: redirect must be "follow", "manual" or "error", not "${mode}"`);
@@ -145,9 +138,9 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: the scheme "${url.protocol.slice(0, -1)}" is not supported (only http and https)`);
   let method = request.method;
   let headers: [string, string][] = Headers.raw(request.headers).map(([k, v]) => [k, v]);
-  let body = bodyBytes(request) ?? new Uint8Array(0);
+  let body = bodySource(request) === null ? new Uint8Array(0) : await request.bytes();
   for (let redirects = 0; ; redirects++) {
-    const remaining = signal ? AbortSignal.remainingMs(signal) : Infinity;
+    const remaining = signal ? hooks.signal!.remainingMs(signal) : Infinity;
     if (remaining === 0) signal!.throwIfAborted();
     const timeout = remaining === Infinity ? 0 : Math.min(MAX_CALL_TIMEOUT, Math.max(1, Math.ceil(remaining)));
     let handle: number;
@@ -158,16 +151,12 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
     }
     let status: number;
     let responseHeaders: Headers;
-    let responseBody: Uint8Array;
     try {
       status = httpStatus(handle);
       responseHeaders = parseHeaderLines(httpHeaders(handle));
-      const length = responseHeaders.get('content-length');
-      responseBody = readBody(handle, length !== null && /^\d+$/.test(length) ? Number(length) : undefined);
     } catch (code) {
-      throw failure(code, url, signal);
-    } finally {
       httpClose(handle);
+      throw failure(code, url, signal);
     }
     const location = responseHeaders.get('location');
     if (REDIRECTS.has(status) && location !== null && mode !== 'manual') {
@@ -186,12 +175,22 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
         headers = headers.filter(([name]) => !BODY_HEADERS.has(name));
       }
       if (originOf(next) !== originOf(url)) headers = headers.filter(([name]) => !CREDENTIAL_HEADERS.has(name));
+      httpClose(handle);
       url = next;
       continue;
     }
-    if (status < 200 || status > 599) throw new TypeError(`fetch failed: ${originOf(url)} answered the status ${status}`);
-    const withoutBody = NULL_BODY.has(status) || method === 'HEAD';
-    return new FetchedResponse(withoutBody ? null : responseBody, { status, headers: responseHeaders }, url.href, redirects > 0);
+    if (status < 200 || status > 599) {
+      httpClose(handle);
+      throw new TypeError(`fetch failed: ${originOf(url)} answered the status ${status}`);
+    }
+    let source = null;
+    if (NULL_BODY.has(status) || method === 'HEAD') httpClose(handle);
+    else {
+      const length = responseHeaders.get('content-length');
+      const { read, cancel } = bodyReader(handle, length !== null && /^\d+$/.test(length) ? Number(length) : undefined, url, signal);
+      source = { read, cancel };
+    }
+    return Response.internal({ status, headers: responseHeaders, source, type: 'basic', url: url.href, redirected: redirects > 0 });
   }
 }
 

@@ -1,22 +1,25 @@
 /**
- * Installs the web-platform globals QuickJS lacks, before the user's module runs (esbuild
- * keeps import order, and the generated entry imports this module first).
+ * Installs the core web-platform globals QuickJS lacks, before the user's module runs
+ * (esbuild keeps import order, and the generated entry imports this module first). The
+ * optional ones (streams, crypto.subtle, Blob, events...) are modules of their own that the
+ * bundler adds only when the function's code names them (features.ts in the toolchain).
  */
-import { AbortController, AbortSignal, DOMException } from './abort.js';
 import { console } from './console.js';
-import { crypto, installMathRandom } from './crypto.js';
+import { Crypto, crypto, installMathRandom } from './crypto.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { fetch } from './fetch.js';
 import { Headers, Request, Response } from './http.js';
+import { defineGlobals } from './install.js';
+import { navigator, performance, reportError } from './platform.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
 
-const globals: Record<string, unknown> = {
+// Always wfn's own, even where the engine has one: serve.ts recognizes its own Response.
+defineGlobals({
   fetch,
-  AbortController,
-  AbortSignal,
   console,
   crypto,
+  Crypto,
   TextEncoder,
   TextDecoder,
   Headers,
@@ -28,14 +31,9 @@ const globals: Record<string, unknown> = {
   setInterval,
   clearTimeout,
   clearInterval,
-};
-
-// Only where the engine has none.
-if (!('DOMException' in globalThis)) globals.DOMException = DOMException;
-
-// Always wfn's own, even where the engine has one: serve.ts recognizes its own Response.
-for (const [name, value] of Object.entries(globals)) {
-  Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-}
+  navigator,
+  performance,
+  reportError,
+});
 if (!('self' in globalThis)) Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true });
 installMathRandom();

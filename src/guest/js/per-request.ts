@@ -6,6 +6,8 @@
  */
 import { reseedMathRandom } from './crypto.js';
 import { startRequest } from './phase.js';
+import { resetClock } from './platform.js';
 
 startRequest();
+resetClock();
 reseedMathRandom();

@@ -2,13 +2,18 @@
  * The bridge between CGI and the user's `export default { fetch(request, env, ctx) }`:
  * environment + stdin -> Request, the handler's Response -> CGI output bytes. `handle` is
  * the world's async export; the engine drives QuickJS's job queue until its promise settles.
+ * A body in memory is returned with the header block as `handle`'s result; a streamed body
+ * (a ReadableStream, a fetch() body) is written to stdout chunk by chunk as it is produced,
+ * after the header block, and `handle` then returns nothing more.
  */
-import { log } from 'wfn:fn/host';
+import { log, writeStdout } from 'wfn:fn/host';
 import { inspect } from './console.js';
 import { reseedMathRandom } from './crypto.js';
 import { utf8Encode } from './encoding.js';
-import { ANY_METHOD_BODY, bodyBytes, Headers, Request, Response, type RequestInit } from './http.js';
+import { hooks } from './hooks.js';
+import { ANY_METHOD_BODY, bodySource, Headers, Request, Response, SERIALIZED_URL, type RequestInit } from './http.js';
 import { startRequest } from './phase.js';
+import { resetClock } from './platform.js';
 import { onTimerError, stopTimers } from './timers.js';
 
 /** The CGI variables of the function contract (docs/contract.md); everything else is the function's env. */
@@ -43,6 +48,7 @@ function logLine(text: string): void {
   log(utf8Encode(text.endsWith('\n') ? text : text + '\n'));
 }
 
+const BAD_GATEWAY = utf8Encode('Status: 502 Bad Gateway\nContent-Type: text/plain; charset=utf-8\n\nBad Gateway\n');
 const INTERNAL_ERROR = utf8Encode('Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n');
 
 /** The request the CGI environment describes. */
@@ -60,7 +66,8 @@ export function requestFromCgi(vars: Map<string, string>, body: Uint8Array): Req
   if (vars.get('CONTENT_TYPE')) headers.set('content-type', vars.get('CONTENT_TYPE')!);
   if (body.length > 0) headers.set('content-length', String(body.length));
   const hasBody = body.length > 0 || (method !== 'GET' && method !== 'HEAD');
-  const request = new Request(url, { method, headers, body: hasBody ? body : null, [ANY_METHOD_BODY]: true } as RequestInit);
+  const init = { method, headers, body: hasBody ? body : null, [ANY_METHOD_BODY]: true, [SERIALIZED_URL]: Boolean(vars.get('X_FULL_URL')) };
+  const request = new Request(url, init as RequestInit);
   Headers.freeze(request.headers);
   // The raw CGI variables, wfn's counterpart of Cloudflare's request.cf (e.g. PATH_INFO below the route).
   const cgi: Record<string, string> = {};
@@ -78,24 +85,61 @@ export function userEnv(pairs: [string, string][]): Record<string, string> {
   return env;
 }
 
-/** CGI output: Status line, every header (repeated ones kept), blank line, body bytes. */
-export function cgiBytes(response: Response): Uint8Array {
+function headBlock(response: Response): Uint8Array {
   const reason = response.statusText || REASONS[response.status] || '';
   let head = `Status: ${response.status}${reason ? ' ' + reason : ''}\n`;
   for (const [name, value] of Headers.raw(response.headers)) head += `${name}: ${value}\n`;
-  const headBytes = utf8Encode(head + '\n');
-  const body = bodyBytes(response);
-  if (!body || body.length === 0) return headBytes;
-  const out = new Uint8Array(headBytes.length + body.length);
-  out.set(headBytes);
-  out.set(body, headBytes.length);
-  return out;
+  return utf8Encode(head + '\n');
+}
+
+const NOTHING = new Uint8Array(0);
+
+/**
+ * CGI output: Status line, every header (repeated ones kept), blank line, body bytes. A
+ * streamed body is written to stdout here as it arrives, and the result is empty.
+ */
+export async function writeCgi(response: Response): Promise<Uint8Array> {
+  if (response.type === 'error') {
+    logLine('fetch() returned Response.error() (a network error): answered 502');
+    return BAD_GATEWAY;
+  }
+  if (response.bodyUsed) throw new TypeError('fetch() returned a Response whose body has already been read');
+  const source = bodySource(response);
+  const head = headBlock(response);
+  if (source === null || 'bytes' in source) {
+    const body = source?.bytes ?? NOTHING;
+    if (body.length === 0) return head;
+    const out = new Uint8Array(head.length + body.length);
+    out.set(head);
+    out.set(body, head.length);
+    return out;
+  }
+  if ('stream' in source && hooks.streams!.isLocked(source.stream)) throw new TypeError('fetch() returned a Response whose body stream is locked');
+  const read = 'stream' in source ? hooks.streams!.reader(source.stream) : source.read;
+  writeStdout(head);
+  try {
+    for (let chunk = await read(); chunk !== null; chunk = await read()) if (chunk.length) writeStdout(chunk);
+  } catch (error) {
+    // The header block is out: the client gets the body up to here, the log gets the reason.
+    logLine(`Uncaught (in the response body stream) ${inspect(error)}`);
+  }
+  return NOTHING;
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
   return typeof value;
+}
+
+/**
+ * componentize-qjs leaves its own namespaces on globalThis (`__cqjs`, `wit`). The engine reads
+ * them while the snapshot is made and when a request's call starts, not after: a request
+ * removes them before the user's code runs (each request starts from the snapshot again).
+ */
+function hideEngineInternals(): void {
+  delete (globalThis as Record<string, unknown>).__cqjs;
+  delete (globalThis as Record<string, unknown>).wit;
 }
 
 /** Finds `fetch` on the module's default export (an object with fetch, e.g. a Hono app, or a function). */
@@ -114,6 +158,8 @@ export function serve(module: Record<string, unknown>): (env: [string, string][]
   onTimerError((error) => logLine(`Uncaught (in timer) ${inspect(error)}`));
   return async function handleRequest(envPairs: [string, string][], body: Uint8Array): Promise<Uint8Array> {
     startRequest();
+    resetClock();
+    hideEngineInternals();
     reseedMathRandom();
     const pending: Promise<unknown>[] = [];
     const ctx: ExecutionContext = {
@@ -129,7 +175,7 @@ export function serve(module: Record<string, unknown>): (env: [string, string][]
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch() must return a Response (or a promise of one), got ${describe(response)}`);
       }
-      output = cgiBytes(response);
+      output = await writeCgi(response);
     } catch (error) {
       logLine(`Uncaught ${inspect(error)}`);
       output = INTERNAL_ERROR;

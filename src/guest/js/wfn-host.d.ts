@@ -7,8 +7,12 @@ declare module 'wfn:fn/host' {
   export function randomBytes(len: number): Uint8Array;
   /** Writes bytes to stderr (the function's log) at once. */
   export function log(bytes: Uint8Array): void;
+  /** Writes bytes to stdout (the CGI response) at once: a streamed body, chunk by chunk. */
+  export function writeStdout(bytes: Uint8Array): void;
   /** UTF-8 bytes of a well-formed string (lone surrogates must be replaced first). */
   export function utf8Encode(text: string): Uint8Array;
+  /** SHA-256 of the bytes, computed by the host module (WebAssembly, not JavaScript). */
+  export function sha256(data: Uint8Array): Uint8Array;
   /** The string for valid UTF-8 bytes; null when they are not valid UTF-8. */
   export function utf8Decode(bytes: Uint8Array): string | null;
   /**

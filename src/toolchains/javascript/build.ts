@@ -79,13 +79,14 @@ export async function buildJs(
   const t0 = performance.now();
   const entry = resolve(projectDir, main);
   const snapshot = options.snapshot ?? true;
-  const { code } = await bundle(projectDir, entry, { perRequest: !snapshot });
+  const { code, features } = await bundle(projectDir, entry, { perRequest: !snapshot });
   const bundlePath = join(workDir, 'bundle.js');
   await writeFile(bundlePath, code);
   const witPath = join(workDir, 'world.wit');
   await writeFile(witPath, WORLD_WIT);
   const t1 = performance.now();
-  log(`bundled ${main} (${formatBytes(code.length)} of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'})`);
+  const apis = features.length ? `; web APIs: ${features.join(', ')}` : '';
+  log(`bundled ${main} (${formatBytes(code.length)} of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'}${apis})`);
 
   const componentize = await loadComponentize();
   let component: Uint8Array;

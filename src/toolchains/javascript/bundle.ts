@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
+import { featuresFor } from './features.js';
 import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
 /** The guest runtime's folder (src/guest/js): .ts sources under src/ (tests, dev), compiled .js under lib/. */
@@ -24,11 +25,34 @@ function runtimeModule(name: string): string {
   return base;
 }
 
+/**
+ * whatwg-url (src/guest/js/url.ts) without the two things a function does not want from it: the
+ * UTS 46 table of tr46 (src/guest/js/idna.ts instead) and TextEncoder/TextDecoder globals at load
+ * time (src/guest/js/url-encoding.ts instead).
+ */
+const urlParserDeps = {
+  name: 'wfn-url-parser-deps',
+  setup(build: import('esbuild').PluginBuild) {
+    build.onResolve({ filter: /^tr46$/ }, () => ({ path: runtimeFile('idna') }));
+    build.onResolve({ filter: /^\.\/encoding(\.js)?$/ }, (args) =>
+      /[/\\]whatwg-url[/\\]lib$/.test(args.resolveDir) ? { path: runtimeFile('url-encoding') } : undefined,
+    );
+  },
+};
+
+/** A runtime module's file (.ts under src/, .js under lib/), for esbuild's onResolve. */
+function runtimeFile(name: string): string {
+  const base = runtimeModule(name);
+  return existsSync(base + '.ts') ? base + '.ts' : base + '.js';
+}
+
 /** The import specifiers componentize-qjs resolves itself (the world's interfaces). */
 const WORLD_IMPORTS = ['wfn:fn/host'];
 
 export interface BundleResult {
   code: string;
+  /** The optional runtime modules the script's code called for (features.ts). */
+  features: string[];
   /** Files the bundle was built from (relative to the project), for the log. */
   inputs: string[];
 }
@@ -50,14 +74,6 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     );
   }
   const esbuild = await import('esbuild');
-  const entrySource = [
-    // Evaluated inside a request: the request phase starts before any other module runs.
-    ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
-    `import ${JSON.stringify(runtimeModule('globals'))};`,
-    `import { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
-    `import * as userModule from ${JSON.stringify(entry)};`,
-    options.perRequest ? `globalThis.${HANDLE_GLOBAL} = serve(userModule);` : 'export const handle = serve(userModule);',
-  ].join('\n');
   // Per request, the host interface comes from the loader, not from an import statement.
   const hostShim = {
     name: 'wfn-host-shim',
@@ -66,30 +82,68 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       build.onLoad({ filter: /.*/, namespace: 'wfn-host' }, () => ({ contents: perRequestHostShim, loader: 'js' }));
     },
   };
+  const common: import('esbuild').BuildOptions & { write: false; metafile: true } = {
+    absWorkingDir: projectDir,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'neutral',
+    // QuickJS-ng implements ES2023; packages pick their web/worker builds.
+    target: 'es2023',
+    mainFields: ['module', 'main'],
+    conditions: ['workerd', 'worker', 'browser'],
+    logLevel: 'silent',
+    legalComments: 'none',
+    charset: 'utf8',
+    metafile: true,
+    // QuickJS keeps every function's source text in the snapshot: whitespace costs module size.
+    minifyWhitespace: true,
+    minifySyntax: true,
+  };
   try {
+    // First pass: the script and its npm imports alone, to see which web APIs it names.
+    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS });
+    const features = featuresFor(scan.outputFiles[0].text);
+    // Second: wfn's runtime with those modules, names minified too (the user's code keeps its
+    // names: its classes' and functions' `name` is observable). This halves the runtime's share
+    // of the snapshot; the http template's module would grow 14.5% instead of 9.4%.
+    const runtimeSource = [
+      // Evaluated inside a request: the request phase starts before any other module runs.
+      ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
+      `import ${JSON.stringify(runtimeModule('globals'))};`,
+      ...features.map((f) => `import ${JSON.stringify(runtimeModule(f))};`),
+      `export { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
+    ].join('\n');
+    const runtime = await esbuild.build({
+      ...common,
+      stdin: { contents: runtimeSource, resolveDir: runtimeDir(), sourcefile: 'wfn-runtime.js', loader: 'js' },
+      external: WORLD_IMPORTS,
+      plugins: [urlParserDeps],
+      minifyIdentifiers: true,
+    });
+    const runtimePlugin = {
+      name: 'wfn-runtime',
+      setup(build: import('esbuild').PluginBuild) {
+        build.onResolve({ filter: /^wfn:runtime$/ }, () => ({ path: 'wfn-runtime.js', namespace: 'wfn-runtime' }));
+        build.onLoad({ filter: /.*/, namespace: 'wfn-runtime' }, () => ({ contents: runtime.outputFiles[0].text, loader: 'js', resolveDir: runtimeDir() }));
+      },
+    };
+    const entrySource = [
+      `import { serve } from 'wfn:runtime';`,
+      `import * as userModule from ${JSON.stringify(entry)};`,
+      options.perRequest ? `globalThis.${HANDLE_GLOBAL} = serve(userModule);` : 'export const handle = serve(userModule);',
+    ].join('\n');
     const result = await esbuild.build({
+      ...common,
       stdin: { contents: entrySource, resolveDir: projectDir, sourcefile: 'wfn-entry.js', loader: 'js' },
-      absWorkingDir: projectDir,
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'neutral',
-      // QuickJS-ng implements ES2023; packages pick their web/worker builds.
-      target: 'es2023',
-      mainFields: ['module', 'main'],
-      conditions: ['workerd', 'worker', 'browser'],
       external: options.perRequest ? [] : WORLD_IMPORTS,
-      plugins: options.perRequest ? [hostShim] : [],
+      plugins: [runtimePlugin, ...(options.perRequest ? [hostShim] : [])],
       // A function body cannot say import.meta: esbuild substitutes an empty object.
       supported: options.perRequest ? { 'import-meta': false } : undefined,
-      metafile: true,
-      logLevel: 'silent',
-      legalComments: 'none',
-      charset: 'utf8',
     });
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('guest/js/') && !f.startsWith('wfn-host:'));
+    const inputs = Object.keys(scan.metafile.inputs);
     const code = result.outputFiles[0].text;
-    return { code: options.perRequest ? perRequestLoader(code) : code, inputs };
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {

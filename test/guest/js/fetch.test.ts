@@ -75,6 +75,22 @@ const scenarios = {
   async denied() {
     return attempt(() => fetch('http://127.0.0.1:9/x?key=secret'));
   },
+  async streams(env) {
+    // response.body as a ReadableStream, read with a reader (the host hands the bytes over chunk by chunk)
+    const r = await fetch(up(env, 'bytes?n=' + 2621440)); // 2.5 MiB: more than one host read (1 MiB each)
+    const reader = r.body.getReader();
+    let length = 0, chunks = 0;
+    for (let c = await reader.read(); !c.done; c = await reader.read()) { length += c.value.length; chunks++; }
+    // a ReadableStream request body
+    const body = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('stre')); c.enqueue(new TextEncoder().encode('amed')); c.close(); } });
+    const seen = await (await fetch(up(env, 'echo'), { method: 'POST', body, duplex: 'half' })).json();
+    return { length, chunks, bodyUsed: r.bodyUsed, sent: [seen.length, seen.body] };
+  },
+  async piped(env) {
+    // The upstream's body straight into the function's response, never read into a buffer by the code.
+    const r = await fetch(up(env, 'bytes?n=' + 1024 * 1024));
+    return new Response(r.body, { headers: { 'content-type': 'application/octet-stream' } });
+  },
   async big(env) {
     return new Response(await (await fetch(up(env, 'bytes?n=' + 3 * 1024 * 1024))).arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } });
   },
@@ -162,6 +178,18 @@ describe('JavaScript fetch()', async () => {
   it('a denied origin rejects with a TypeError naming the origin and the config key, not the path', async () => {
     const d = await scenario('denied');
     expect(d).toEqual({ error: 'TypeError', typeError: true, message: 'fetch failed: outbound request to http://127.0.0.1:9 denied: not in [outbound] allow of wfn.toml' });
+  });
+
+  it('response.body is a ReadableStream read chunk by chunk; a ReadableStream request body is sent', async () => {
+    const s = await scenario('streams');
+    expect(s).toMatchObject({ length: 2621440, bodyUsed: true, sent: [8, 'streamed'] });
+    expect(s.chunks).toBeGreaterThan(1);
+  });
+
+  it('an upstream body piped into the response arrives byte for byte', async () => {
+    const r = await request(`${dev.url}?s=piped`);
+    expect(r.status).toBe(200);
+    expect(Buffer.compare(r.body, testBytes(1024 * 1024))).toBe(0);
   });
 
   it('3 MiB of binary comes through arrayBuffer() byte for byte', async () => {
