@@ -15,8 +15,10 @@ import { promisify } from 'node:util';
 import { checkContract } from '../../src/runtime/contract.js';
 import { definedMemories } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';
-import { buildAdapter } from './adapter-module.js';
-import { keepExports, readImports, renameExport, renameImportModule } from './wasm-binary.js';
+import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
+import { buildAdapter, type AdapterOptions } from './adapter-module.js';
+import type { OutboundPolicy } from './outbound-policy.js';
+import { keepExports, readImports, renameExport, renameImportModule, renameImports } from './wasm-binary.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -36,9 +38,19 @@ const FEATURES = [
 /** The function's `_start`, renamed so the adapter's `_start` can wrap it. */
 export const GUEST_START = '__wfn_guest_start';
 
+/** The outbound HTTP host API's import module (docs/contract.md). */
+export const OUTBOUND_MODULE = 'wfn_http_v1';
+
+/** No [outbound] section: no origin is allowed, the documented defaults apply. */
+export const DENY_ALL: OutboundPolicy = { allow: [], timeoutMs: 10_000, maxResponseBytes: 16 * 1024 * 1024, maxCalls: 50 };
+
 export interface MergeOptions {
   /** Configured variables, baked into the adapter. */
   env: Record<string, string>;
+  /** Secrets, read from this Fastly secret store at run time. */
+  secrets?: AdapterOptions['secrets'];
+  /** The [outbound] policy (used when the function imports wfn_http_v1; none = deny every call). */
+  outbound?: OutboundPolicy;
   /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -108,12 +120,15 @@ export async function mergeProblems(fn: Uint8Array): Promise<string[]> {
   return problems;
 }
 
+const PREVIEW1 = new Set<string>(PREVIEW1_FUNCTIONS);
+
 /** Problems of a merged module: imports other than fastly_* / preview1, missing exports. */
 export function checkMerged(wasm: Uint8Array): string[] {
   const problems: string[] = [];
   if (!WebAssembly.validate(wasm as BufferSource)) problems.push('the merged module does not validate');
   for (const imp of readImports(wasm)) {
-    if (!imp.module.startsWith('fastly_') && imp.module !== 'wasi_snapshot_preview1') {
+    // (a wasi_snapshot_preview1 import that is not a preview1 function is one the adapter left unresolved)
+    if (!imp.module.startsWith('fastly_') && !(imp.module === 'wasi_snapshot_preview1' && PREVIEW1.has(imp.name))) {
       problems.push(`unexpected import ${imp.module}.${imp.name}`);
     }
   }
@@ -132,8 +147,16 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
+  // The function's wfn_http_v1 imports bind to the adapter too: wasm-merge resolves by module
+  // name, so they become wasi_snapshot_preview1."wfn_http_v1.<name>", which the adapter exports.
+  const outbound = readImports(fn).some((i) => i.module === OUTBOUND_MODULE);
   const adapter = await buildAdapter(
-    { env: options.env, guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined },
+    {
+      env: options.env,
+      guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined,
+      secrets: options.secrets,
+      outbound: outbound ? (options.outbound ?? DENY_ALL) : undefined,
+    },
     options.cacheDir,
   );
   // The same function and adapter always merge to the same bytes: keep the result.
@@ -149,7 +172,9 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const fnFile = path.join(dir, 'fn.wasm');
     const adapterFile = path.join(dir, 'adapter.wasm');
     const mergedFile = path.join(dir, 'merged.wasm');
-    await writeFile(fnFile, renameExport(fn, '_start', GUEST_START));
+    let renamed = renameExport(fn, '_start', GUEST_START);
+    if (outbound) renamed = renameImports(renamed, (module, name) => (module === OUTBOUND_MODULE ? ['wasi_snapshot_preview1', `${OUTBOUND_MODULE}.${name}`] : [module, name]));
+    await writeFile(fnFile, renamed);
     await writeFile(adapterFile, adapter);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
     await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);

@@ -106,8 +106,8 @@ export function formatFuncType(type: FuncType | undefined): string {
   return `(${type.params.join(', ')}) -> (${type.results.join(', ')})`;
 }
 
-/** Renames the module of every import from `from` to `to`. */
-export function renameImportModule(bytes: Uint8Array, from: string, to: string): Uint8Array {
+/** Renames imports: `rename` gets each import's module and name and returns the new ones. */
+export function renameImports(bytes: Uint8Array, rename: (module: string, name: string) => [string, string]): Uint8Array {
   const section = listSections(bytes).find((s) => s.id === 2);
   if (!section) return bytes;
   const count = readU32Leb(bytes, section.start);
@@ -117,11 +117,17 @@ export function renameImportModule(bytes: Uint8Array, from: string, to: string):
     const mod = readName(bytes, at);
     const name = readName(bytes, mod.next);
     const desc = skipImportDesc(bytes, bytes[name.next], name.next + 1);
-    payload.push(...encodeName(mod.value === from ? to : mod.value));
-    for (let b = mod.next; b < desc.next; b++) payload.push(bytes[b]);
+    const [newModule, newName] = rename(mod.value, name.value);
+    payload.push(...encodeName(newModule), ...encodeName(newName));
+    for (let b = name.next; b < desc.next; b++) payload.push(bytes[b]);
     at = desc.next;
   }
   return replaceSection(bytes, section, section.id, payload);
+}
+
+/** Renames the module of every import from `from` to `to`. */
+export function renameImportModule(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  return renameImports(bytes, (module, name) => [module === from ? to : module, name]);
 }
 
 interface ExportEntry {

@@ -6,6 +6,8 @@ import { POOLED_MEMORY } from './module.js';
 import { PREVIEW1_FUNCTIONS } from './wasi.js';
 
 const PREVIEW1 = new Set<string>(PREVIEW1_FUNCTIONS);
+/** The outbound HTTP host API (docs/contract.md). */
+const OUTBOUND_FUNCTIONS = new Set(['send', 'status', 'headers', 'body_read', 'close', 'error_message']);
 
 /**
  * Returns one sentence per violation; empty when the module conforms. `pooledMemory`: the
@@ -16,6 +18,7 @@ export function checkContract(module: WebAssembly.Module, options: { pooledMemor
   for (const imp of WebAssembly.Module.imports(module)) {
     if (options.pooledMemory && imp.module === POOLED_MEMORY.module && imp.name === POOLED_MEMORY.name && imp.kind === 'memory') continue;
     const name = `${imp.module}.${imp.name}`;
+    if (imp.module === 'wfn_http_v1' && imp.kind === 'function' && OUTBOUND_FUNCTIONS.has(imp.name)) continue;
     if (imp.module !== 'wasi_snapshot_preview1') {
       problems.push(`import "${name}" is not allowed: a function may import only from wasi_snapshot_preview1`);
     } else if (imp.kind !== 'function') {
