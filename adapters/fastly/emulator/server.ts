@@ -24,6 +24,10 @@ export interface FastlyEmulatorOptions {
   /** Largest request body accepted (bytes). */
   maxBodyBytes?: number;
   workers?: number;
+  /** Secret stores the program can open, by name (values from `wfn dev`'s environment). */
+  secretStores?: Record<string, Record<string, string>>;
+  /** False: the emulated service has no dynamic backends. */
+  dynamicBackends?: boolean;
 }
 
 export interface FastlyEmulator {
@@ -74,6 +78,8 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
     timeoutMs: options.timeoutMs,
     size: options.workers,
+    secretStores: options.secretStores,
+    dynamicBackends: options.dynamicBackends,
   });
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
 
