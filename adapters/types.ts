@@ -1,4 +1,5 @@
 import type { Limits } from '../src/config/types.js';
+import type { OutboundSettings } from '../src/runtime/outbound/abi.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */
 export interface Artifact {
@@ -11,6 +12,8 @@ export interface Artifact {
   /** Names of secret variables (values come from the process environment at deploy time). */
   secrets: string[];
   limits: Limits;
+  /** `[outbound]` of wfn.toml: who the function may call (deny by default) and the call limits. Every host enforces it. */
+  outbound: OutboundSettings;
   /** Project folder, when the artifact comes from a project (bundles go to <projectDir>/.wfn/targets/<target>/). */
   projectDir?: string;
 }

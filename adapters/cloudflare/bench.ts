@@ -3,6 +3,7 @@
  * and through the emulator's front proxy) beside a plain-JS Worker answering the same bytes
  * in the same workerd, plus the bundle's size raw and gzipped. Bounded: a few seconds.
  */
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,7 +70,7 @@ export async function benchCloudflare(wasmPath: string, options: BenchOptions = 
   const connections = options.connections ?? 10;
   const route = options.path ?? '/';
   const scratch = await mkdtemp(path.join(tmpdir(), 'wfn-bench-cloudflare-'));
-  const artifact: Artifact = { name: 'bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, projectDir: scratch };
+  const artifact: Artifact = { name: 'bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, projectDir: scratch };
   const bundle = await packageWorker(artifact);
   const size = (p: string) => bundle.files.find((f) => f.path === p)?.size ?? 0;
   const quiet = () => {};

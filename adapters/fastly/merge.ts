@@ -113,7 +113,7 @@ export async function mergeProblems(fn: Uint8Array): Promise<string[]> {
   } catch (error) {
     return [`not a valid WebAssembly module: ${(error as Error).message}`];
   }
-  const problems = checkContract(module);
+  const problems = checkContract(module, { bytes: fn });
   const memories = definedMemories(fn);
   if (memories.length !== 1) problems.push(`the module must define exactly one memory (it defines ${memories.length})`);
   else if (memories[0].memory64 || memories[0].shared) problems.push('a 64-bit or shared memory is not supported on Fastly');

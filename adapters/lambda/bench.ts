@@ -3,6 +3,7 @@
  * process imports index.mjs, which reads and compiles the .wasm; V8 caches compiled wasm per
  * process, so in-process re-imports would not be cold) and warm invocations in-process.
  */
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -71,7 +72,7 @@ export async function benchLambda(wasmPath: string, options: LambdaBenchOptions 
   const coldRuns = options.coldRuns ?? 7;
   const warmRuns = options.warmRuns ?? 2000;
   const event = benchEvent(options.path, options.query);
-  const bundle = await packageLambda({ name: 'wfn-bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS });
+  const bundle = await packageLambda({ name: 'wfn-bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND });
   const taskDir = await extractPackage(bundle.archive!);
   const handlerUrl = pathToFileURL(path.join(taskDir, HANDLER_FILE)).href;
   try {

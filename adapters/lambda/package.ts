@@ -74,7 +74,7 @@ async function cappedWasm(artifact: Artifact): Promise<Uint8Array> {
     throw error;
   }
   // What is shipped must still conform (capMemory rewrote a section).
-  const problems = checkContract(await WebAssembly.compile(capped as BufferSource));
+  const problems = checkContract(await WebAssembly.compile(capped as BufferSource), { bytes: capped });
   if (problems.length > 0) throw new UserError(`${artifact.wasmPath} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return capped;
 }

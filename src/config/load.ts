@@ -6,6 +6,8 @@ import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { WFN_TOML_SCHEMA } from './schema.js';
 import { DEFAULT_LIMITS, type Language, type OptimizeLevel, type ProjectConfig } from './types.js';
+import { DEFAULT_OUTBOUND, type OutboundSettings } from '../runtime/outbound/abi.js';
+import { parseAllowEntry } from '../runtime/outbound/policy.js';
 
 export const CONFIG_FILE = 'wfn.toml';
 
@@ -118,6 +120,7 @@ export function parseConfig(source: string, file: string): ProjectConfig {
   }
   const errors: { path: string[]; message: string }[] = [];
   validate(raw, WFN_TOML_SCHEMA, [], errors);
+  if (errors.length === 0) checkAllowList(raw, errors);
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const line = e.path.length ? locateKey(source, e.path.map((p) => p.replace(/\[\d+\]$/, ''))) : undefined;
@@ -145,6 +148,28 @@ export function parseConfig(source: string, file: string): ProjectConfig {
       memoryMiB: Number(limits.memory ?? DEFAULT_LIMITS.memoryMiB),
       timeoutMs: Number(limits.timeout ?? DEFAULT_LIMITS.timeoutMs),
     },
+    outbound: outboundSettings((raw.outbound ?? {}) as Record<string, unknown>),
+  };
+}
+
+/** Each `[outbound] allow` entry must be an origin the hosts can match (policy.ts). */
+function checkAllowList(raw: Record<string, unknown>, errors: { path: string[]; message: string }[]): void {
+  const allow = ((raw.outbound ?? {}) as Record<string, unknown>).allow as string[] | undefined;
+  for (const [i, entry] of (allow ?? []).entries()) {
+    try {
+      parseAllowEntry(entry);
+    } catch (error) {
+      errors.push({ path: ['outbound', `allow[${i}]`], message: `"outbound.allow[${i}]" is ${JSON.stringify(entry)}: ${(error as Error).message}` });
+    }
+  }
+}
+
+function outboundSettings(outbound: Record<string, unknown>): OutboundSettings {
+  return {
+    allow: (outbound.allow as string[] | undefined) ?? [...DEFAULT_OUTBOUND.allow],
+    timeoutMs: Number(outbound.timeout_ms ?? DEFAULT_OUTBOUND.timeoutMs),
+    maxResponseBytes: Number(outbound.max_response_bytes ?? DEFAULT_OUTBOUND.maxResponseBytes),
+    maxCalls: Number(outbound.max_calls ?? DEFAULT_OUTBOUND.maxCalls),
   };
 }
 

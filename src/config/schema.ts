@@ -38,6 +38,21 @@ export const WFN_TOML_SCHEMA = {
       additionalProperties: { type: 'string' },
       description: 'Plain environment variables for the function (not secrets).',
     },
+    outbound: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Outbound HTTP: deny by default; the origins the function may call and the limits of its calls.',
+      properties: {
+        allow: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Origins the function may call: "scheme://host[:port]", "*." before the host for any subdomain, ":*" for any port (e.g. "https://api.example.com", "https://*.example.com", "http://127.0.0.1:3001").',
+        },
+        timeout_ms: { type: 'integer', minimum: 1, maximum: 900000, description: 'Per-call timeout in ms, redirects and body included (default 10000).' },
+        max_response_bytes: { type: 'integer', minimum: 0, maximum: 1073741824, description: 'Largest response body of one call in bytes (default 16777216).' },
+        max_calls: { type: 'integer', minimum: 0, maximum: 10000, description: 'Calls per invocation (default 50).' },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

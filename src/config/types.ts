@@ -1,3 +1,5 @@
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
+
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */
 export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -28,6 +30,8 @@ export interface ProjectConfig {
   /** Names of secrets to read from the process environment at deploy/run time. */
   secrets: string[];
   limits: Limits;
+  /** `[outbound]`: the allow list (deny by default) and the limits of outbound calls. */
+  outbound: OutboundSettings;
 }
 
 export interface Limits {

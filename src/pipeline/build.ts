@@ -109,7 +109,7 @@ async function compileModule(bytes: Uint8Array, what: string): Promise<WebAssemb
   } catch (error) {
     throw new UserError(`The ${what} module is not valid WebAssembly: ${(error as Error).message}`);
   }
-  const problems = checkContract(module);
+  const problems = checkContract(module, { bytes });
   if (problems.length > 0) {
     throw new UserError(`The ${what} module does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`, 'See docs/contract.md.');
   }

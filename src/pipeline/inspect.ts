@@ -1,5 +1,5 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
-import { checkContract } from '../runtime/contract.js';
+import { checkContract, usesOutbound } from '../runtime/contract.js';
 import { definedMemories, listSections, readCustomSection, readName, readU32Leb, WASM_PAGE, WasmFormatError } from '../runtime/module.js';
 import { INIT_FUNC } from './snapshot.js';
 
@@ -22,6 +22,8 @@ export interface Inspection {
   customSections: string[];
   producers?: Record<string, string[]>;
   contract: { conforms: boolean; problems: string[] };
+  /** The module imports wfn_http_v1: it makes outbound HTTP calls (allowed by [outbound] in wfn.toml). */
+  outbound: boolean;
   snapshot: { likely: boolean; initFunc?: string; evidence: string };
 }
 
@@ -105,7 +107,7 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
   const dataSection = sections.find((s) => s.id === 11);
   const data = dataSection ? dataStats(bytes, dataSection.start) : { segments: 0, bytes: 0 };
   const exports = module ? WebAssembly.Module.exports(module) : [];
-  const problems = module ? checkContract(module) : [`not a valid module: ${validationError}`];
+  const problems = module ? checkContract(module, { bytes }) : [`not a valid module: ${validationError}`];
   const producers = producersSection ? parseProducers(bytes, producersSection.start, producersSection.end) : undefined;
   const wizened = (producers?.['processed-by'] ?? []).some((p) => p.startsWith('wizer'));
   const built = readBuildSection(bytes);
@@ -133,6 +135,7 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
     customSections: custom.map((s) => s.name ?? ''),
     producers,
     contract: { conforms: problems.length === 0, problems },
+    outbound: module ? usesOutbound(module) : false,
     snapshot,
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Artifact } from '../../adapters/types.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
+import { DEFAULT_OUTBOUND } from '../runtime/outbound/abi.js';
 import { compileFunction } from '../runtime/node/load.js';
 import { readFile } from 'node:fs/promises';
 import type { FunctionSource } from './resolve.js';
@@ -28,6 +29,7 @@ export async function artifactFrom(source: FunctionSource, overrides: ArtifactOv
       env: { ...config.env, ...overrides.env },
       secrets: config.secrets,
       limits: { memoryMiB: overrides.memoryMiB ?? config.limits.memoryMiB, timeoutMs: overrides.timeoutMs ?? config.limits.timeoutMs },
+      outbound: config.outbound,
       projectDir: source.dir,
     };
   }
@@ -36,5 +38,5 @@ export async function artifactFrom(source: FunctionSource, overrides: ArtifactOv
   const bytes = await readFile(source.path);
   if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
   const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
-  return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits };
+  return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits, outbound: DEFAULT_OUTBOUND };
 }

@@ -35,6 +35,20 @@ describe('wfn.toml', () => {
     });
   });
 
+  it('[outbound]: defaults deny everything; values and allow entries are read', () => {
+    expect(parseConfig('name = "a"\nlanguage = "go"\n', FILE).outbound).toEqual({ allow: [], timeoutMs: 10000, maxResponseBytes: 16777216, maxCalls: 50 });
+    const config = parseConfig('name = "a"\nlanguage = "go"\n[outbound]\nallow = ["https://api.example.com", "http://127.0.0.1:*"]\ntimeout_ms = 500\nmax_response_bytes = 1024\nmax_calls = 3\n', FILE);
+    expect(config.outbound).toEqual({ allow: ['https://api.example.com', 'http://127.0.0.1:*'], timeoutMs: 500, maxResponseBytes: 1024, maxCalls: 3 });
+  });
+
+  it('[outbound]: a bad allow entry or limit names the line and says why', () => {
+    const message = errorOf('name = "a"\nlanguage = "go"\n\n[outbound]\nallow = ["https://ok.example", "api.example.com/v1"]\n');
+    expect(message).toBe('wfn.toml:5: "outbound.allow[1]" is "api.example.com/v1": it must look like "https://api.example.com" (scheme://host[:port])');
+    expect(errorOf('name = "a"\nlanguage = "go"\n[outbound]\nallow = ["ftp://x.example"]\n')).toMatch(/^wfn\.toml:4: .*only http and https/);
+    expect(errorOf('name = "a"\nlanguage = "go"\n[outbound]\ntimeout_ms = 0\n')).toBe('wfn.toml:4: "outbound.timeout_ms" must be between 1 and 900000, not 0');
+    expect(errorOf('name = "a"\nlanguage = "go"\n[outbound]\nallowed = []\n')).toMatch(/^wfn\.toml:4: unknown key "allowed" in \[outbound\]\. Did you mean "allow"\?/);
+  });
+
   it('a TOML syntax error names the file, line and column', () => {
     expect(errorOf('name = "hello"\nlanguage = "rust\n')).toMatch(/^wfn\.toml:2:\d+: /);
   });

@@ -37,7 +37,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : String(error));
   }
-  const problems = checkContract(module, { pooledMemory: !!pooled });
+  const problems = checkContract(module, { pooledMemory: !!pooled, bytes: pooled?.bytes ?? capped });
   if (problems.length > 0) {
     throw new UserError(
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,

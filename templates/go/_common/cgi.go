@@ -181,13 +181,22 @@ var reasons = map[int]string{
 	404: "Not Found",
 	405: "Method Not Allowed",
 	500: "Internal Server Error",
+	502: "Bad Gateway",
 }
 
 // respond writes the whole response to stdout in one go. Status 200 needs no Status header.
 func respond(status int, contentType string, body []byte) {
-	head := "Content-Type: " + contentType + "\n"
+	respondWithHeaders(status, [][2]string{{"Content-Type", contentType}}, body)
+}
+
+// respondWithHeaders is respond with any header lines (a name may repeat; line breaks in values are dropped).
+func respondWithHeaders(status int, headers [][2]string, body []byte) {
+	head := ""
+	for _, h := range headers {
+		head += h[0] + ": " + strings.NewReplacer("\r", "", "\n", "").Replace(h[1]) + "\n"
+	}
 	if status != 200 {
-		head += fmt.Sprintf("Status: %d %s\n", status, reasons[status])
+		head += strings.TrimRight(fmt.Sprintf("Status: %d %s", status, reasons[status]), " ") + "\n"
 	}
 	response := append([]byte(head+"\n"), body...)
 	if _, err := os.Stdout.Write(response); err != nil {

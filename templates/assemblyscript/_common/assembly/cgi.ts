@@ -81,3 +81,14 @@ export function respond(status: string, contentType: string, body: string): void
   if (status.length > 0) head = "Status: " + status + "\n" + head;
   process.stdout.write(head + "\n" + body);
 }
+
+/** Writes a complete CGI response with any header lines and a binary body (line breaks in values are dropped). */
+export function respondWith(status: i32, headers: string[][], body: ArrayBuffer): void {
+  let head = "";
+  for (let i = 0; i < headers.length; i++) {
+    head += headers[i][0] + ": " + headers[i][1].replaceAll("\r", "").replaceAll("\n", "") + "\n";
+  }
+  if (status != 200) head += "Status: " + status.toString() + "\n";
+  process.stdout.write(head + "\n");
+  process.stdout.write(body);
+}

@@ -106,9 +106,19 @@ pub fn push_json_string(out: &mut String, text: &str) {
 
 /// Writes the whole response to stdout in one go. `status` 200 needs no Status header.
 pub fn respond(status: u16, content_type: &str, body: &[u8]) {
-    let mut response = format!("Content-Type: {}\n", content_type).into_bytes();
+    respond_with_headers(status, &[("Content-Type", content_type)], body);
+}
+
+/// Like `respond`, with any header lines (a name may repeat; line breaks in values are dropped).
+pub fn respond_with_headers(status: u16, headers: &[(&str, &str)], body: &[u8]) {
+    let mut response = Vec::new();
+    for (name, value) in headers {
+        let value: String = value.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        response.extend_from_slice(format!("{}: {}\n", name, value).as_bytes());
+    }
     if status != 200 {
-        response.extend_from_slice(format!("Status: {} {}\n", status, reason(status)).as_bytes());
+        response.extend_from_slice(format!("Status: {} {}\n", status, reason(status)).trim_end().as_bytes());
+        response.push(b'\n');
     }
     response.push(b'\n');
     response.extend_from_slice(body);
@@ -125,6 +135,7 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         _ => "",
     }
 }
