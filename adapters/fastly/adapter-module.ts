@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
-import { outboundValues, type OutboundPolicy } from './outbound-policy.js';
+import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { outboundValues } from './outbound-policy.js';
 
 export interface AdapterOptions {
   /** The function's configured variables, baked into the adapter (built-ins win at run time). */
@@ -21,7 +22,7 @@ export interface AdapterOptions {
   /** Secrets read from a Fastly secret store into the environment (names only: values stay in the store). */
   secrets?: { store: string; names: string[] };
   /** Set when the function imports wfn_http_v1: the policy compiled into the adapter. */
-  outbound?: OutboundPolicy;
+  outbound?: OutboundSettings;
 }
 
 /** Where @lit strings start in the adapter's memory, and how much room they have (see adapter.wat). */

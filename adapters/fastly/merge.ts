@@ -17,7 +17,7 @@ import { definedMemories } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';
 import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
 import { buildAdapter, type AdapterOptions } from './adapter-module.js';
-import type { OutboundPolicy } from './outbound-policy.js';
+import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { keepExports, readImports, renameExport, renameImportModule, renameImports } from './wasm-binary.js';
 
 const run = promisify(execFile);
@@ -38,19 +38,13 @@ const FEATURES = [
 /** The function's `_start`, renamed so the adapter's `_start` can wrap it. */
 export const GUEST_START = '__wfn_guest_start';
 
-/** The outbound HTTP host API's import module (docs/contract.md). */
-export const OUTBOUND_MODULE = 'wfn_http_v1';
-
-/** No [outbound] section: no origin is allowed, the documented defaults apply. */
-export const DENY_ALL: OutboundPolicy = { allow: [], timeoutMs: 10_000, maxResponseBytes: 16 * 1024 * 1024, maxCalls: 50 };
-
 export interface MergeOptions {
   /** Configured variables, baked into the adapter. */
   env: Record<string, string>;
   /** Secrets, read from this Fastly secret store at run time. */
   secrets?: AdapterOptions['secrets'];
-  /** The [outbound] policy (used when the function imports wfn_http_v1; none = deny every call). */
-  outbound?: OutboundPolicy;
+  /** [outbound] of wfn.toml (used when the function imports wfn_http_v1; none = deny every call). */
+  outbound?: OutboundSettings;
   /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -155,7 +149,7 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
       env: options.env,
       guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined,
       secrets: options.secrets,
-      outbound: outbound ? (options.outbound ?? DENY_ALL) : undefined,
+      outbound: outbound ? (options.outbound ?? DEFAULT_OUTBOUND) : undefined,
     },
     options.cacheDir,
   );

@@ -1,78 +1,83 @@
 /**
- * The [outbound] policy as the Fastly adapter carries it: the allow list as a data segment
- * its small WAT matcher reads (outbound.wat $ob_allowed), the limits as constants, and the
- * messages' fixed parts as literals. Compiled in at package time: Fastly has no other
- * place to keep configuration the function cannot change.
+ * The [outbound] settings as the Fastly adapter carries them (outbound.wat's {{OB_*}}): the
+ * allow list, parsed by src/runtime/outbound/policy.ts, as a data segment the WAT matcher
+ * reads; the limits as constants; the messages' fixed parts, cut out of messages.ts's own
+ * sentences, and the header lists of header-lines.ts and fetch.ts as literals. Compiled in
+ * at package time: on Fastly the adapter is the host, and the function cannot change it.
  */
+import { BODY_HEADERS, CREDENTIAL_HEADERS } from '../../src/runtime/outbound/fetch.js';
+import { HOST_OWNED_HEADERS } from '../../src/runtime/outbound/header-lines.js';
+import { MAX_REDIRECTS, OUTBOUND_ERROR, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { outboundErrors, outboundLogLine } from '../../src/runtime/outbound/messages.js';
+import { OutboundPolicy, type AllowEntry } from '../../src/runtime/outbound/policy.js';
 import { watString } from './adapter-module.js';
-
-/** One allow entry, parsed: scheme, host (lower-case), subdomains of it only, port or any. */
-export interface AllowRule {
-  scheme: 'http' | 'https';
-  host: string;
-  subdomains: boolean;
-  port: number | '*';
-}
-
-export interface OutboundPolicy {
-  allow: AllowRule[];
-  timeoutMs: number;
-  maxResponseBytes: number;
-  maxCalls: number;
-}
 
 const encoder = new TextEncoder();
 
-/** Entries: flags (1 https, 2 subdomains, 4 any port), port (u16 LE), host length (u8), host. */
-export function policyData(rules: AllowRule[]): Uint8Array {
+/** Entries: flags (1 https, 2 any subdomain, 4 any port), port (u16 LE), host length (u8), host. */
+export function policyData(entries: AllowEntry[]): Uint8Array {
   const out: number[] = [];
-  for (const rule of rules) {
-    // A "*." entry matches by suffix: keep the dot, so "example.com" itself does not match.
-    const host = encoder.encode(rule.subdomains ? `.${rule.host}` : rule.host);
-    if (host.length > 255) throw new Error(`[outbound] allow: the host ${rule.host} is too long`);
-    const port = rule.port === '*' ? 0 : rule.port;
-    out.push((rule.scheme === 'https' ? 1 : 0) | (rule.subdomains ? 2 : 0) | (rule.port === '*' ? 4 : 0), port & 0xff, port >> 8, host.length, ...host);
+  for (const entry of entries) {
+    // A "*." entry matches by suffix: keep the dot, so the apex itself does not match.
+    const host = encoder.encode(entry.anySubdomain ? `.${entry.host}` : entry.host);
+    if (host.length > 255) throw new Error(`[outbound] allow: the host ${entry.host} is too long`);
+    const port = entry.port === '*' ? 0 : entry.port;
+    out.push((entry.scheme === 'https' ? 1 : 0) | (entry.anySubdomain ? 2 : 0) | (entry.port === '*' ? 4 : 0), port & 0xff, port >> 8, host.length, ...host);
   }
   return Uint8Array.from(out);
 }
 
+/** Stands for the variable parts while a message is cut into its fixed parts. */
+const SLOT = '\u0001';
+
+/** The fixed parts of a message around its SLOTs. */
+function parts(message: string, count: number): string[] {
+  const cut = message.split(SLOT);
+  if (cut.length !== count) throw new Error(`outbound message "${message}" does not have ${count - 1} variable parts`);
+  return cut;
+}
+
 /** The {{OB_*}} values of outbound.wat. */
-export function outboundValues(policy: OutboundPolicy): Record<string, string> {
-  const data = policyData(policy.allow);
+export function outboundValues(settings: OutboundSettings): Record<string, string> {
+  const data = policyData(new OutboundPolicy(settings.allow).entries);
   const lit = (text: string) => watString(encoder.encode(text));
+  const names = (set: Set<string>) => lit([...set].map((n) => `${n}\0`).join(''));
+  const [deniedPre, deniedPost] = parts(outboundErrors.denied(SLOT).message, 2);
+  const [redirectPre, redirectMid, redirectPost] = parts(outboundErrors.redirectDenied(SLOT, SLOT).message, 3);
+  const [failedPre, failedMid] = parts(outboundErrors.failed(SLOT, SLOT).message, 3);
+  const [timeoutPre, timeoutPost] = parts(outboundErrors.timeout(SLOT, settings.timeoutMs).message, 2);
+  const [largePre, largePost] = parts(outboundErrors.tooLarge(SLOT, settings.maxResponseBytes).message, 2);
+  const [redirectsPre, redirectsPost] = parts(outboundErrors.tooManyRedirects(SLOT, MAX_REDIRECTS).message, 2);
+  const [invalidPre] = parts(outboundErrors.invalid(SLOT).message, 2);
+  const [logPrefix] = parts(outboundLogLine({ code: OUTBOUND_ERROR.FAILED, message: SLOT }), 2);
   return {
     OB_POLICY: watString(data),
     OB_POLICY_BYTES: String(data.length),
-    OB_POLICY_COUNT: String(policy.allow.length),
-    OB_MAX_CALLS: String(policy.maxCalls),
-    OB_TIMEOUT_MS: String(policy.timeoutMs),
-    OB_MAX_BYTES: String(policy.maxResponseBytes),
-    OB_MSG_DENIED_PRE: lit('outbound request to '),
-    OB_MSG_DENIED_POST: lit(' denied: not in [outbound] allow of wfn.toml'),
-    OB_MSG_FAILED_PRE: lit('outbound request to '),
-    OB_MSG_FAILED_MID: lit(' failed: '),
-    OB_MSG_TIMEOUT_PRE: lit('outbound request to '),
-    OB_MSG_TIMEOUT_POST: lit(` timed out after ${policy.timeoutMs} ms ([outbound] timeout_ms of wfn.toml)`),
-    OB_MSG_TOO_LARGE_PRE: lit('the response from '),
-    OB_MSG_TOO_LARGE_POST: lit(` is larger than ${policy.maxResponseBytes} bytes ([outbound] max_response_bytes of wfn.toml)`),
-    OB_MSG_BODY_TOO_LARGE: lit(`the response body is larger than ${policy.maxResponseBytes} bytes ([outbound] max_response_bytes of wfn.toml)`),
-    OB_MSG_LIMIT: lit(`more than ${policy.maxCalls} outbound requests in one invocation ([outbound] max_calls of wfn.toml)`),
-    OB_MSG_REDIRECTS: lit('more than 20 redirects'),
-    OB_MSG_BACKEND_PRE: lit('outbound request to '),
-    OB_MSG_BACKEND_POST: lit(' failed: Fastly refused to register a dynamic backend for it (status '),
-    OB_MSG_BACKEND_HINT: lit('): dynamic backends must be enabled on the service'),
-    OB_MSG_INVALID: lit('invalid outbound request: '),
-    OB_MSG_NOT_ABSOLUTE: lit('the URL must be absolute (http:// or https://)'),
-    OB_MSG_SCHEME: lit('only http: and https: URLs are supported'),
-    OB_MSG_CREDENTIALS: lit('credentials in the URL are not supported'),
-    OB_MSG_HOST: lit('the URL has no valid host (ASCII names, IPv4, or IPv6 in brackets)'),
-    OB_MSG_PORT: lit('the URL has an invalid port'),
-    OB_MSG_URL_LONG: lit('the URL is longer than 8192 bytes'),
-    OB_MSG_METHOD: lit('the method must be an HTTP token of 1 to 64 characters'),
-    OB_MSG_HEADERS: lit('headers must be lines "name: value" (a token name, no CR or NUL)'),
-    OB_MSG_POINTER: lit('a pointer or length is outside the function\'s memory'),
-    OB_MSG_BAD_HANDLE: lit('no open outbound response has the handle '),
-    OB_MSG_HEADERS_FAILED: lit('reading the response headers failed'),
-    OB_MSG_BODY_FAILED: lit('reading the response body failed'),
+    OB_POLICY_COUNT: String(settings.allow.length),
+    OB_MAX_CALLS: String(settings.maxCalls),
+    OB_TIMEOUT_MS: String(settings.timeoutMs),
+    OB_TIMEOUT_NS: String(BigInt(settings.timeoutMs) * 1_000_000n),
+    OB_MAX_BYTES: String(settings.maxResponseBytes),
+    OB_LOG_PREFIX: lit(logPrefix),
+    OB_MSG_DENIED_PRE: lit(deniedPre),
+    OB_MSG_DENIED_POST: lit(deniedPost),
+    OB_MSG_REDIRECT_DENIED_PRE: lit(redirectPre),
+    OB_MSG_REDIRECT_DENIED_MID: lit(redirectMid),
+    OB_MSG_REDIRECT_DENIED_POST: lit(redirectPost),
+    OB_MSG_FAILED_PRE: lit(failedPre),
+    OB_MSG_FAILED_MID: lit(failedMid),
+    OB_MSG_TIMEOUT_PRE: lit(timeoutPre),
+    OB_MSG_TIMEOUT_POST: lit(timeoutPost),
+    OB_MSG_TOO_LARGE_PRE: lit(largePre),
+    OB_MSG_TOO_LARGE_POST: lit(largePost),
+    OB_MSG_REDIRECTS_PRE: lit(redirectsPre),
+    OB_MSG_REDIRECTS_POST: lit(redirectsPost),
+    OB_MSG_LIMIT: lit(outboundErrors.limit(settings.maxCalls).message),
+    OB_MSG_INVALID: lit(invalidPre),
+    OB_MSG_POINTER: lit("a pointer or length is outside the module's memory"),
+    OB_MSG_CREDENTIALS: lit('credentials in the URL are not supported (send an authorization header)'),
+    OB_HOST_OWNED: names(HOST_OWNED_HEADERS),
+    OB_BODY_HEADERS: names(BODY_HEADERS),
+    OB_CREDENTIAL_HEADERS: names(CREDENTIAL_HEADERS),
   };
 }

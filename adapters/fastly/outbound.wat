@@ -4,18 +4,22 @@
 ;; wfn_http_v1 (merge.ts renames its imports to wasi_snapshot_preview1."wfn_http_v1.<name>",
 ;; which this code exports). The part above the @@code line goes among the adapter's imports.
 ;;
-;; A call: the URL is copied and normalized in $am, checked against the [outbound] allow list
-;; compiled in at package time ({{OB_POLICY_COUNT}} entries), a dynamic backend is registered
-;; for its origin (once per instance: fastly_backend.exists first), then
-;; send_async + fastly_async_io.select (the per-call timeout) + pending_req_wait_v2, as
-;; @fastly/js-compute's fetch does. Redirects are followed here, each hop checked again.
-;; Response bodies stream from the host straight into the function's buffers.
-;; Errors are codes (never traps), with a message for error_message and one line on stderr.
+;; It behaves as src/runtime/outbound (imports.ts, fetch.ts) does on the Node hosts, with the
+;; same messages (outbound-policy.ts takes them from messages.ts): a call is counted, checked
+;; (method, URL, header lines, flags), its URL normalized in $am and matched against the
+;; [outbound] allow list compiled in at package time; a dynamic backend is registered for its
+;; origin (once per instance: fastly_backend.exists first); then send_async,
+;; fastly_async_io.select (the per-call deadline) and pending_req_wait_v2, as @fastly/js-compute's
+;; fetch does. Redirects are followed here, each hop checked again. The body streams from the
+;; host into the function's buffers, each read bounded by the same deadline (select again).
+;; Errors are codes, never traps, with a message for error_message and one line on stderr.
 
+  (import "wasi_real" "clock_time_get" (func $ob_clock (param i32 i64 i32) (result i32)))
   (import "fastly_http_req" "new" (func $ob_req_new (param i32) (result i32)))
   (import "fastly_http_req" "method_set" (func $ob_req_method_set (param i32 i32 i32) (result i32)))
   (import "fastly_http_req" "uri_set" (func $ob_req_uri_set (param i32 i32 i32) (result i32)))
   (import "fastly_http_req" "header_append" (func $ob_req_header_append (param i32 i32 i32 i32 i32) (result i32)))
+  (import "fastly_http_req" "auto_decompress_response_set" (func $ob_req_auto_decompress (param i32 i32) (result i32)))
   (import "fastly_http_req" "register_dynamic_backend" (func $ob_register_backend (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "fastly_http_req" "send_async" (func $ob_send_async (param i32 i32 i32 i32 i32) (result i32)))
   (import "fastly_http_req" "pending_req_wait_v2" (func $ob_pending_wait (param i32 i32 i32 i32) (result i32)))
@@ -28,11 +32,11 @@
 
 ;; @@code
 
-  ;; Error codes (outbound-abi: 0 ok, 1 denied, 2 unreachable, 3 timeout, 4 too large,
-  ;; 5 invalid, 6 bad handle, 7 buffer too small, 8 limit, 9 failed).
+  ;; Error codes (outbound-abi): 0 ok, 1 denied, 2 unreachable, 3 timeout, 4 too large,
+  ;; 5 invalid, 6 bad handle, 7 buffer too small, 8 limit, 9 failed.
 
   ;; Regions of $am reserved by $ob_init (after the environment, before the CGI header block).
-  (global $ob_io (mut i32) (i32.const 0))       ;; 64 bytes: out-parameters, the select list
+  (global $ob_io (mut i32) (i32.const 0))       ;; 64 bytes: out-parameters, the select list, clock
   (global $ob_detail (mut i32) (i32.const 0))   ;; 32 bytes: $send_error_detail
   (global $ob_cfg (mut i32) (i32.const 0))      ;; 128 bytes: $dynamic_backend_config
   (global $ob_msg (mut i32) (i32.const 0))      ;; 1024 bytes: the last error's message
@@ -43,17 +47,26 @@
   (global $ob_name_len (mut i32) (i32.const 0))
   (global $ob_target (mut i32) (i32.const 0))   ;; 320 bytes: "host:port"
   (global $ob_target_len (mut i32) (i32.const 0))
+  (global $ob_first (mut i32) (i32.const 0))    ;; 320 bytes: the first hop's origin
+  (global $ob_first_len (mut i32) (i32.const 0))
   (global $ob_raw (mut i32) (i32.const 0))      ;; 8192 bytes: the URL as given (or resolved)
   (global $ob_raw_len (mut i32) (i32.const 0))
   (global $ob_url (mut i32) (i32.const 0))      ;; 3 * 8192 + 64 bytes: the normalized URL
   (global $ob_url_len (mut i32) (i32.const 0))
   (global $ob_policy (mut i32) (i32.const 0))   ;; the allow list
-  (global $ob_handles (mut i32) (i32.const 0))  ;; {{OB_MAX_CALLS}} x 16 bytes: resp, body, bytes read, status (0 = closed)
+  ;; {{OB_MAX_CALLS}} entries of 352 bytes: resp, body, bytes read, status (0 = closed),
+  ;; deadline (i64 ns), first origin's length, first origin (320 bytes)
+  (global $ob_handles (mut i32) (i32.const 0))
   (global $ob_nhandles (mut i32) (i32.const 0))
   (global $ob_scratch (mut i32) (i32.const 0))  ;; beyond the CGI header block's room: grows freely
   (global $ob_calls (mut i32) (i32.const 0))
+  ;; The call in progress.
   (global $ob_body_ptr (mut i32) (i32.const 0))
   (global $ob_body_len (mut i32) (i32.const 0))
+  (global $ob_hops (mut i32) (i32.const 0))
+  (global $ob_deadline (mut i64) (i64.const 0))
+  (global $ob_drop_body_headers (mut i32) (i32.const 0))
+  (global $ob_drop_credentials (mut i32) (i32.const 0))
 
   ;; The current hop's URL, parsed (offsets into $ob_url).
   (global $u_https (mut i32) (i32.const 0))
@@ -79,11 +92,12 @@
     (global.set $ob_method (i32.add (local.get $a) (i32.const 1248)))
     (global.set $ob_name (i32.add (local.get $a) (i32.const 1312)))
     (global.set $ob_target (i32.add (local.get $a) (i32.const 1632)))
-    (global.set $ob_raw (i32.add (local.get $a) (i32.const 1952)))
-    (global.set $ob_url (i32.add (local.get $a) (i32.const 10144)))
-    (global.set $ob_policy (i32.add (local.get $a) (i32.const 34784)))
+    (global.set $ob_first (i32.add (local.get $a) (i32.const 1952)))
+    (global.set $ob_raw (i32.add (local.get $a) (i32.const 2272)))
+    (global.set $ob_url (i32.add (local.get $a) (i32.const 10464)))
+    (global.set $ob_policy (i32.add (local.get $a) (i32.const 35104)))
     (global.set $ob_handles (i32.add (global.get $ob_policy) (i32.const {{OB_POLICY_BYTES}})))
-    (global.set $arena (i32.add (global.get $ob_handles) (i32.mul (i32.const {{OB_MAX_CALLS}}) (i32.const 16))))
+    (global.set $arena (i32.add (global.get $ob_handles) (i32.mul (i32.const {{OB_MAX_CALLS}}) (i32.const 352))))
     (call $ensure (global.get $arena))
     (memory.init $am $ob_policy_data (global.get $ob_policy) (i32.const 0) (i32.const {{OB_POLICY_BYTES}}))
     ;; the CGI header block will start at $arena and may take $HDRCAP bytes
@@ -95,6 +109,45 @@
   (func $ob_in_guest (param $p i32) (param $len i32) (result i32)
     (i64.le_u (i64.add (i64.extend_i32_u (local.get $p)) (i64.extend_i32_u (local.get $len)))
               (i64.shl (i64.extend_i32_u (memory.size $gm)) (i64.const 16))))
+
+  ;; Case-insensitive: the function's bytes [$p, +$len) against a lower-case literal.
+  (func $ob_gieq (param $p i32) (param $len i32) (param $lit i32) (param $lit_len i32) (result i32)
+    (local $i i32)
+    (if (i32.ne (local.get $len) (local.get $lit_len)) (then (return (i32.const 0))))
+    (block $diff
+      (loop $cmp
+        (if (i32.ge_u (local.get $i) (local.get $len)) (then (return (i32.const 1))))
+        (br_if $diff (i32.ne (call $lower (i32.load8_u $gm (i32.add (local.get $p) (local.get $i))))
+                             (i32.load8_u $am (i32.add (local.get $lit) (local.get $i)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $cmp)))
+    (i32.const 0))
+
+  ;; Is the function's name [$p, +$len) one of the NUL-terminated lower-case names of a literal?
+  (func $ob_name_in (param $p i32) (param $len i32) (param $list i32) (param $list_len i32) (result i32)
+    (local $at i32) (local $end i32) (local $n i32)
+    (local.set $at (local.get $list))
+    (local.set $end (i32.add (local.get $list) (local.get $list_len)))
+    (block $none
+      (loop $each
+        (br_if $none (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $n (call $find (local.get $at) (i32.sub (local.get $end) (local.get $at)) (i32.const 0)))
+        (if (call $ob_gieq (local.get $p) (local.get $len) (local.get $at) (local.get $n)) (then (return (i32.const 1))))
+        (local.set $at (i32.add (i32.add (local.get $at) (local.get $n)) (i32.const 1)))
+        (br $each)))
+    (i32.const 0))
+
+  ;; Monotonic clock, ns.
+  (func $ob_now (result i64)
+    (drop (call $ob_clock (i32.const 1) (i64.const 1) (call $abs (i32.add (global.get $ob_io) (i32.const 56)))))
+    (i64.load $am offset=56 (global.get $ob_io)))
+
+  ;; Milliseconds left before $deadline (at least 1), or 0 when it has passed.
+  (func $ob_left_ms (param $deadline i64) (result i32)
+    (local $left i64)
+    (local.set $left (i64.sub (local.get $deadline) (call $ob_now)))
+    (if (i64.le_s (local.get $left) (i64.const 0)) (then (return (i32.const 0))))
+    (i32.wrap_i64 (i64.add (i64.div_u (local.get $left) (i64.const 1000000)) (i64.const 1))))
 
   (func $ob_msg_byte (param $b i32)
     (if (i32.lt_u (global.get $ob_msg_len) (i32.const 1024))
@@ -108,6 +161,17 @@
       (loop $each
         (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
         (call $ob_msg_byte (i32.load8_u $am (i32.add (local.get $p) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each))))
+
+  ;; Bytes of the function's memory (at most $max of them) into the message.
+  (func $ob_msg_guest (param $p i32) (param $len i32) (param $max i32)
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (br_if $done (i32.ge_u (local.get $i) (local.get $max)))
+        (call $ob_msg_byte (i32.load8_u $gm (i32.add (local.get $p) (local.get $i))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $each))))
 
@@ -128,10 +192,22 @@
 
   (func $ob_msg_u32 (param $n i32)
     (local $at i32)
-    (local.set $at (i32.add (global.get $ob_io) (i32.const 48)))
+    (local.set $at (i32.add (global.get $ob_io) (i32.const 40)))
     (call $ob_msg_bytes (local.get $at) (call $ob_dec (local.get $at) (local.get $n))))
 
-  ;; scheme://host:port of the current hop (the port always written, as the policy sees it)
+  (func $ob_msg_hex (param $n i32)
+    (local $shift i32) (local $d i32) (local $started i32)
+    (local.set $shift (i32.const 28))
+    (loop $next
+      (local.set $d (i32.and (i32.shr_u (local.get $n) (local.get $shift)) (i32.const 15)))
+      (if (i32.or (i32.or (local.get $started) (local.get $d)) (i32.eqz (local.get $shift)))
+        (then
+          (local.set $started (i32.const 1))
+          (call $ob_msg_byte (i32.load8_u $am (i32.add @off"0123456789abcdef" (local.get $d))))))
+      (local.set $shift (i32.sub (local.get $shift) (i32.const 4)))
+      (br_if $next (i32.ge_s (local.get $shift) (i32.const 0)))))
+
+  ;; scheme://host:port of the current hop (the port always written, as messages name origins)
   (func $ob_msg_origin
     (if (global.get $u_https)
       (then (call $ob_msg_bytes @lit"https://"))
@@ -142,27 +218,37 @@
 
   (func $ob_msg_start (global.set $ob_msg_len (i32.const 0)))
 
-  ;; "<prefix><origin><suffix>": the shape of most messages.
-  (func $ob_msg_about (param $pre i32) (param $pre_len i32) (param $post i32) (param $post_len i32)
+  ;; "<pre><first origin><post>": the shape of most messages (they name the call's first origin).
+  (func $ob_msg_first (param $pre i32) (param $pre_len i32) (param $post i32) (param $post_len i32)
     (call $ob_msg_start)
     (call $ob_msg_bytes (local.get $pre) (local.get $pre_len))
-    (call $ob_msg_origin)
+    (call $ob_msg_bytes (global.get $ob_first) (global.get $ob_first_len))
     (call $ob_msg_bytes (local.get $post) (local.get $post_len)))
 
-  (func $ob_msg_invalid (param $what i32) (param $what_len i32)
+  ;; The start of an INVALID message; the caller appends the detail.
+  (func $ob_msg_invalid
     (call $ob_msg_start)
-    (call $ob_msg_bytes @lit"{{OB_MSG_INVALID}}")
-    (call $ob_msg_bytes (local.get $what) (local.get $what_len)))
+    (call $ob_msg_bytes @lit"{{OB_MSG_INVALID}}"))
 
-  ;; Logs the message (one line on stderr) and returns $code.
+  ;; Logs the message (one line on stderr, as outboundLogLine) and returns $code.
   (func $ob_fail (param $code i32) (result i32)
-    (i32.store $am (global.get $ob_io) (call $abs (global.get $ob_msg)))
-    (i32.store $am offset=4 (global.get $ob_io) (global.get $ob_msg_len))
-    (i32.store $am offset=8 (global.get $ob_io) (call $abs @off"\n"))
-    (i32.store $am offset=12 (global.get $ob_io) (i32.const 1))
-    (drop (call $real_fd_write (i32.const 2) (call $abs (global.get $ob_io)) (i32.const 2)
-      (call $abs (i32.add (global.get $ob_io) (i32.const 16)))))
+    (i32.store $am (global.get $ob_io) (call $abs @off"{{OB_LOG_PREFIX}}"))
+    (i32.store $am offset=4 (global.get $ob_io) @len"{{OB_LOG_PREFIX}}")
+    (i32.store $am offset=8 (global.get $ob_io) (call $abs (global.get $ob_msg)))
+    (i32.store $am offset=12 (global.get $ob_io) (global.get $ob_msg_len))
+    (i32.store $am offset=16 (global.get $ob_io) (call $abs @off"\n"))
+    (i32.store $am offset=20 (global.get $ob_io) (i32.const 1))
+    (drop (call $real_fd_write (i32.const 2) (call $abs (global.get $ob_io)) (i32.const 3)
+      (call $abs (i32.add (global.get $ob_io) (i32.const 24)))))
     (local.get $code))
+
+  ;; A failure the log does not show (a bad handle or pointer: the guest's own bug, as imports.ts).
+  (func $ob_fail_quietly (param $code i32) (result i32) (local.get $code))
+
+  (func $ob_bad_pointer (result i32)
+    (call $ob_msg_invalid)
+    (call $ob_msg_bytes @lit"{{OB_MSG_POINTER}}")
+    (call $ob_fail_quietly (i32.const 5)))
 
   ;; An out-parameter write into the function's memory (checked by the caller).
   (func $ob_put (param $p i32) (param $v i32) (i32.store $gm (local.get $p) (local.get $v)))
@@ -184,17 +270,8 @@
         (global.set $ob_url_len (i32.add (global.get $ob_url_len) (i32.const 1))))))
 
   (func $ob_url_text (param $p i32) (param $len i32)
-    (local $i i32)
-    (block $done
-      (loop $each
-        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
-        (call $ob_url_byte (i32.load8_u $am (i32.add (local.get $p) (local.get $i))) (i32.const 0))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $each))))
-
-  (func $ob_url_u32 (param $n i32)
-    (global.set $ob_url_len (i32.add (global.get $ob_url_len)
-      (call $ob_dec (i32.add (global.get $ob_url) (global.get $ob_url_len)) (local.get $n)))))
+    (memory.copy $am $am (i32.add (global.get $ob_url) (global.get $ob_url_len)) (local.get $p) (local.get $len))
+    (global.set $ob_url_len (i32.add (global.get $ob_url_len) (local.get $len))))
 
   ;; Bytes WHATWG URL parsing percent-encodes: in the path (C0, space, ", <, >, `, {, }, DEL
   ;; and above) and in the query (C0, space, ", ', <, >, DEL and above).
@@ -206,22 +283,34 @@
     (if (local.get $query) (then (return (i32.eq (local.get $c) (i32.const 39)))))
     (i32.or (i32.eq (local.get $c) (i32.const 96)) (i32.or (i32.eq (local.get $c) (i32.const 123)) (i32.eq (local.get $c) (i32.const 125)))))
 
+  ;; Why the URL in $ob_raw cannot be used, as the message's detail (checkOutboundUrl's words).
+  (func $ob_msg_not_absolute
+    (call $ob_msg_byte (i32.const 34))
+    (call $ob_msg_bytes (global.get $ob_raw) (select (global.get $ob_raw_len) (i32.const 200) (i32.le_u (global.get $ob_raw_len) (i32.const 200))))
+    (if (i32.gt_u (global.get $ob_raw_len) (i32.const 200)) (then (call $ob_msg_bytes @lit"...")))
+    (call $ob_msg_bytes @lit"\22 is not an absolute URL"))
+
   ;; Parses $ob_raw into $ob_url and the $u_* globals: an absolute http(s) URL, no credentials,
-  ;; an ASCII host (IPv6 in brackets), an optional port; the fragment is dropped. Returns 0, or
-  ;; 5 (invalid) with the message written.
+  ;; an ASCII host (IPv6 in brackets), an optional port; the fragment is dropped. Returns 1, or
+  ;; 0 with the reason appended to the message (the caller has written its start).
   (func $ob_parse (result i32)
     (local $p i32) (local $end i32) (local $i i32) (local $c i32) (local $auth_end i32)
-    (local $host_end i32) (local $port i32) (local $digits i32) (local $query i32) (local $explicit i32)
+    (local $port i32) (local $digits i32) (local $query i32) (local $explicit i32)
     (local.set $p (global.get $ob_raw))
     (local.set $end (i32.add (global.get $ob_raw) (global.get $ob_raw_len)))
     (global.set $ob_url_len (i32.const 0))
-    ;; scheme
+    ;; scheme: a letter, then letters, digits, "+", "-", "."
     (local.set $i (local.get $p))
     (block $scheme_end
       (loop $scheme
-        (if (i32.ge_u (local.get $i) (local.get $end))
-          (then (call $ob_msg_invalid @lit"{{OB_MSG_NOT_ABSOLUTE}}") (return (i32.const 5))))
-        (br_if $scheme_end (i32.eq (i32.load8_u $am (local.get $i)) (i32.const 58)))
+        (if (i32.ge_u (local.get $i) (local.get $end)) (then (call $ob_msg_not_absolute) (return (i32.const 0))))
+        (local.set $c (call $lower (i32.load8_u $am (local.get $i))))
+        (br_if $scheme_end (i32.and (i32.eq (local.get $c) (i32.const 58)) (i32.gt_u (local.get $i) (local.get $p))))
+        (if (i32.eqz (i32.or (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+              (i32.and (i32.gt_u (local.get $i) (local.get $p))
+                (i32.or (i32.or (i32.eq (local.get $c) (i32.const 43)) (i32.eq (local.get $c) (i32.const 45)))
+                        (i32.or (i32.eq (local.get $c) (i32.const 46)) (i32.and (i32.ge_u (local.get $c) (i32.const 48)) (i32.le_u (local.get $c) (i32.const 57))))))))
+          (then (call $ob_msg_not_absolute) (return (i32.const 0))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $scheme)))
     (if (call $ieq (local.get $p) (i32.sub (local.get $i) (local.get $p)) @lit"https")
@@ -229,12 +318,21 @@
       (else
         (if (call $ieq (local.get $p) (i32.sub (local.get $i) (local.get $p)) @lit"http")
           (then (global.set $u_https (i32.const 0)))
-          (else (call $ob_msg_invalid @lit"{{OB_MSG_SCHEME}}") (return (i32.const 5))))))
+          (else
+            (call $ob_msg_bytes @lit"the scheme \22")
+            (local.set $c (local.get $p))
+            (block $sd (loop $sl
+              (br_if $sd (i32.ge_u (local.get $c) (local.get $i)))
+              (call $ob_msg_byte (call $lower (i32.load8_u $am (local.get $c))))
+              (local.set $c (i32.add (local.get $c) (i32.const 1)))
+              (br $sl)))
+            (call $ob_msg_bytes @lit"\22 is not supported (only http and https)")
+            (return (i32.const 0))))))
     ;; "//"
     (if (i32.or (i32.gt_u (i32.add (local.get $i) (i32.const 3)) (local.get $end))
           (i32.or (i32.ne (i32.load8_u $am offset=1 (local.get $i)) (i32.const 47))
                   (i32.ne (i32.load8_u $am offset=2 (local.get $i)) (i32.const 47))))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_NOT_ABSOLUTE}}") (return (i32.const 5))))
+      (then (call $ob_msg_not_absolute) (return (i32.const 0))))
     (local.set $p (i32.add (local.get $i) (i32.const 3)))
     ;; authority: up to "/", "?", "#" or the end
     (local.set $i (local.get $p))
@@ -244,93 +342,87 @@
         (local.set $c (i32.load8_u $am (local.get $i)))
         (br_if $a_end (i32.or (i32.eq (local.get $c) (i32.const 47)) (i32.or (i32.eq (local.get $c) (i32.const 63)) (i32.eq (local.get $c) (i32.const 35)))))
         (if (i32.eq (local.get $c) (i32.const 64))
-          (then (call $ob_msg_invalid @lit"{{OB_MSG_CREDENTIALS}}") (return (i32.const 5))))
+          (then (call $ob_msg_bytes @lit"{{OB_MSG_CREDENTIALS}}") (return (i32.const 0))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $auth)))
     (local.set $auth_end (local.get $i))
-    ;; host: [v6] or a name / IPv4 of [A-Za-z0-9.-_]
+    ;; host: [v6] or a name / IPv4 of [A-Za-z0-9.-_], lower-cased
     (if (global.get $u_https) (then (call $ob_url_text @lit"https://")) (else (call $ob_url_text @lit"http://")))
     (global.set $u_host (i32.add (global.get $ob_url) (global.get $ob_url_len)))
     (local.set $i (local.get $p))
-    (if (i32.and (i32.lt_u (local.get $i) (local.get $auth_end)) (i32.eq (i32.load8_u $am (local.get $i)) (i32.const 91)))
-      (then
-        (block $v6_end
-          (loop $v6
-            (if (i32.ge_u (local.get $i) (local.get $auth_end))
-              (then (call $ob_msg_invalid @lit"{{OB_MSG_HOST}}") (return (i32.const 5))))
-            (local.set $c (call $lower (i32.load8_u $am (local.get $i))))
-            (call $ob_url_byte (local.get $c) (i32.const 0))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br_if $v6_end (i32.eq (local.get $c) (i32.const 93)))
-            (if (i32.eqz (i32.or (i32.or (i32.eq (local.get $c) (i32.const 58)) (i32.eq (local.get $c) (i32.const 46)))
-                                 (i32.or (i32.eq (local.get $c) (i32.const 91)) (i32.ge_s (call $hexval (local.get $c)) (i32.const 0)))))
-              (then (call $ob_msg_invalid @lit"{{OB_MSG_HOST}}") (return (i32.const 5))))
-            (br $v6))))
-      (else
-        (block $name_end
-          (loop $name
-            (br_if $name_end (i32.ge_u (local.get $i) (local.get $auth_end)))
-            (local.set $c (call $lower (i32.load8_u $am (local.get $i))))
-            (br_if $name_end (i32.eq (local.get $c) (i32.const 58)))
-            (if (i32.eqz (i32.or (i32.or (i32.eq (local.get $c) (i32.const 45)) (i32.eq (local.get $c) (i32.const 46)))
-                                 (i32.or (i32.eq (local.get $c) (i32.const 95))
-                                         (i32.or (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
-                                                 (i32.and (i32.ge_u (local.get $c) (i32.const 48)) (i32.le_u (local.get $c) (i32.const 57)))))))
-              (then (call $ob_msg_invalid @lit"{{OB_MSG_HOST}}") (return (i32.const 5))))
-            (call $ob_url_byte (local.get $c) (i32.const 0))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br $name)))))
-    (global.set $u_host_len (i32.sub (i32.add (global.get $ob_url) (global.get $ob_url_len)) (global.get $u_host)))
-    (if (i32.or (i32.eqz (global.get $u_host_len)) (i32.gt_u (global.get $u_host_len) (i32.const 253)))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_HOST}}") (return (i32.const 5))))
-    ;; port
-    (local.set $port (select (i32.const 443) (i32.const 80) (global.get $u_https)))
-    (if (i32.lt_u (local.get $i) (local.get $auth_end))
-      (then
-        ;; what follows the host must be ":" and 1-5 digits (or nothing: the default port)
-        (if (i32.ne (i32.load8_u $am (local.get $i)) (i32.const 58))
-          (then (call $ob_msg_invalid @lit"{{OB_MSG_HOST}}") (return (i32.const 5))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (if (i32.lt_u (local.get $i) (local.get $auth_end))
-          (then
-            (local.set $explicit (i32.const 0))
-            (local.set $digits (i32.const 0))
-            (block $p_end
-              (loop $pd
-                (br_if $p_end (i32.ge_u (local.get $i) (local.get $auth_end)))
-                (local.set $c (i32.sub (i32.load8_u $am (local.get $i)) (i32.const 48)))
-                (if (i32.or (i32.gt_u (local.get $c) (i32.const 9)) (i32.ge_u (local.get $digits) (i32.const 5)))
-                  (then (call $ob_msg_invalid @lit"{{OB_MSG_PORT}}") (return (i32.const 5))))
-                (local.set $explicit (i32.add (i32.mul (local.get $explicit) (i32.const 10)) (local.get $c)))
-                (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
-                (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                (br $pd)))
-            (if (i32.or (i32.eqz (local.get $explicit)) (i32.gt_u (local.get $explicit) (i32.const 65535)))
-              (then (call $ob_msg_invalid @lit"{{OB_MSG_PORT}}") (return (i32.const 5))))
-            (local.set $port (local.get $explicit))))))
-    (global.set $u_port (local.get $port))
-    ;; the port is written only when it is not the scheme's default (WHATWG serialization)
-    (if (i32.ne (local.get $port) (select (i32.const 443) (i32.const 80) (global.get $u_https)))
-      (then
-        (call $ob_url_byte (i32.const 58) (i32.const 0))
-        (call $ob_url_u32 (local.get $port))))
-    (global.set $u_auth_len (i32.sub (i32.add (global.get $ob_url) (global.get $ob_url_len)) (global.get $u_host)))
-    ;; path and query, percent-encoded as WHATWG does; the fragment is not sent
-    (global.set $u_path (i32.add (global.get $ob_url) (global.get $ob_url_len)))
-    (if (i32.or (i32.ge_u (local.get $auth_end) (local.get $end)) (i32.ne (i32.load8_u $am (local.get $auth_end)) (i32.const 47)))
-      (then (call $ob_url_byte (i32.const 47) (i32.const 0))))
-    (local.set $i (local.get $auth_end))
-    (block $rest_end
-      (loop $rest
-        (br_if $rest_end (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $c (i32.load8_u $am (local.get $i)))
-        (br_if $rest_end (i32.eq (local.get $c) (i32.const 35)))
-        (if (i32.eq (local.get $c) (i32.const 63)) (then (local.set $query (i32.const 1))))
-        ;; a backslash in the path of an http(s) URL is a slash
-        (if (i32.and (i32.eqz (local.get $query)) (i32.eq (local.get $c) (i32.const 92))) (then (local.set $c (i32.const 47))))
-        (call $ob_url_byte (local.get $c) (call $ob_needs_encoding (local.get $c) (local.get $query)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $rest)))
+    (block $bad_host
+      (if (i32.and (i32.lt_u (local.get $i) (local.get $auth_end)) (i32.eq (i32.load8_u $am (local.get $i)) (i32.const 91)))
+        (then
+          (block $v6_end
+            (loop $v6
+              (br_if $bad_host (i32.ge_u (local.get $i) (local.get $auth_end)))
+              (local.set $c (call $lower (i32.load8_u $am (local.get $i))))
+              (call $ob_url_byte (local.get $c) (i32.const 0))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $v6_end (i32.eq (local.get $c) (i32.const 93)))
+              (br_if $bad_host (i32.eqz (i32.or (i32.or (i32.eq (local.get $c) (i32.const 58)) (i32.eq (local.get $c) (i32.const 46)))
+                                                (i32.or (i32.eq (local.get $c) (i32.const 91)) (i32.ge_s (call $hexval (local.get $c)) (i32.const 0))))))
+              (br $v6))))
+        (else
+          (block $name_end
+            (loop $name
+              (br_if $name_end (i32.ge_u (local.get $i) (local.get $auth_end)))
+              (local.set $c (call $lower (i32.load8_u $am (local.get $i))))
+              (br_if $name_end (i32.eq (local.get $c) (i32.const 58)))
+              (br_if $bad_host (i32.eqz (i32.or (i32.or (i32.eq (local.get $c) (i32.const 45)) (i32.eq (local.get $c) (i32.const 46)))
+                                   (i32.or (i32.eq (local.get $c) (i32.const 95))
+                                           (i32.or (i32.and (i32.ge_u (local.get $c) (i32.const 97)) (i32.le_u (local.get $c) (i32.const 122)))
+                                                   (i32.and (i32.ge_u (local.get $c) (i32.const 48)) (i32.le_u (local.get $c) (i32.const 57))))))))
+              (call $ob_url_byte (local.get $c) (i32.const 0))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $name)))))
+      (global.set $u_host_len (i32.sub (i32.add (global.get $ob_url) (global.get $ob_url_len)) (global.get $u_host)))
+      (br_if $bad_host (i32.or (i32.eqz (global.get $u_host_len)) (i32.gt_u (global.get $u_host_len) (i32.const 253))))
+      ;; port: ":" and 1-5 digits (nothing after ":" is the default port)
+      (local.set $port (select (i32.const 443) (i32.const 80) (global.get $u_https)))
+      (if (i32.lt_u (local.get $i) (local.get $auth_end))
+        (then
+          (br_if $bad_host (i32.ne (i32.load8_u $am (local.get $i)) (i32.const 58)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (if (i32.lt_u (local.get $i) (local.get $auth_end))
+            (then
+              (block $p_end
+                (loop $pd
+                  (br_if $p_end (i32.ge_u (local.get $i) (local.get $auth_end)))
+                  (local.set $c (i32.sub (i32.load8_u $am (local.get $i)) (i32.const 48)))
+                  (br_if $bad_host (i32.or (i32.gt_u (local.get $c) (i32.const 9)) (i32.ge_u (local.get $digits) (i32.const 5))))
+                  (local.set $explicit (i32.add (i32.mul (local.get $explicit) (i32.const 10)) (local.get $c)))
+                  (local.set $digits (i32.add (local.get $digits) (i32.const 1)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $pd)))
+              (br_if $bad_host (i32.gt_u (local.get $explicit) (i32.const 65535)))
+              (local.set $port (local.get $explicit))))))
+      (global.set $u_port (local.get $port))
+      ;; the port is written only when it is not the scheme's default (WHATWG serialization)
+      (if (i32.ne (local.get $port) (select (i32.const 443) (i32.const 80) (global.get $u_https)))
+        (then
+          (call $ob_url_byte (i32.const 58) (i32.const 0))
+          (global.set $ob_url_len (i32.add (global.get $ob_url_len)
+            (call $ob_dec (i32.add (global.get $ob_url) (global.get $ob_url_len)) (local.get $port))))))
+      (global.set $u_auth_len (i32.sub (i32.add (global.get $ob_url) (global.get $ob_url_len)) (global.get $u_host)))
+      ;; path and query, percent-encoded as WHATWG does; the fragment is not sent
+      (global.set $u_path (i32.add (global.get $ob_url) (global.get $ob_url_len)))
+      (if (i32.or (i32.ge_u (local.get $auth_end) (local.get $end)) (i32.ne (i32.load8_u $am (local.get $auth_end)) (i32.const 47)))
+        (then (call $ob_url_byte (i32.const 47) (i32.const 0))))
+      (local.set $i (local.get $auth_end))
+      (block $rest_end
+        (loop $rest
+          (br_if $rest_end (i32.ge_u (local.get $i) (local.get $end)))
+          (local.set $c (i32.load8_u $am (local.get $i)))
+          (br_if $rest_end (i32.eq (local.get $c) (i32.const 35)))
+          (if (i32.eq (local.get $c) (i32.const 63)) (then (local.set $query (i32.const 1))))
+          ;; a backslash in the path of an http(s) URL is a slash
+          (if (i32.and (i32.eqz (local.get $query)) (i32.eq (local.get $c) (i32.const 92))) (then (local.set $c (i32.const 47))))
+          (call $ob_url_byte (local.get $c) (call $ob_needs_encoding (local.get $c) (local.get $query)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $rest)))
+      (return (i32.const 1)))
+    (call $ob_msg_not_absolute)
     (i32.const 0))
 
   ;; Is the current hop's origin in the allow list? Entries: flags (1 https, 2 "*." subdomain,
@@ -369,10 +461,6 @@
     (i32.store8 $am (i32.add (global.get $ob_name) (global.get $ob_name_len)) (local.get $b))
     (global.set $ob_name_len (i32.add (global.get $ob_name_len) (i32.const 1))))
 
-  (func $ob_name_text (param $p i32) (param $len i32)
-    (memory.copy $am $am (i32.add (global.get $ob_name) (global.get $ob_name_len)) (local.get $p) (local.get $len))
-    (global.set $ob_name_len (i32.add (global.get $ob_name_len) (local.get $len))))
-
   ;; The dynamic backend of the current hop's origin: named "wfn-http(s)-<host>-<port>" (bytes
   ;; other than [a-z0-9.-] as "_"), target "host:port", TLS with SNI and certificate check on
   ;; the host for https, the per-call timeout as connect/first-byte/between-bytes timeouts.
@@ -380,7 +468,8 @@
   (func $ob_backend (result i32)
     (local $i i32) (local $c i32) (local $st i32) (local $mask i32) (local $cfg i32) (local $host i32)
     (global.set $ob_name_len (i32.const 0))
-    (call $ob_name_text @lit"wfn-http")
+    (memory.copy $am $am (global.get $ob_name) @lit"wfn-http")
+    (global.set $ob_name_len (i32.const 8))
     (if (global.get $u_https) (then (call $ob_name_byte (i32.const 115))))
     (call $ob_name_byte (i32.const 45))
     (block $done
@@ -431,17 +520,21 @@
       (local.get $mask) (call $abs (local.get $cfg))))
     (if (local.get $st)
       (then
-        (call $ob_msg_about @lit"{{OB_MSG_BACKEND_PRE}}" @lit"{{OB_MSG_BACKEND_POST}}")
+        (call $ob_msg_first @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
+        (call $ob_msg_bytes @lit"Fastly refused to register a dynamic backend for ")
+        (call $ob_msg_origin)
+        (call $ob_msg_bytes @lit" (status ")
         (call $ob_msg_u32 (local.get $st))
-        (call $ob_msg_bytes @lit"{{OB_MSG_BACKEND_HINT}}")
+        (call $ob_msg_bytes @lit"): dynamic backends must be enabled on the service")
         (return (i32.const 9))))
     (i32.const 0))
 
   ;; ------------------------------------------------------------- one hop
 
-  ;; Appends the function's header lines ("name: value\n", checked by $ob_check_headers) to $req.
+  ;; Appends the function's header lines (checked by $ob_check_headers) to $req, without the
+  ;; ones the host owns and, after a redirect, the ones fetch.ts drops.
   (func $ob_append_headers (param $req i32) (param $p i32) (param $len i32) (result i32)
-    (local $end i32) (local $ls i32) (local $le i32) (local $colon i32) (local $vs i32) (local $ve i32)
+    (local $end i32) (local $ls i32) (local $le i32) (local $colon i32) (local $vs i32) (local $ve i32) (local $nl i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
     (local.set $ls (local.get $p))
     (block $done
@@ -453,118 +546,143 @@
           (br_if $eol (i32.eq (i32.load8_u $gm (local.get $le)) (i32.const 10)))
           (local.set $le (i32.add (local.get $le) (i32.const 1)))
           (br $scan)))
-        (if (i32.gt_u (local.get $le) (local.get $ls))
-          (then
-            (local.set $colon (local.get $ls))
-            (block $c_end (loop $c
-              (br_if $c_end (i32.eq (i32.load8_u $gm (local.get $colon)) (i32.const 58)))
-              (local.set $colon (i32.add (local.get $colon) (i32.const 1)))
-              (br $c)))
-            (local.set $vs (i32.add (local.get $colon) (i32.const 1)))
-            (local.set $ve (local.get $le))
-            (block $t1 (loop $l1
-              (br_if $t1 (i32.ge_u (local.get $vs) (local.get $ve)))
-              (br_if $t1 (i32.and (i32.ne (i32.load8_u $gm (local.get $vs)) (i32.const 32)) (i32.ne (i32.load8_u $gm (local.get $vs)) (i32.const 9))))
-              (local.set $vs (i32.add (local.get $vs) (i32.const 1)))
-              (br $l1)))
-            (block $t2 (loop $l2
-              (br_if $t2 (i32.ge_u (local.get $vs) (local.get $ve)))
-              (br_if $t2 (i32.and (i32.ne (i32.load8_u $gm (i32.sub (local.get $ve) (i32.const 1))) (i32.const 32))
-                                  (i32.ne (i32.load8_u $gm (i32.sub (local.get $ve) (i32.const 1))) (i32.const 9))))
-              (local.set $ve (i32.sub (local.get $ve) (i32.const 1)))
-              (br $l2)))
-            ;; the function's memory is at address 0: its pointers are absolute already
-            (if (call $ob_req_header_append (local.get $req) (local.get $ls) (i32.sub (local.get $colon) (local.get $ls))
-                  (local.get $vs) (i32.sub (local.get $ve) (local.get $vs)))
-              (then (return (i32.const 0))))))
+        (local.set $colon (local.get $ls))
+        (block $c_end (loop $c
+          (br_if $c_end (i32.eq (i32.load8_u $gm (local.get $colon)) (i32.const 58)))
+          (local.set $colon (i32.add (local.get $colon) (i32.const 1)))
+          (br $c)))
+        (local.set $nl (i32.sub (local.get $colon) (local.get $ls)))
+        (local.set $vs (i32.add (local.get $colon) (i32.const 1)))
+        (local.set $ve (local.get $le))
+        (block $t1 (loop $l1
+          (br_if $t1 (i32.ge_u (local.get $vs) (local.get $ve)))
+          (br_if $t1 (i32.and (i32.ne (i32.load8_u $gm (local.get $vs)) (i32.const 32)) (i32.ne (i32.load8_u $gm (local.get $vs)) (i32.const 9))))
+          (local.set $vs (i32.add (local.get $vs) (i32.const 1)))
+          (br $l1)))
+        (block $t2 (loop $l2
+          (br_if $t2 (i32.ge_u (local.get $vs) (local.get $ve)))
+          (br_if $t2 (i32.and (i32.ne (i32.load8_u $gm (i32.sub (local.get $ve) (i32.const 1))) (i32.const 32))
+                              (i32.ne (i32.load8_u $gm (i32.sub (local.get $ve) (i32.const 1))) (i32.const 9))))
+          (local.set $ve (i32.sub (local.get $ve) (i32.const 1)))
+          (br $l2)))
+        (block $skip
+          (br_if $skip (call $ob_name_in (local.get $ls) (local.get $nl) @lit"{{OB_HOST_OWNED}}"))
+          (br_if $skip (i32.and (global.get $ob_drop_body_headers) (call $ob_name_in (local.get $ls) (local.get $nl) @lit"{{OB_BODY_HEADERS}}")))
+          (br_if $skip (i32.and (global.get $ob_drop_credentials) (call $ob_name_in (local.get $ls) (local.get $nl) @lit"{{OB_CREDENTIAL_HEADERS}}")))
+          ;; the function's memory is at address 0: its pointers are absolute already
+          (if (call $ob_req_header_append (local.get $req) (local.get $ls) (local.get $nl)
+                (local.get $vs) (i32.sub (local.get $ve) (local.get $vs)))
+            (then (return (i32.const 0)))))
         (local.set $ls (i32.add (local.get $le) (i32.const 1)))
         (br $line)))
     (i32.const 1))
 
-  ;; Every line "name: value": name a token, no CR or NUL anywhere. Returns 1 when fine.
+  ;; Every line "name: value" (the last LF may be left out): the name a token, no CR or NUL in
+  ;; the value. Returns 1, or 0 with the message written (header-lines.ts's words).
   (func $ob_check_headers (param $p i32) (param $len i32) (result i32)
-    (local $end i32) (local $i i32) (local $c i32) (local $in_name i32) (local $name_len i32)
+    (local $end i32) (local $ls i32) (local $le i32) (local $i i32) (local $c i32) (local $line i32) (local $colon i32)
     (local.set $end (i32.add (local.get $p) (local.get $len)))
-    (local.set $i (local.get $p))
-    (local.set $in_name (i32.const 1))
+    (local.set $ls (local.get $p))
     (block $done
       (loop $each
-        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
-        (local.set $c (i32.load8_u $gm (local.get $i)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (if (i32.or (i32.eqz (local.get $c)) (i32.eq (local.get $c) (i32.const 13))) (then (return (i32.const 0))))
-        (if (i32.eq (local.get $c) (i32.const 10))
+        (br_if $done (i32.ge_u (local.get $ls) (local.get $end)))
+        (local.set $line (i32.add (local.get $line) (i32.const 1)))
+        (local.set $le (local.get $ls))
+        (block $eol (loop $scan
+          (br_if $eol (i32.ge_u (local.get $le) (local.get $end)))
+          (br_if $eol (i32.eq (i32.load8_u $gm (local.get $le)) (i32.const 10)))
+          (local.set $le (i32.add (local.get $le) (i32.const 1)))
+          (br $scan)))
+        ;; the name: token characters up to the first ":"
+        (local.set $colon (i32.const -1))
+        (local.set $i (local.get $ls))
+        (block $name_end
+          (loop $name
+            (br_if $name_end (i32.ge_u (local.get $i) (local.get $le)))
+            (local.set $c (i32.load8_u $gm (local.get $i)))
+            (if (i32.eq (local.get $c) (i32.const 58)) (then (local.set $colon (local.get $i)) (br $name_end)))
+            (br_if $name_end (i32.eqz (call $is_token_char (local.get $c))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $name)))
+        (if (i32.le_s (local.get $colon) (local.get $ls))
           (then
-            ;; an empty line is skipped; a line without ":" is not a header
-            (if (i32.and (local.get $in_name) (i32.ne (local.get $name_len) (i32.const 0))) (then (return (i32.const 0))))
-            (local.set $in_name (i32.const 1))
-            (local.set $name_len (i32.const 0))
-            (br $each)))
-        (if (local.get $in_name)
-          (then
-            (if (i32.eq (local.get $c) (i32.const 58))
+            (call $ob_msg_invalid)
+            (call $ob_msg_bytes @lit"header line ")
+            (call $ob_msg_u32 (local.get $line))
+            (call $ob_msg_bytes @lit" has no valid name before \22:\22")
+            (return (i32.const 0))))
+        (local.set $i (local.get $colon))
+        (block $value_ok
+          (loop $value
+            (br_if $value_ok (i32.ge_u (local.get $i) (local.get $le)))
+            (local.set $c (i32.load8_u $gm (local.get $i)))
+            (if (i32.or (i32.eqz (local.get $c)) (i32.eq (local.get $c) (i32.const 13)))
               (then
-                (if (i32.eqz (local.get $name_len)) (then (return (i32.const 0))))
-                (local.set $in_name (i32.const 0))
-                (br $each)))
-            (if (i32.eqz (call $is_token_char (local.get $c))) (then (return (i32.const 0))))
-            (local.set $name_len (i32.add (local.get $name_len) (i32.const 1)))))
+                (call $ob_msg_invalid)
+                (call $ob_msg_bytes @lit"header \22")
+                (local.set $i (local.get $ls))
+                (block $nd (loop $nn
+                  (br_if $nd (i32.ge_u (local.get $i) (local.get $colon)))
+                  (call $ob_msg_byte (call $lower (i32.load8_u $gm (local.get $i))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $nn)))
+                (call $ob_msg_bytes @lit"\22 holds a CR or NUL byte")
+                (return (i32.const 0))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $value)))
+        (local.set $ls (i32.add (local.get $le) (i32.const 1)))
         (br $each)))
-    (i32.eqz (i32.and (local.get $in_name) (i32.ne (local.get $name_len) (i32.const 0)))))
+    (i32.const 1))
 
-  ;; What a failed send tells in $send_error_detail, as a code and a reason in the message.
+  ;; What a failed send tells in $send_error_detail, as a code and the message.
   (func $ob_send_failure (param $st i32) (result i32)
-    (local $tag i32) (local $code i32)
+    (local $tag i32)
     (local.set $tag (i32.load $am (global.get $ob_detail)))
-    (call $ob_msg_about @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
-    (local.set $code (i32.const 2))
-    (block $known
+    (if (i32.or (i32.eq (local.get $tag) (i32.const 9)) (i32.eq (local.get $tag) (i32.const 16)))
+      (then
+        (call $ob_msg_first @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+        (return (i32.const 3))))
+    (if (i32.eq (local.get $tag) (i32.const 15))
+      (then
+        (call $ob_msg_first @lit"{{OB_MSG_TOO_LARGE_PRE}}" @lit"{{OB_MSG_TOO_LARGE_POST}}")
+        (return (i32.const 4))))
+    (call $ob_msg_first @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
+    (block $unreachable
       (if (i32.or (i32.eq (local.get $tag) (i32.const 2)) (i32.eq (local.get $tag) (i32.const 3)))
-        (then (call $ob_msg_bytes @lit"DNS lookup failed") (br $known)))
+        (then (call $ob_msg_bytes @lit"host name lookup failed") (br $unreachable)))
       (if (i32.or (i32.eq (local.get $tag) (i32.const 4)) (i32.or (i32.eq (local.get $tag) (i32.const 5)) (i32.eq (local.get $tag) (i32.const 6))))
-        (then (call $ob_msg_bytes @lit"destination unreachable") (br $known)))
+        (then (call $ob_msg_bytes @lit"host unreachable") (br $unreachable)))
       (if (i32.eq (local.get $tag) (i32.const 7))
-        (then (call $ob_msg_bytes @lit"connection refused") (br $known)))
+        (then (call $ob_msg_bytes @lit"connection refused") (br $unreachable)))
       (if (i32.eq (local.get $tag) (i32.const 8))
-        (then (call $ob_msg_bytes @lit"connection closed before the response was complete") (br $known)))
-      (if (i32.or (i32.eq (local.get $tag) (i32.const 9)) (i32.eq (local.get $tag) (i32.const 16)))
-        (then
-          (call $ob_msg_about @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
-          (local.set $code (i32.const 3))
-          (br $known)))
+        (then (call $ob_msg_bytes @lit"connection closed by the server") (br $unreachable)))
       (if (i32.or (i32.eq (local.get $tag) (i32.const 11)) (i32.or (i32.eq (local.get $tag) (i32.const 12))
             (i32.or (i32.eq (local.get $tag) (i32.const 23)) (i32.eq (local.get $tag) (i32.const 24)))))
-        (then (call $ob_msg_bytes @lit"TLS error") (br $known)))
-      (if (i32.eq (local.get $tag) (i32.const 15))
-        (then
-          (call $ob_msg_about @lit"{{OB_MSG_TOO_LARGE_PRE}}" @lit"{{OB_MSG_TOO_LARGE_POST}}")
-          (local.set $code (i32.const 4))
-          (br $known)))
-      (local.set $code (i32.const 9))
+        (then (call $ob_msg_bytes @lit"TLS error") (br $unreachable)))
       (if (i32.or (i32.eq (local.get $tag) (i32.const 13)) (i32.or (i32.eq (local.get $tag) (i32.const 14))
             (i32.or (i32.eq (local.get $tag) (i32.const 17)) (i32.or (i32.eq (local.get $tag) (i32.const 18)) (i32.eq (local.get $tag) (i32.const 19))))))
-        (then (call $ob_msg_bytes @lit"invalid HTTP response") (br $known)))
+        (then (call $ob_msg_bytes @lit"invalid HTTP response") (return (i32.const 9))))
       (call $ob_msg_bytes @lit"Fastly status ")
       (call $ob_msg_u32 (local.get $st))
       (call $ob_msg_bytes @lit", send error ")
-      (call $ob_msg_u32 (local.get $tag)))
-    (local.get $code))
+      (call $ob_msg_u32 (local.get $tag))
+      (return (i32.const 9)))
+    (i32.const 2))
 
   ;; One request to the URL in $ob_raw. On success $ob_resp, $ob_rbody and $ob_status are set.
   (func $ob_hop (param $hp i32) (param $hl i32) (result i32)
     (local $st i32) (local $req i32) (local $body i32) (local $p i32) (local $left i32) (local $n i32) (local $pending i32)
-    (if (i32.ge_u (global.get $ob_calls) (i32.const {{OB_MAX_CALLS}}))
+    (if (global.get $ob_hops)
       (then
-        (call $ob_msg_start)
-        (call $ob_msg_bytes @lit"{{OB_MSG_LIMIT}}")
-        (return (i32.const 8))))
-    (global.set $ob_calls (i32.add (global.get $ob_calls) (i32.const 1)))
-    (local.set $st (call $ob_parse))
-    (if (local.get $st) (then (return (local.get $st))))
-    (if (i32.eqz (call $ob_allowed))
-      (then
-        (call $ob_msg_about @lit"{{OB_MSG_DENIED_PRE}}" @lit"{{OB_MSG_DENIED_POST}}")
-        (return (i32.const 1))))
+        (call $ob_msg_first @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
+        (call $ob_msg_bytes @lit"redirected to a location that cannot be followed: ")
+        (if (i32.eqz (call $ob_parse)) (then (return (i32.const 9))))
+        (if (i32.eqz (call $ob_allowed))
+          (then
+            (call $ob_msg_first @lit"{{OB_MSG_REDIRECT_DENIED_PRE}}" @lit"{{OB_MSG_REDIRECT_DENIED_MID}}")
+            (call $ob_msg_origin)
+            (call $ob_msg_bytes @lit"{{OB_MSG_REDIRECT_DENIED_POST}}")
+            (return (i32.const 1))))))
     (local.set $st (call $ob_backend))
     (if (local.get $st) (then (return (local.get $st))))
 
@@ -574,6 +692,8 @@
       (br_if $host_error (call $ob_req_method_set (local.get $req) (call $abs (global.get $ob_method)) (global.get $ob_method_len)))
       (br_if $host_error (call $ob_req_uri_set (local.get $req) (call $abs (global.get $ob_url)) (global.get $ob_url_len)))
       (br_if $host_error (i32.eqz (call $ob_append_headers (local.get $req) (local.get $hp) (local.get $hl))))
+      ;; the body handed on is the decoded body (Fastly decodes gzip)
+      (br_if $host_error (call $ob_req_auto_decompress (local.get $req) (i32.const 1)))
       (br_if $host_error (call $body_new (call $abs (global.get $ob_io))))
       (local.set $body (i32.load $am (global.get $ob_io)))
       (local.set $p (global.get $ob_body_ptr))
@@ -587,20 +707,21 @@
           (local.set $p (i32.add (local.get $p) (local.get $n)))
           (local.set $left (i32.sub (local.get $left) (local.get $n)))
           (br $more)))
+      (memory.fill $am (global.get $ob_detail) (i32.const 0) (i32.const 32))
       (local.set $st (call $ob_send_async (local.get $req) (local.get $body)
         (call $abs (global.get $ob_name)) (global.get $ob_name_len) (call $abs (global.get $ob_io))))
-      (if (local.get $st)
-        (then
-          (i32.store $am (global.get $ob_detail) (i32.const 0))
-          (return (call $ob_send_failure (local.get $st)))))
+      (if (local.get $st) (then (return (call $ob_send_failure (local.get $st)))))
       (local.set $pending (i32.load $am (global.get $ob_io)))
-      ;; the per-call timeout: wait for the response head at most that long
-      (i32.store $am offset=32 (global.get $ob_io) (local.get $pending))
-      (br_if $host_error (call $ob_select (call $abs (i32.add (global.get $ob_io) (i32.const 32))) (i32.const 1)
-        (i32.const {{OB_TIMEOUT_MS}}) (call $abs (global.get $ob_io))))
-      (if (i32.eq (i32.load $am (global.get $ob_io)) (i32.const -1))
+      ;; the per-call deadline: wait for the response head at most that long
+      (local.set $left (call $ob_left_ms (global.get $ob_deadline)))
+      (if (local.get $left)
         (then
-          (call $ob_msg_about @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+          (i32.store $am offset=32 (global.get $ob_io) (local.get $pending))
+          (br_if $host_error (call $ob_select (call $abs (i32.add (global.get $ob_io) (i32.const 32))) (i32.const 1)
+            (local.get $left) (call $abs (global.get $ob_io))))))
+      (if (i32.or (i32.eqz (local.get $left)) (i32.eq (i32.load $am (global.get $ob_io)) (i32.const -1)))
+        (then
+          (call $ob_msg_first @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
           (return (i32.const 3))))
       ;; $send_error_detail: tag uninitialized, no optional fields asked for
       (memory.fill $am (global.get $ob_detail) (i32.const 0) (i32.const 32))
@@ -612,25 +733,30 @@
       (br_if $host_error (call $ob_resp_status_get (global.get $ob_resp) (call $abs (global.get $ob_io))))
       (global.set $ob_status (i32.load16_u $am (global.get $ob_io)))
       (return (i32.const 0)))
-    (call $ob_msg_about @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
+    (call $ob_msg_first @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
     (call $ob_msg_bytes @lit"a Fastly hostcall failed")
     (i32.const 9))
 
-  ;; The first Location of the current response, resolved against the current URL into $ob_raw.
-  ;; Returns 0 when there is none.
+  ;; The first value of response header [$name, +$len) ($am) at the scratch area; its length, or -1.
+  (func $ob_resp_header (param $name i32) (param $len i32) (result i32)
+    (local $n i32)
+    (call $ensure (i32.add (global.get $ob_scratch) (i32.const 8200)))
+    (if (call $ob_resp_header_values_get (global.get $ob_resp) (call $abs (local.get $name)) (local.get $len)
+          (call $abs (global.get $ob_scratch)) (i32.const 8192) (i32.const 0)
+          (call $abs (i32.add (global.get $ob_io) (i32.const 8))) (call $abs (global.get $ob_io)))
+      (then (return (i32.const -1))))
+    (local.set $n (i32.load $am (global.get $ob_io)))
+    (if (i32.eqz (local.get $n)) (then (return (i32.const -1))))
+    (local.set $n (call $find (global.get $ob_scratch) (local.get $n) (i32.const 0)))
+    (select (local.get $n) (i32.const -1) (i32.ge_s (local.get $n) (i32.const 0))))
+
+  ;; The current response's Location, resolved against the current URL into $ob_raw. 0 when
+  ;; there is none (the 3xx is then the answer, as fetch.ts does).
   (func $ob_location (result i32)
-    (local $st i32) (local $v i32) (local $len i32) (local $out i32) (local $c i32) (local $i i32) (local $slash i32)
+    (local $v i32) (local $len i32) (local $out i32) (local $c i32) (local $i i32) (local $keep i32)
+    (local.set $len (call $ob_resp_header @lit"location"))
+    (if (i32.lt_s (local.get $len) (i32.const 0)) (then (return (i32.const 0))))
     (local.set $v (global.get $ob_scratch))
-    (call $ensure (i32.add (local.get $v) (i32.const 8200)))
-    (local.set $st (call $ob_resp_header_values_get (global.get $ob_resp) (call $abs @off"location") (i32.const 8)
-      (call $abs (local.get $v)) (i32.const 8192) (i32.const 0)
-      (call $abs (i32.add (global.get $ob_io) (i32.const 8))) (call $abs (global.get $ob_io))))
-    (if (local.get $st) (then (return (i32.const 0))))
-    (local.set $len (i32.load $am (global.get $ob_io)))
-    (if (i32.eqz (local.get $len)) (then (return (i32.const 0))))
-    ;; the first value (NUL-terminated)
-    (local.set $len (call $find (local.get $v) (local.get $len) (i32.const 0)))
-    (if (i32.le_s (local.get $len) (i32.const 0)) (then (return (i32.const 0))))
     (local.set $out (global.get $ob_raw))
     ;; an absolute URL ("scheme:" first) is taken as it is
     (block $relative
@@ -645,7 +771,6 @@
                       (i32.or (i32.eq (local.get $c) (i32.const 46)) (i32.and (i32.ge_u (local.get $c) (i32.const 48)) (i32.le_u (local.get $c) (i32.const 57)))))))))
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $scheme)))
-      (if (i32.gt_u (local.get $len) (i32.const 8192)) (then (return (i32.const 0))))
       (memory.copy $am $am (local.get $out) (local.get $v) (local.get $len))
       (global.set $ob_raw_len (local.get $len))
       (return (i32.const 1)))
@@ -654,128 +779,228 @@
     (if (global.get $u_https)
       (then (memory.copy $am $am (local.get $out) @lit"https:") (local.set $i (i32.const 6)))
       (else (memory.copy $am $am (local.get $out) @lit"http:") (local.set $i (i32.const 5))))
-    (if (i32.and (i32.eq (local.get $c) (i32.const 47))
-                 (i32.and (i32.gt_u (local.get $len) (i32.const 1)) (i32.eq (i32.load8_u $am offset=1 (local.get $v)) (i32.const 47))))
+    (if (i32.eqz (i32.and (i32.eq (local.get $c) (i32.const 47))
+                          (i32.and (i32.gt_u (local.get $len) (i32.const 1)) (i32.eq (i32.load8_u $am offset=1 (local.get $v)) (i32.const 47)))))
       (then
-        (if (i32.gt_u (i32.add (local.get $i) (local.get $len)) (i32.const 8192)) (then (return (i32.const 0))))
-        (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (local.get $v) (local.get $len))
-        (global.set $ob_raw_len (i32.add (local.get $i) (local.get $len)))
-        (return (i32.const 1))))
-    ;; "//" + host[:port]
-    (i32.store8 $am (i32.add (local.get $out) (local.get $i)) (i32.const 47))
-    (i32.store8 $am offset=1 (i32.add (local.get $out) (local.get $i)) (i32.const 47))
-    (local.set $i (i32.add (local.get $i) (i32.const 2)))
-    (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (global.get $u_host) (global.get $u_auth_len))
-    (local.set $i (i32.add (local.get $i) (global.get $u_auth_len)))
-    (if (i32.ne (local.get $c) (i32.const 47))
-      (then
-        ;; keep the current path: all of it before "?query", up to its last "/" before a relative path
-        (local.set $slash (i32.const 0))
-        (block $p_end
-          (loop $pp
-            (br_if $p_end (i32.ge_u (i32.add (global.get $u_path) (local.get $slash)) (i32.add (global.get $ob_url) (global.get $ob_url_len))))
-            (br_if $p_end (i32.eq (i32.load8_u $am (i32.add (global.get $u_path) (local.get $slash))) (i32.const 63)))
-            (local.set $slash (i32.add (local.get $slash) (i32.const 1)))
-            (br $pp)))
-        (if (i32.ne (local.get $c) (i32.const 63))
+        ;; "//" + host[:port]
+        (i32.store16 $am (i32.add (local.get $out) (local.get $i)) (i32.const 0x2f2f))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (global.get $u_host) (global.get $u_auth_len))
+        (local.set $i (i32.add (local.get $i) (global.get $u_auth_len)))
+        (if (i32.ne (local.get $c) (i32.const 47))
           (then
-            (block $s_end
-              (loop $ss
-                (br_if $s_end (i32.eqz (local.get $slash)))
-                (br_if $s_end (i32.eq (i32.load8_u $am (i32.add (global.get $u_path) (i32.sub (local.get $slash) (i32.const 1)))) (i32.const 47)))
-                (local.set $slash (i32.sub (local.get $slash) (i32.const 1)))
-                (br $ss)))))
-        (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (global.get $u_path) (local.get $slash))
-        (local.set $i (i32.add (local.get $i) (local.get $slash)))))
+            ;; the current path before "?", and for a relative path only up to its last "/"
+            (block $p_end
+              (loop $pp
+                (br_if $p_end (i32.ge_u (i32.add (global.get $u_path) (local.get $keep)) (i32.add (global.get $ob_url) (global.get $ob_url_len))))
+                (br_if $p_end (i32.eq (i32.load8_u $am (i32.add (global.get $u_path) (local.get $keep))) (i32.const 63)))
+                (local.set $keep (i32.add (local.get $keep) (i32.const 1)))
+                (br $pp)))
+            (if (i32.ne (local.get $c) (i32.const 63))
+              (then
+                (block $s_end
+                  (loop $ss
+                    (br_if $s_end (i32.eqz (local.get $keep)))
+                    (br_if $s_end (i32.eq (i32.load8_u $am (i32.add (global.get $u_path) (i32.sub (local.get $keep) (i32.const 1)))) (i32.const 47)))
+                    (local.set $keep (i32.sub (local.get $keep) (i32.const 1)))
+                    (br $ss)))))
+            (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (global.get $u_path) (local.get $keep))
+            (local.set $i (i32.add (local.get $i) (local.get $keep)))))))
     (if (i32.gt_u (i32.add (local.get $i) (local.get $len)) (i32.const 8192)) (then (return (i32.const 0))))
     (memory.copy $am $am (i32.add (local.get $out) (local.get $i)) (local.get $v) (local.get $len))
     (global.set $ob_raw_len (i32.add (local.get $i) (local.get $len)))
     (i32.const 1))
+
+  ;; The origin of the current hop differs from the previous one's (kept at the scratch area)?
+  (func $ob_origin_changed (param $prev_https i32) (param $prev_port i32) (param $prev i32) (param $prev_len i32) (result i32)
+    (if (i32.or (i32.ne (local.get $prev_https) (global.get $u_https)) (i32.ne (local.get $prev_port) (global.get $u_port)))
+      (then (return (i32.const 1))))
+    (if (i32.ne (local.get $prev_len) (global.get $u_host_len)) (then (return (i32.const 1))))
+    (call $memcmp (local.get $prev) (global.get $u_host) (local.get $prev_len)))
+
+  ;; A declared content-length over the limit: too large already (fetch.ts refuses it at once).
+  (func $ob_declared_too_large (result i32)
+    (local $len i32) (local $i i32) (local $n i64) (local $c i32)
+    (local.set $len (call $ob_resp_header @lit"content-length"))
+    (if (i32.le_s (local.get $len) (i32.const 0)) (then (return (i32.const 0))))
+    (loop $digits
+      (local.set $c (i32.sub (i32.load8_u $am (i32.add (global.get $ob_scratch) (local.get $i))) (i32.const 48)))
+      (if (i32.gt_u (local.get $c) (i32.const 9)) (then (return (i32.const 0))))
+      (local.set $n (i64.add (i64.mul (local.get $n) (i64.const 10)) (i64.extend_i32_u (local.get $c))))
+      (if (i64.gt_u (local.get $n) (i64.const {{OB_MAX_BYTES}})) (then (return (i32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $digits (i32.lt_u (local.get $i) (local.get $len))))
+    (i32.const 0))
 
   ;; ------------------------------------------------------------- wfn_http_v1
 
   (func (export "wfn_http_v1.send")
     (param $mp i32) (param $ml i32) (param $up i32) (param $ul i32) (param $hp i32) (param $hl i32)
     (param $bp i32) (param $bl i32) (param $flags i32) (param $out i32) (result i32)
-    (local $st i32) (local $hops i32) (local $i i32) (local $h i32)
+    (local $st i32) (local $i i32) (local $h i32) (local $prev i32) (local $prev_https i32) (local $prev_port i32)
+    (if (i32.eqz (call $ob_in_guest (local.get $out) (i32.const 4))) (then (return (call $ob_bad_pointer))))
+    ;; every call counts, as imports.ts counts them
+    (global.set $ob_calls (i32.add (global.get $ob_calls) (i32.const 1)))
+    (if (i32.gt_u (global.get $ob_calls) (i32.const {{OB_MAX_CALLS}}))
+      (then
+        (call $ob_msg_start)
+        (call $ob_msg_bytes @lit"{{OB_MSG_LIMIT}}")
+        (return (call $ob_fail (i32.const 8)))))
+    (if (i32.and (local.get $flags) (i32.const -2))
+      (then
+        (call $ob_msg_invalid)
+        (call $ob_msg_bytes @lit"unknown flags 0x")
+        (call $ob_msg_hex (local.get $flags))
+        (return (call $ob_fail (i32.const 5)))))
     (if (i32.eqz (i32.and (i32.and (call $ob_in_guest (local.get $mp) (local.get $ml)) (call $ob_in_guest (local.get $up) (local.get $ul)))
-                          (i32.and (i32.and (call $ob_in_guest (local.get $hp) (local.get $hl)) (call $ob_in_guest (local.get $bp) (local.get $bl)))
-                                   (call $ob_in_guest (local.get $out) (i32.const 4)))))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_POINTER}}") (return (call $ob_fail (i32.const 5)))))
-    ;; the method: a token of at most 64 bytes
-    (if (i32.or (i32.eqz (local.get $ml)) (i32.gt_u (local.get $ml) (i32.const 64)))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_METHOD}}") (return (call $ob_fail (i32.const 5)))))
-    (block $m_ok
-      (loop $m
-        (br_if $m_ok (i32.ge_u (local.get $i) (local.get $ml)))
-        (if (i32.eqz (call $is_token_char (i32.load8_u $gm (i32.add (local.get $mp) (local.get $i)))))
-          (then (call $ob_msg_invalid @lit"{{OB_MSG_METHOD}}") (return (call $ob_fail (i32.const 5)))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $m)))
-    (memory.copy $am $gm (global.get $ob_method) (local.get $mp) (local.get $ml))
-    (global.set $ob_method_len (local.get $ml))
-    (if (i32.gt_u (local.get $ul) (i32.const 8192))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_URL_LONG}}") (return (call $ob_fail (i32.const 5)))))
-    (memory.copy $am $gm (global.get $ob_raw) (local.get $up) (local.get $ul))
-    (global.set $ob_raw_len (local.get $ul))
-    (if (i32.eqz (call $ob_check_headers (local.get $hp) (local.get $hl)))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_HEADERS}}") (return (call $ob_fail (i32.const 5)))))
-    (global.set $ob_body_ptr (local.get $bp))
-    (global.set $ob_body_len (local.get $bl))
-    (loop $hop
-      (local.set $st (call $ob_hop (local.get $hp) (local.get $hl)))
-      (if (local.get $st) (then (return (call $ob_fail (local.get $st)))))
-      (if (i32.and (i32.and (local.get $flags) (i32.const 1))
-            (i32.or (i32.and (i32.ge_u (global.get $ob_status) (i32.const 301)) (i32.le_u (global.get $ob_status) (i32.const 303)))
-                    (i32.or (i32.eq (global.get $ob_status) (i32.const 307)) (i32.eq (global.get $ob_status) (i32.const 308)))))
+                          (i32.and (call $ob_in_guest (local.get $hp) (local.get $hl)) (call $ob_in_guest (local.get $bp) (local.get $bl)))))
+      (then (return (call $ob_bad_pointer))))
+    ;; the method: a token (of at most 64 bytes here), not CONNECT, TRACE or TRACK
+    (block $bad_method
+      (br_if $bad_method (i32.or (i32.eqz (local.get $ml)) (i32.gt_u (local.get $ml) (i32.const 64))))
+      (block $m_ok
+        (loop $m
+          (br_if $m_ok (i32.ge_u (local.get $i) (local.get $ml)))
+          (br_if $bad_method (i32.eqz (call $is_token_char (i32.load8_u $gm (i32.add (local.get $mp) (local.get $i))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $m)))
+      (memory.copy $am $gm (global.get $ob_method) (local.get $mp) (local.get $ml))
+      (global.set $ob_method_len (local.get $ml))
+      (if (i32.or (call $ieq (global.get $ob_method) (local.get $ml) @lit"connect")
+            (i32.or (call $ieq (global.get $ob_method) (local.get $ml) @lit"trace") (call $ieq (global.get $ob_method) (local.get $ml) @lit"track")))
         (then
-          (if (call $ob_location)
-            (then
-              (if (i32.ge_u (local.get $hops) (i32.const 20))
-                (then
-                  (drop (call $ob_body_close (global.get $ob_rbody)))
-                  (call $ob_msg_about @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
-                  (call $ob_msg_bytes @lit"{{OB_MSG_REDIRECTS}}")
-                  (return (call $ob_fail (i32.const 9)))))
-              (local.set $hops (i32.add (local.get $hops) (i32.const 1)))
-              (drop (call $ob_body_close (global.get $ob_rbody)))
-              ;; 301/302/303: GET without a body (HEAD stays HEAD); 307/308 repeat the request
-              (if (i32.le_u (global.get $ob_status) (i32.const 303))
-                (then
-                  (global.set $ob_body_len (i32.const 0))
-                  (if (i32.eqz (call $ieq (global.get $ob_method) (global.get $ob_method_len) @lit"head"))
-                    (then
-                      (memory.copy $am $am (global.get $ob_method) @lit"GET")
-                      (global.set $ob_method_len (i32.const 3))))))
-              (br $hop))))))
-    (local.set $h (global.get $ob_nhandles))
-    (global.set $ob_nhandles (i32.add (local.get $h) (i32.const 1)))
-    (local.set $i (i32.add (global.get $ob_handles) (i32.shl (local.get $h) (i32.const 4))))
-    (i32.store $am offset=0 (local.get $i) (global.get $ob_resp))
-    (i32.store $am offset=4 (local.get $i) (global.get $ob_rbody))
-    (i32.store $am offset=8 (local.get $i) (i32.const 0))
-    (i32.store $am offset=12 (local.get $i) (global.get $ob_status))
-    (call $ob_put (local.get $out) (i32.add (local.get $h) (i32.const 1)))
-    (i32.const 0))
+          (call $ob_msg_invalid)
+          (call $ob_msg_bytes @lit"the method ")
+          (call $ob_msg_bytes (global.get $ob_method) (local.get $ml))
+          (call $ob_msg_bytes @lit" is not supported")
+          (return (call $ob_fail (i32.const 5)))))
+      (if (i32.gt_u (local.get $ul) (i32.const 8192))
+        (then
+          (call $ob_msg_invalid)
+          (call $ob_msg_bytes @lit"the URL is longer than 8192 bytes")
+          (return (call $ob_fail (i32.const 5)))))
+      (memory.copy $am $gm (global.get $ob_raw) (local.get $up) (local.get $ul))
+      (global.set $ob_raw_len (local.get $ul))
+      ;; the URL, then the allow list (imports.ts's order)
+      (call $ob_msg_invalid)
+      (if (i32.eqz (call $ob_parse)) (then (return (call $ob_fail (i32.const 5)))))
+      ;; keep the first origin: the messages name it
+      (global.set $ob_msg_len (i32.const 0))
+      (call $ob_msg_origin)
+      (memory.copy $am $am (global.get $ob_first) (global.get $ob_msg) (global.get $ob_msg_len))
+      (global.set $ob_first_len (global.get $ob_msg_len))
+      (if (i32.eqz (call $ob_allowed))
+        (then
+          (call $ob_msg_first @lit"{{OB_MSG_DENIED_PRE}}" @lit"{{OB_MSG_DENIED_POST}}")
+          (return (call $ob_fail (i32.const 1)))))
+      (if (i32.eqz (call $ob_check_headers (local.get $hp) (local.get $hl))) (then (return (call $ob_fail (i32.const 5)))))
+      (if (i32.and (i32.ne (local.get $bl) (i32.const 0))
+            (i32.or (call $ieq (global.get $ob_method) (local.get $ml) @lit"get") (call $ieq (global.get $ob_method) (local.get $ml) @lit"head")))
+        (then
+          (call $ob_msg_invalid)
+          (call $ob_msg_bytes @lit"a ")
+          (local.set $i (i32.const 0))
+          (block $ud (loop $u
+            (br_if $ud (i32.ge_u (local.get $i) (local.get $ml)))
+            (call $ob_msg_byte (call $upper (i32.load8_u $am (i32.add (global.get $ob_method) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $u)))
+          (call $ob_msg_bytes @lit" request cannot have a body")
+          (return (call $ob_fail (i32.const 5)))))
+      (global.set $ob_body_ptr (local.get $bp))
+      (global.set $ob_body_len (local.get $bl))
+      (global.set $ob_hops (i32.const 0))
+      (global.set $ob_drop_body_headers (i32.const 0))
+      (global.set $ob_drop_credentials (i32.const 0))
+      (global.set $ob_deadline (i64.add (call $ob_now) (i64.const {{OB_TIMEOUT_NS}})))
+      (loop $hop
+        (local.set $st (call $ob_hop (local.get $hp) (local.get $hl)))
+        (if (local.get $st) (then (return (call $ob_fail (local.get $st)))))
+        (if (i32.and (i32.and (local.get $flags) (i32.const 1))
+              (i32.or (i32.and (i32.ge_u (global.get $ob_status) (i32.const 301)) (i32.le_u (global.get $ob_status) (i32.const 303)))
+                      (i32.or (i32.eq (global.get $ob_status) (i32.const 307)) (i32.eq (global.get $ob_status) (i32.const 308)))))
+          (then
+            (if (call $ob_location)
+              (then
+                (drop (call $ob_body_close (global.get $ob_rbody)))
+                (if (i32.ge_u (global.get $ob_hops) (i32.const 20))
+                  (then
+                    (call $ob_msg_first @lit"{{OB_MSG_REDIRECTS_PRE}}" @lit"{{OB_MSG_REDIRECTS_POST}}")
+                    (return (call $ob_fail (i32.const 9)))))
+                (global.set $ob_hops (i32.add (global.get $ob_hops) (i32.const 1)))
+                ;; 301/302/303: GET without a body (HEAD stays HEAD); 307/308 repeat the request
+                (if (i32.le_u (global.get $ob_status) (i32.const 303))
+                  (then
+                    (global.set $ob_body_len (i32.const 0))
+                    (global.set $ob_drop_body_headers (i32.const 1))
+                    (if (i32.eqz (call $ieq (global.get $ob_method) (global.get $ob_method_len) @lit"head"))
+                      (then
+                        (memory.copy $am $am (global.get $ob_method) @lit"GET")
+                        (global.set $ob_method_len (i32.const 3))))))
+                ;; credentials do not go on to another origin: remember this one to compare
+                (local.set $prev (i32.add (global.get $ob_scratch) (i32.const 8704)))
+                (call $ensure (i32.add (local.get $prev) (i32.const 256)))
+                (memory.copy $am $am (local.get $prev) (global.get $u_host) (global.get $u_host_len))
+                (local.set $prev_https (global.get $u_https))
+                (local.set $prev_port (global.get $u_port))
+                (local.set $i (global.get $u_host_len))
+                ;; (the next hop parses first: $ob_hop checks the origin change before sending)
+                (global.set $ob_drop_credentials (i32.or (global.get $ob_drop_credentials)
+                  (call $ob_next_origin_changed (local.get $prev_https) (local.get $prev_port) (local.get $prev) (local.get $i))))
+                (br $hop))))))
+      (if (call $ob_declared_too_large)
+        (then
+          (drop (call $ob_body_close (global.get $ob_rbody)))
+          (call $ob_msg_start)
+          (call $ob_msg_bytes @lit"{{OB_MSG_TOO_LARGE_PRE}}")
+          (call $ob_msg_origin)
+          (call $ob_msg_bytes @lit"{{OB_MSG_TOO_LARGE_POST}}")
+          (return (call $ob_fail (i32.const 4)))))
+      (local.set $h (global.get $ob_nhandles))
+      (global.set $ob_nhandles (i32.add (local.get $h) (i32.const 1)))
+      (local.set $i (i32.add (global.get $ob_handles) (i32.mul (local.get $h) (i32.const 352))))
+      (i32.store $am offset=0 (local.get $i) (global.get $ob_resp))
+      (i32.store $am offset=4 (local.get $i) (global.get $ob_rbody))
+      (i32.store $am offset=8 (local.get $i) (i32.const 0))
+      (i32.store $am offset=12 (local.get $i) (global.get $ob_status))
+      (i64.store $am offset=16 (local.get $i) (global.get $ob_deadline))
+      (i32.store $am offset=24 (local.get $i) (global.get $ob_first_len))
+      (memory.copy $am $am (i32.add (local.get $i) (i32.const 28)) (global.get $ob_first) (global.get $ob_first_len))
+      (call $ob_put (local.get $out) (i32.add (local.get $h) (i32.const 1)))
+      (return (i32.const 0)))
+    (call $ob_msg_invalid)
+    (call $ob_msg_byte (i32.const 34))
+    (call $ob_msg_guest (local.get $mp) (local.get $ml) (i32.const 40))
+    (call $ob_msg_bytes @lit"\22 is not an HTTP method")
+    (call $ob_fail (i32.const 5)))
+
+  ;; Parses the redirect's target (in $ob_raw) just to compare its origin with the previous
+  ;; hop's; $ob_hop parses it again (and reports what is wrong with it).
+  (func $ob_next_origin_changed (param $https i32) (param $port i32) (param $prev i32) (param $prev_len i32) (result i32)
+    (local $keep i32)
+    (local.set $keep (global.get $ob_msg_len))
+    (if (i32.eqz (call $ob_parse)) (then (global.set $ob_msg_len (local.get $keep)) (return (i32.const 1))))
+    (global.set $ob_msg_len (local.get $keep))
+    (call $ob_origin_changed (local.get $https) (local.get $port) (local.get $prev) (local.get $prev_len)))
 
   ;; The table entry of an open response handle, or 0 (with the message written).
   (func $ob_entry (param $h i32) (result i32)
     (local $e i32)
     (if (i32.and (i32.ge_u (local.get $h) (i32.const 1)) (i32.le_u (local.get $h) (global.get $ob_nhandles)))
       (then
-        (local.set $e (i32.add (global.get $ob_handles) (i32.shl (i32.sub (local.get $h) (i32.const 1)) (i32.const 4))))
+        (local.set $e (i32.add (global.get $ob_handles) (i32.mul (i32.sub (local.get $h) (i32.const 1)) (i32.const 352))))
         (if (i32.load $am offset=12 (local.get $e)) (then (return (local.get $e))))))
     (call $ob_msg_start)
-    (call $ob_msg_bytes @lit"{{OB_MSG_BAD_HANDLE}}")
+    (call $ob_msg_bytes @lit"outbound response handle ")
     (call $ob_msg_u32 (local.get $h))
+    (call $ob_msg_bytes @lit" is not open")
     (i32.const 0))
 
   (func (export "wfn_http_v1.status") (param $h i32) (param $out i32) (result i32)
     (local $e i32)
     (local.set $e (call $ob_entry (local.get $h)))
-    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail (i32.const 6)))))
-    (if (i32.eqz (call $ob_in_guest (local.get $out) (i32.const 4)))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_POINTER}}") (return (call $ob_fail (i32.const 5)))))
+    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail_quietly (i32.const 6)))))
+    (if (i32.eqz (call $ob_in_guest (local.get $out) (i32.const 4))) (then (return (call $ob_bad_pointer))))
     (call $ob_put (local.get $out) (i32.load $am offset=12 (local.get $e)))
     (i32.const 0))
 
@@ -786,9 +1011,9 @@
     (local $n i32) (local $p i32) (local $nend i32) (local $nlen i32) (local $vcursor i32) (local $vn i32)
     (local $q i32) (local $vend i32) (local $vlen i32) (local $total i32) (local $st i32) (local $i i32) (local $vcap i32)
     (local.set $e (call $ob_entry (local.get $h)))
-    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail (i32.const 6)))))
+    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail_quietly (i32.const 6)))))
     (if (i32.eqz (i32.and (call $ob_in_guest (local.get $buf) (local.get $len)) (call $ob_in_guest (local.get $out) (i32.const 4))))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_POINTER}}") (return (call $ob_fail (i32.const 5)))))
+      (then (return (call $ob_bad_pointer))))
     (local.set $resp (i32.load $am (local.get $e)))
     (local.set $names (global.get $ob_scratch))
     (local.set $vals (i32.add (global.get $ob_scratch) (i32.const 4096)))
@@ -800,7 +1025,7 @@
       (if (local.get $st)
         (then
           (call $ob_msg_start)
-          (call $ob_msg_bytes @lit"{{OB_MSG_HEADERS_FAILED}}")
+          (call $ob_msg_bytes @lit"reading the outbound response headers failed")
           (return (call $ob_fail (i32.const 9)))))
       (local.set $n (i32.load $am (global.get $ob_io)))
       (local.set $next (i64.load $am offset=8 (global.get $ob_io)))
@@ -831,7 +1056,7 @@
             (if (local.get $st)
               (then
                 (call $ob_msg_start)
-                (call $ob_msg_bytes @lit"{{OB_MSG_HEADERS_FAILED}}")
+                (call $ob_msg_bytes @lit"reading the outbound response headers failed")
                 (return (call $ob_fail (i32.const 9)))))
             (local.set $vn (i32.load $am (global.get $ob_io)))
             (local.set $q (local.get $vals))
@@ -868,24 +1093,42 @@
     (if (i32.gt_u (local.get $total) (local.get $len)) (then (return (i32.const 7))))
     (i32.const 0))
 
+  ;; The entry's first origin, for a message about the body.
+  (func $ob_msg_entry (param $e i32) (param $pre i32) (param $pre_len i32) (param $post i32) (param $post_len i32)
+    (call $ob_msg_start)
+    (call $ob_msg_bytes (local.get $pre) (local.get $pre_len))
+    (call $ob_msg_bytes (i32.add (local.get $e) (i32.const 28)) (i32.load $am offset=24 (local.get $e)))
+    (call $ob_msg_bytes (local.get $post) (local.get $post_len)))
+
   (func (export "wfn_http_v1.body_read") (param $h i32) (param $buf i32) (param $len i32) (param $out i32) (result i32)
-    (local $e i32) (local $n i32) (local $total i32)
+    (local $e i32) (local $n i32) (local $total i32) (local $left i32) (local $body i32)
     (local.set $e (call $ob_entry (local.get $h)))
-    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail (i32.const 6)))))
+    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail_quietly (i32.const 6)))))
     (if (i32.eqz (i32.and (call $ob_in_guest (local.get $buf) (local.get $len)) (call $ob_in_guest (local.get $out) (i32.const 4))))
-      (then (call $ob_msg_invalid @lit"{{OB_MSG_POINTER}}") (return (call $ob_fail (i32.const 5)))))
-    (if (call $body_read (i32.load $am offset=4 (local.get $e)) (local.get $buf) (local.get $len) (call $abs (global.get $ob_io)))
+      (then (return (call $ob_bad_pointer))))
+    (local.set $body (i32.load $am offset=4 (local.get $e)))
+    ;; the call's deadline covers its body too: wait for data at most until then
+    (local.set $left (call $ob_left_ms (i64.load $am offset=16 (local.get $e))))
+    (if (local.get $left)
       (then
-        (call $ob_msg_start)
-        (call $ob_msg_bytes @lit"{{OB_MSG_BODY_FAILED}}")
-        (return (call $ob_fail (i32.const 9)))))
+        (i32.store $am offset=32 (global.get $ob_io) (local.get $body))
+        (if (call $ob_select (call $abs (i32.add (global.get $ob_io) (i32.const 32))) (i32.const 1) (local.get $left) (call $abs (global.get $ob_io)))
+          (then (local.set $left (i32.const 1)) (i32.store $am (global.get $ob_io) (i32.const 0))))))
+    (if (i32.or (i32.eqz (local.get $left)) (i32.eq (i32.load $am (global.get $ob_io)) (i32.const -1)))
+      (then
+        (call $ob_msg_entry (local.get $e) @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+        (return (call $ob_fail (i32.const 3)))))
+    (if (call $body_read (local.get $body) (local.get $buf) (local.get $len) (call $abs (global.get $ob_io)))
+      (then
+        (call $ob_msg_entry (local.get $e) @lit"{{OB_MSG_FAILED_PRE}}" @lit"{{OB_MSG_FAILED_MID}}")
+        (call $ob_msg_bytes @lit"the connection closed before the body was complete")
+        (return (call $ob_fail (i32.const 2)))))
     (local.set $n (i32.load $am (global.get $ob_io)))
     (local.set $total (i32.add (i32.load $am offset=8 (local.get $e)) (local.get $n)))
     (i32.store $am offset=8 (local.get $e) (local.get $total))
     (if (i32.gt_u (local.get $total) (i32.const {{OB_MAX_BYTES}}))
       (then
-        (call $ob_msg_start)
-        (call $ob_msg_bytes @lit"{{OB_MSG_BODY_TOO_LARGE}}")
+        (call $ob_msg_entry (local.get $e) @lit"{{OB_MSG_TOO_LARGE_PRE}}" @lit"{{OB_MSG_TOO_LARGE_POST}}")
         (return (call $ob_fail (i32.const 4)))))
     (call $ob_put (local.get $out) (local.get $n))
     (i32.const 0))
@@ -893,15 +1136,15 @@
   (func (export "wfn_http_v1.close") (param $h i32) (result i32)
     (local $e i32)
     (local.set $e (call $ob_entry (local.get $h)))
-    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail (i32.const 6)))))
+    (if (i32.eqz (local.get $e)) (then (return (call $ob_fail_quietly (i32.const 6)))))
     (drop (call $ob_body_close (i32.load $am offset=4 (local.get $e))))
     (i32.store $am offset=12 (local.get $e) (i32.const 0))
     (i32.const 0))
 
   (func (export "wfn_http_v1.error_message") (param $buf i32) (param $len i32) (param $out i32) (result i32)
-    (if (i32.eqz (i32.and (call $ob_in_guest (local.get $buf) (local.get $len)) (call $ob_in_guest (local.get $out) (i32.const 4))))
-      (then (return (i32.const 5))))
+    (if (i32.eqz (call $ob_in_guest (local.get $out) (i32.const 4))) (then (return (call $ob_bad_pointer))))
     (call $ob_put (local.get $out) (global.get $ob_msg_len))
     (if (i32.gt_u (global.get $ob_msg_len) (local.get $len)) (then (return (i32.const 7))))
+    (if (i32.eqz (call $ob_in_guest (local.get $buf) (local.get $len))) (then (return (call $ob_bad_pointer))))
     (memory.copy $gm $am (local.get $buf) (global.get $ob_msg) (global.get $ob_msg_len))
     (i32.const 0))

@@ -5,7 +5,6 @@
  * replaces one section and keeps every other byte.
  */
 import { encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
-
 import { skipImportDesc } from '../../src/runtime/wasm-imports.js';
 
 export { formatFuncType, readFuncTypes, readImports, type FuncType, type ImportEntry, type ValType } from '../../src/runtime/wasm-imports.js';

@@ -19,6 +19,8 @@ export interface BackendRequest {
   connectTimeoutMs?: number;
   firstByteTimeoutMs?: number;
   betweenBytesTimeoutMs?: number;
+  /** Decode a gzip response (Fastly's auto_decompress_response_set), dropping its content-encoding and content-length. */
+  decompressGzip?: boolean;
 }
 
 export type NetMessage =

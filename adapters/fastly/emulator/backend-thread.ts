@@ -9,6 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { workerData, type MessagePort } from 'node:worker_threads';
+import { createGunzip } from 'node:zlib';
 import { sendErrorTag, type BackendRequest, type NetMessage, type NetReply } from './backend-net.js';
 
 const HIGH_WATER = 1024 * 1024;
@@ -19,7 +20,7 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
 
 interface Exchange {
   request?: http.ClientRequest;
-  response?: http.IncomingMessage;
+  response?: NodeJS.ReadableStream;
   unread: number;
   paused: boolean;
   betweenBytesMs?: number;
@@ -89,12 +90,20 @@ function start(id: number, req: BackendRequest): void {
     clearTimeout(connectTimer);
     clearTimeout(headTimer);
     if (ex.done) return res.destroy();
-    ex.response = res;
-    const out: [string, string][] = [];
+    let out: [string, string][] = [];
     for (let i = 0; i < res.rawHeaders.length; i += 2) out.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
+    const encoding = res.headers['content-encoding']?.trim().toLowerCase();
+    let body: NodeJS.ReadableStream = res;
+    if (req.decompressGzip && (encoding === 'gzip' || encoding === 'x-gzip')) {
+      out = out.filter(([k]) => k !== 'content-encoding' && k !== 'content-length');
+      const gunzip = createGunzip();
+      gunzip.on('error', (error) => fail(id, ex, 19, `the gzip body cannot be decoded: ${error.message}`));
+      body = res.pipe(gunzip);
+    }
+    ex.response = body;
     post({ id, type: 'head', status: res.statusCode ?? 502, headers: out });
     armIdle(id, ex);
-    res.on('data', (chunk: Buffer) => {
+    body.on('data', (chunk: Buffer) => {
       if (ex.done) return;
       // A copy the transfer can take (chunks may share Node's pooled buffers).
       const bytes = new Uint8Array(chunk);
@@ -102,11 +111,11 @@ function start(id: number, req: BackendRequest): void {
       post({ id, type: 'data', chunk: bytes }, [bytes.buffer as ArrayBuffer]);
       if (ex.unread > HIGH_WATER) {
         ex.paused = true;
-        res.pause();
+        body.pause();
       }
       armIdle(id, ex);
     });
-    res.on('end', () => {
+    body.on('end', () => {
       if (ex.done) return;
       ex.done = true;
       clearTimeout(ex.idle);

@@ -64,6 +64,8 @@ interface RequestEntry {
   uri: string;
   version: number;
   headers: Headers;
+  /** auto_decompress_response_set: gzip responses come back decoded. */
+  decompressGzip?: boolean;
 }
 
 interface ResponseEntry {
@@ -568,7 +570,14 @@ export class FastlyHost {
         ...this.backendCalls(),
         cache_override_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
         cache_override_v2_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
-        auto_decompress_response_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
+        auto_decompress_response_set: (h: number, encodings: number) => {
+          const r = req(h);
+          if (!r) return Status.BADF;
+          // $content_encodings: only gzip (bit 0) is defined
+          if (encodings >>> 0 > 1) return Status.INVAL;
+          r.decompressGzip = encodings === 1;
+          return Status.OK;
+        },
       },
       fastly_http_downstream: {
         ...this.downstreamCalls(true),
@@ -784,6 +793,7 @@ export class FastlyHost {
       connectTimeoutMs: backend.connectTimeoutMs,
       firstByteTimeoutMs: backend.firstByteTimeoutMs,
       betweenBytesTimeoutMs: backend.betweenBytesTimeoutMs,
+      decompressGzip: r.decompressGzip,
     });
     // The request and its body are consumed by the send.
     this.handles.delete(h >>> 0);
