@@ -1,4 +1,4 @@
-import type { TargetAdapter } from './types.js';
+import type { TargetAdapter } from '../src/target/types.js';
 import { UserError } from '../src/util/errors.js';
 
 export const TARGETS = ['self-hosted', 'cloudflare', 'lambda', 'fastly'] as const;

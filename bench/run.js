@@ -17,7 +17,7 @@ if (want('core')) {
 }
 
 if (want('serve')) {
-  const { benchServe, soakServe } = await import('../lib/src/server/bench.js');
+  const { benchServe, soakServe } = await import('../lib/src/bench/serve.js');
   const hello = await buildTemplate('assemblyscript', 'http');
   const b = (results.serve = await benchServe(hello, { durationS: 10, connections: 10 }));
   const row = (name, r) => [name, fmt.n(r.reqPerSec), fmt.ms(r.p50Ms), fmt.ms(r.p99Ms), r.errors + r.timeouts + r.non2xx];

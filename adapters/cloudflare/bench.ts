@@ -7,7 +7,7 @@ import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Artifact } from '../types.js';
+import type { Artifact } from '../../src/target/types.js';
 import { DEFAULT_LIMITS } from '../../src/config/types.js';
 import { startCloudflareEmulator } from './emulator.js';
 import { COMPATIBILITY_DATE, ENTRY_FILE, packageWorker, WORKERD_CONFIG_FILE, wasmFileName } from './package.js';

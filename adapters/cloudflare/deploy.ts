@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Bundle, DeployOptions, DeployResult } from '../types.js';
+import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { encodeMultipart, type Part } from './multipart.js';
 import { checkWorkerName, ENTRY_FILE, METADATA_FILE, TARGET, wasmFileName, type WorkerMetadata } from './package.js';

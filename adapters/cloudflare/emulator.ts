@@ -10,11 +10,11 @@
 import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Bundle, EmulateOptions, Emulator } from '../types.js';
+import type { Bundle, EmulateOptions, Emulator } from '../../src/target/types.js';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../src/runtime/types.js';
-import { accessLogLine } from '../../src/server/access-log.js';
-import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/server/http.js';
+import { accessLogLine } from '../../src/http/access-log.js';
+import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { WORKERD_CONFIG_FILE } from './package.js';
 import { startWorkerd, type WorkerdProcess } from './workerd.js';

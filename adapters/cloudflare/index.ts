@@ -3,7 +3,7 @@
  * function's .wasm as a module import), emulated in the real workerd, deployed through the
  * Cloudflare API as Wrangler does.
  */
-import type { TargetAdapter } from '../types.js';
+import type { TargetAdapter } from '../../src/target/types.js';
 import { deployWorker } from './deploy.js';
 import { startCloudflareEmulator } from './emulator.js';
 import { packageWorker, TARGET } from './package.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { Artifact, Bundle } from '../types.js';
+import type { Artifact, Bundle } from '../../src/target/types.js';
 import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';

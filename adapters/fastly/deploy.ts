@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../src/util/errors.js';
-import type { Bundle, DeployOptions, DeployResult } from '../types.js';
+import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { secretStoreName } from './adapter-module.js';
 import { fillSecretStore, linkSecretStore, secretValues } from './secret-store.js';
 

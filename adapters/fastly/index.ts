@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Bundle, DeployOptions, EmulateOptions, TargetAdapter } from '../types.js';
+import type { Bundle, DeployOptions, EmulateOptions, TargetAdapter } from '../../src/target/types.js';
 import { deployToFastly } from './deploy.js';
 import { secretStoreName } from './adapter-module.js';
 import { startFastlyEmulator } from './emulator/server.js';

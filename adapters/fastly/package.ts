@@ -9,7 +9,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';
-import type { Artifact, Bundle } from '../types.js';
+import type { Artifact, Bundle } from '../../src/target/types.js';
 import { secretStoreName } from './adapter-module.js';
 import { mergeFunction } from './merge.js';
 import { readImports } from './wasm-binary.js';

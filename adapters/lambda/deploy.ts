@@ -24,7 +24,7 @@ import {
   type FunctionUrlAuthType,
 } from '@aws-sdk/client-lambda';
 import { readFile } from 'node:fs/promises';
-import type { Bundle, DeployOptions, DeployResult } from '../types.js';
+import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { awsUserError, isAwsError } from './aws-errors.js';
 import { ensureExecutionRole } from './iam-role.js';

@@ -3,7 +3,7 @@
  * a local Function URL gateway, and deploy through @aws-sdk/client-lambda.
  * See docs/targets/lambda.md.
  */
-import type { TargetAdapter } from '../types.js';
+import type { TargetAdapter } from '../../src/target/types.js';
 import { packageLambda } from './package.js';
 
 export const adapter: TargetAdapter = {

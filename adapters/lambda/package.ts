@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Artifact, Bundle } from '../types.js';
+import type { Artifact, Bundle } from '../../src/target/types.js';
 import { checkContract } from '../../src/runtime/contract.js';
 import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';

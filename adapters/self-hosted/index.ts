@@ -11,7 +11,7 @@ import { createServeLog } from '../../src/server/serve/log.js';
 import { startServe } from '../../src/server/serve/server.js';
 import { FileStore } from '../../src/server/serve/store-file.js';
 import { UserError } from '../../src/util/errors.js';
-import type { TargetAdapter } from '../types.js';
+import type { TargetAdapter } from '../../src/target/types.js';
 import { AdminClient } from './client.js';
 import { deployConfig, packageSelfHosted, readBundle, TARGET } from './manifest.js';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { sha256 } from '../../src/runtime/node/load.js';
 import type { Limits } from '../../src/config/types.js';
 import { UserError } from '../../src/util/errors.js';
-import type { Artifact, Bundle } from '../types.js';
+import type { Artifact, Bundle } from '../../src/target/types.js';
 
 export const TARGET = 'self-hosted';
 export const WASM_FILE = 'function.wasm';

@@ -4,7 +4,7 @@
  * each concurrency level. A target whose adapter cannot load or emulate here is reported as
  * unavailable, with the reason, instead of failing the whole run.
  */
-import type { Artifact } from '../../adapters/types.js';
+import type { Artifact } from '../target/types.js';
 import { timeRequest, type RequestTiming } from './http-timing.js';
 import { measureThroughput, type ThroughputResult } from './load.js';
 import { summarize, type Summary } from './stats.js';

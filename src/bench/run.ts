@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Artifact } from '../../adapters/types.js';
+import type { Artifact } from '../target/types.js';
 import { artifactFrom } from '../project/artifact.js';
 import type { FunctionSource } from '../project/resolve.js';
 import { UserError } from '../util/errors.js';

@@ -1,6 +1,6 @@
 /** The artifact a target starts from: a project's build output, or a given .wasm. */
 import path from 'node:path';
-import type { Artifact } from '../../adapters/types.js';
+import type { Artifact } from '../target/types.js';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { DEFAULT_OUTBOUND } from '../runtime/outbound/abi.js';

@@ -1,6 +1,6 @@
 /** `wfn deploy`: package the artifact for a target, then (unless --dry-run) upload it. */
 import { loadAdapter } from '../../adapters/index.js';
-import type { Bundle, DeployResult } from '../../adapters/types.js';
+import type { Bundle, DeployResult } from '../target/types.js';
 import { UserError } from '../util/errors.js';
 import { artifactFrom } from './artifact.js';
 import { resolveFunctionSource } from './resolve.js';

@@ -1,6 +1,6 @@
 /** `wfn dev --target X`: package the artifact for X and run that very package in X's emulator. */
 import { loadAdapter } from '../../adapters/index.js';
-import type { Emulator } from '../../adapters/types.js';
+import type { Emulator } from '../target/types.js';
 import { artifactFrom } from './artifact.js';
 import { watchProject } from '../server/watch.js';
 import type { FunctionSource } from './resolve.js';

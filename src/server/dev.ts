@@ -11,8 +11,8 @@ import { DEFAULT_LIMITS, type ProjectConfig } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import { errorResponse } from '../runtime/cgi.js';
-import { accessLogLine } from './access-log.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from './http.js';
+import { accessLogLine } from '../http/access-log.js';
+import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
 import { watchProject } from './watch.js';
 
 export interface DevOptions {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Artifact } from '../../adapters/types.js';
+import type { Artifact } from '../../src/target/types.js';
 import { benchTarget } from '../../src/bench/macro.js';
 import { writeOnce } from '../fixtures/contract.js';
 import { wat2wasm } from '../helpers/wat.js';

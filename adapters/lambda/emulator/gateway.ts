@@ -11,9 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../../src/runtime/types.js';
-import { accessLogLine } from '../../../src/server/access-log.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../../src/server/http.js';
-import type { Emulator } from '../../types.js';
+import { accessLogLine } from '../../../src/http/access-log.js';
+import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
+import type { Emulator } from '../../../src/target/types.js';
 import { eventFromRequest, PAYLOAD_LIMIT, responseFromResult } from '../events.js';
 import { InitError, Sandbox, type SandboxOptions } from './sandbox.js';
 

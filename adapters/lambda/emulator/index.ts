@@ -2,7 +2,7 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Bundle, EmulateOptions, Emulator } from '../../types.js';
+import type { Bundle, EmulateOptions, Emulator } from '../../../src/target/types.js';
 import { UserError } from '../../../src/util/errors.js';
 import { lambdaSettings } from '../limits.js';
 import { HANDLER, HANDLER_FILE } from '../package-config.js';

@@ -8,7 +8,7 @@ import type { Limits } from '../../config/types.js';
 import { sha256 } from '../../runtime/node/load.js';
 import type { WorkerPool } from '../../runtime/node/pool.js';
 import { UserError } from '../../util/errors.js';
-import { BodyTooLargeError, readBody } from '../http.js';
+import { BodyTooLargeError, readBody } from '../../http/node-http.js';
 import { checkName, ConfigError, parseFunctionConfig } from './config.js';
 import type { ServeLog } from './log.js';
 import type { ServeMetrics } from './metrics.js';

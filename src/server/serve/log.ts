@@ -1,6 +1,6 @@
 /** The server's log: one access line per request (the shared format, or JSON lines) plus messages. */
 import type { InvokeResult } from '../../runtime/types.js';
-import { accessLogLine } from '../access-log.js';
+import { accessLogLine } from '../../http/access-log.js';
 
 export type LogFormat = 'text' | 'json';
 

@@ -10,7 +10,7 @@ import type { Limits } from '../../config/types.js';
 import { errorResponse } from '../../runtime/cgi.js';
 import { sha256 } from '../../runtime/node/load.js';
 import { WorkerPool } from '../../runtime/node/pool.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http.js';
+import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../http/node-http.js';
 import { handleAdmin } from './admin.js';
 import { makeTokenCheck } from './auth.js';
 import { checkName, NAME_PATTERN, parseFunctionConfig } from './config.js';

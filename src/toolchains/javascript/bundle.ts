@@ -1,5 +1,5 @@
 /**
- * esbuild bundles wfn's JavaScript runtime (runtime/: the web globals QuickJS lacks and
+ * esbuild bundles wfn's JavaScript guest runtime (src/guest/js/: the web globals QuickJS lacks and
  * the CGI bridge) with the user's script and its npm imports into one ES module that
  * exports the world's `handle`. Without the snapshot, the same bundle (without import and
  * export statements) is wrapped in a loader that evaluates it per request (per-request.ts).
@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
 import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
-/** The runtime's folder: .ts sources under src/ (tests, dev), compiled .js under lib/. */
+/** The guest runtime's folder (src/guest/js): .ts sources under src/ (tests, dev), compiled .js under lib/. */
 export function runtimeDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), 'runtime');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guest', 'js');
 }
 
 /** A runtime module's path without extension (esbuild picks .ts or .js). */
@@ -87,7 +87,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       legalComments: 'none',
       charset: 'utf8',
     });
-    const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('toolchains/javascript/runtime') && !f.startsWith('wfn-host:'));
+    const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('guest/js/') && !f.startsWith('wfn-host:'));
     const code = result.outputFiles[0].text;
     return { code: options.perRequest ? perRequestLoader(code) : code, inputs };
   } catch (error) {

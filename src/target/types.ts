@@ -1,0 +1,82 @@
+import type { Limits } from '../config/types.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
+
+/** What every target starts from: the one contract module `wfn build` produced. */
+export interface Artifact {
+  /** Function name (wfn.toml `name`, or the .wasm file's base name). */
+  name: string;
+  /** Path of the contract-conforming WASI preview1 module. */
+  wasmPath: string;
+  /** Plain environment variables configured for the function. */
+  env: Record<string, string>;
+  /** Names of secret variables (values come from the process environment at deploy time). */
+  secrets: string[];
+  limits: Limits;
+  /** `[outbound]` of wfn.toml: who the function may call (deny by default) and the call limits. Every host enforces it. */
+  outbound: OutboundSettings;
+  /** Project folder, when the artifact comes from a project (bundles go to <projectDir>/.wfn/targets/<target>/). */
+  projectDir?: string;
+}
+
+export interface BundleFile {
+  /** Path relative to the bundle dir. */
+  path: string;
+  size: number;
+}
+
+/** A target's packaged artifact on disk: exactly what deploy uploads and emulate runs. */
+export interface Bundle {
+  target: string;
+  name: string;
+  dir: string;
+  files: BundleFile[];
+  /** Sum of the files' sizes in bytes. */
+  size: number;
+  /** Compressed size where the provider limits it (gzip for Cloudflare, zip for Lambda, tar.gz for Fastly). */
+  compressedSize?: number;
+  /** The single file that is uploaded, when the target uploads one archive (Lambda zip, Fastly tar.gz). */
+  archive?: string;
+  warnings: string[];
+  artifact: Artifact;
+}
+
+export interface EmulateOptions {
+  host: string;
+  port: number;
+  /** One access-log line per request (same format as `wfn dev`). */
+  log(line: string): void;
+}
+
+export interface Emulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface DeployOptions {
+  /** Process environment to take credentials and endpoint overrides from. */
+  env: NodeJS.ProcessEnv;
+  /** Target-specific flags (e.g. role, serviceId, url). */
+  flags: Record<string, unknown>;
+  log(message: string): void;
+}
+
+export interface DeployResult {
+  target: string;
+  name: string;
+  /** Where the function answers once deployed. */
+  url?: string;
+  version?: string | number;
+  /** True when the provider already had these exact bytes and nothing was changed. */
+  unchanged?: boolean;
+  details?: Record<string, unknown>;
+}
+
+/** One deploy target. Adding a target is adding a folder under adapters/ that exports one of these. */
+export interface TargetAdapter {
+  name: string;
+  /** True for a module this target runs as it is, outside the contract (a program built for Fastly's ABI). */
+  acceptsAsIs?(wasm: Uint8Array): boolean;
+  package(artifact: Artifact): Promise<Bundle>;
+  emulate(bundle: Bundle, options: EmulateOptions): Promise<Emulator>;
+  deploy(bundle: Bundle, options: DeployOptions): Promise<DeployResult>;
+}

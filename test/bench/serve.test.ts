@@ -1,0 +1,29 @@
+// The serve benchmarks `npm run bench` uses, run very briefly: they work and report sane numbers.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { benchServe, soakServe } from '../../src/bench/serve.js';
+import { builtCli, tempDir, textFunction } from '../server/serve/helpers.js';
+
+describe('serve benchmarks (short runs)', () => {
+  it('benchServe compares serve, bare node:http and compile-per-request; soakServe samples RSS', async () => {
+    builtCli(); // the targets run from lib/
+    const wasm = path.join(await tempDir('bench'), 'hello.wasm');
+    await writeFile(wasm, await textFunction('hello bench'));
+    const report = await benchServe(wasm, { durationS: 1, warmupS: 0, connections: 4 });
+    for (const run of [report.serve, report.bare, report.seed, report.seedOptimizing]) {
+      expect(run.requests).toBeGreaterThan(0);
+      expect(run.errors + run.timeouts + run.non2xx).toBe(0);
+      expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+    }
+    expect(report.ratioToBare).toBeGreaterThan(0);
+    expect(report.speedupOverSeedOptimizing).toBeGreaterThan(0);
+    expect(report.instantiateP50Us).toBeGreaterThan(0);
+
+    const soak = await soakServe(wasm, { durationS: 2, sampleEveryS: 1, connections: 4 });
+    expect(soak.requests).toBeGreaterThan(0);
+    expect(soak.errors + soak.non2xx).toBe(0);
+    expect(soak.samples.length).toBeGreaterThanOrEqual(2);
+    expect(soak.rssStartMiB).toBeGreaterThan(10);
+  });
+});
