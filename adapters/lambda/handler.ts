@@ -5,11 +5,16 @@
  * Never import this module from wfn itself: its top level reads the packaged files.
  */
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { errorResponse } from '../../src/runtime/cgi.js';
-import { invokeHttp } from '../../src/runtime/invoke.js';
+import { usesOutbound } from '../../src/runtime/contract.js';
+import { invokeHttp, type OutboundBinding } from '../../src/runtime/invoke.js';
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
+import { blockingPerform } from '../../src/runtime/node/outbound.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
 import { PAYLOAD_LIMIT, requestFromEvent, resultFromResponse, resultSize, type LambdaHttpResult } from './events.js';
-import { CONFIG_FILE, type PackageConfig } from './package-config.js';
+import { CONFIG_FILE, OUTBOUND_HELPER_FILE, type OutboundHelperData, type PackageConfig } from './package-config.js';
 
 const config = JSON.parse(readFileSync(new URL(CONFIG_FILE, import.meta.url), 'utf8')) as PackageConfig;
 const compiled = await WebAssembly.compile(readFileSync(new URL(config.wasm, import.meta.url)));
@@ -20,6 +25,24 @@ for (const name of config.env) {
   const value = process.env[name];
   if (value !== undefined) env[name] = value;
 }
+
+/**
+ * Outbound HTTP: the handler's thread blocks on Atomics.wait while a helper thread makes the
+ * call. The helper starts here, at init, so it is running before the first call blocks this thread.
+ */
+async function startOutbound(): Promise<OutboundBinding | undefined> {
+  if (!usesOutbound(compiled)) return undefined;
+  const settings = config.outbound ?? DEFAULT_OUTBOUND;
+  const channel = new MessageChannel();
+  const cell = new SharedArrayBuffer(4);
+  const workerData: OutboundHelperData = { port: channel.port2, cell };
+  const helper = new Worker(new URL(OUTBOUND_HELPER_FILE, import.meta.url), { workerData, transferList: [channel.port2] });
+  await once(helper, 'online');
+  helper.unref();
+  const perform = blockingPerform({ port: channel.port1, cell });
+  return { settings, perform: (request) => perform(request, settings) };
+}
+const outbound = await startOutbound();
 
 /** How the last invocation went (for the local gateway's access log; one invocation at a time per sandbox). */
 export interface InvocationRecord {
@@ -40,7 +63,7 @@ export async function handler(event: unknown): Promise<LambdaHttpResult> {
   const { req, route } = requestFromEvent(event);
   let result: InvokeResult;
   try {
-    result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes });
+    result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes, outbound });
   } catch (error) {
     result = failed(500, `host error: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -8,30 +8,42 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Artifact, Bundle } from '../../src/target/types.js';
-import { checkContract } from '../../src/runtime/contract.js';
+import { checkContract, usesOutbound } from '../../src/runtime/contract.js';
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { packageRoot, wfnVersion } from '../../src/util/paths.js';
 import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
-import { CONFIG_FILE, HANDLER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
+import { CONFIG_FILE, HANDLER_FILE, OUTBOUND_HELPER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
 import { deterministicZip, type ZipEntry } from './zip.js';
 
-/** handler.ts beside this file (running from sources), else the compiled handler.js (running from lib/). */
-function handlerEntry(): string {
+/** A source beside this file (running from sources), else its compiled .js (running from lib/). */
+function entry(name: string): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const ts = path.join(here, 'handler.ts');
-  return existsSync(ts) ? ts : path.join(here, 'handler.js');
+  const ts = path.join(here, `${name}.ts`);
+  return existsSync(ts) ? ts : path.join(here, `${name}.js`);
 }
 
-let bundled: Promise<Uint8Array> | undefined;
+const bundled = new Map<string, Promise<Uint8Array>>();
 
 /** index.mjs: the shim and the runtime in one ES module (built once per process). */
 export function bundleHandler(): Promise<Uint8Array> {
-  bundled ??= (async () => {
+  return bundleEntry('handler', 'AWS Lambda handler for a WASI preview1 + CGI function');
+}
+
+/** outbound.mjs: the handler's helper thread for outbound HTTP. */
+export function bundleOutboundHelper(): Promise<Uint8Array> {
+  return bundleEntry('outbound-helper', 'outbound HTTP helper thread of the Lambda handler');
+}
+
+function bundleEntry(name: string, what: string): Promise<Uint8Array> {
+  const cached = bundled.get(name);
+  if (cached) return cached;
+  const built = (async () => {
     const esbuild = await import('esbuild');
     const result = await esbuild.build({
-      entryPoints: [handlerEntry()],
+      entryPoints: [entry(name)],
       bundle: true,
       format: 'esm',
       platform: 'node',
@@ -42,12 +54,13 @@ export function bundleHandler(): Promise<Uint8Array> {
       legalComments: 'none',
       charset: 'utf8',
       logLevel: 'silent',
-      banner: { js: `// wfn ${wfnVersion()}: AWS Lambda handler for a WASI preview1 + CGI function (generated; see docs/targets/lambda.md)` },
+      banner: { js: `// wfn ${wfnVersion()}: ${what} (generated; see docs/targets/lambda.md)` },
     });
     return result.outputFiles[0].contents;
   })();
-  bundled.catch(() => (bundled = undefined));
-  return bundled;
+  bundled.set(name, built);
+  built.catch(() => bundled.delete(name));
+  return built;
 }
 
 /** Where the package goes: <project>/.wfn/targets/lambda/, else a temp folder per function. */
@@ -59,7 +72,7 @@ export function zipName(artifact: Artifact): string {
   return `${artifact.name}.zip`;
 }
 
-async function cappedWasm(artifact: Artifact): Promise<Uint8Array> {
+async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outbound: boolean }> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(artifact.wasmPath);
@@ -74,9 +87,10 @@ async function cappedWasm(artifact: Artifact): Promise<Uint8Array> {
     throw error;
   }
   // What is shipped must still conform (capMemory rewrote a section).
-  const problems = checkContract(await WebAssembly.compile(capped as BufferSource), { bytes: capped });
+  const module = await WebAssembly.compile(capped as BufferSource);
+  const problems = checkContract(module, { bytes: capped });
   if (problems.length > 0) throw new UserError(`${artifact.wasmPath} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return capped;
+  return { bytes: capped, outbound: usesOutbound(module) };
 }
 
 export async function packageLambda(artifact: Artifact): Promise<Bundle> {
@@ -87,10 +101,13 @@ export async function packageLambda(artifact: Artifact): Promise<Bundle> {
   const warnings = [...settings.warnings];
   if (variablesSize(artifact.env) > ENV_LIMIT_BYTES) warnings.push(`the variables take ${variablesSize(artifact.env)} bytes; Lambda allows ${ENV_LIMIT_BYTES}`);
 
+  const wasm = await cappedWasm(artifact);
   const config: PackageConfig = { wasm: WASM_FILE, memoryMiB: artifact.limits.memoryMiB, env: variableNames, wfn: wfnVersion() };
+  if (wasm.outbound) config.outbound = artifact.outbound ?? DEFAULT_OUTBOUND;
   const entries: ZipEntry[] = [
     { path: HANDLER_FILE, data: await bundleHandler() },
-    { path: WASM_FILE, data: await cappedWasm(artifact) },
+    ...(wasm.outbound ? [{ path: OUTBOUND_HELPER_FILE, data: await bundleOutboundHelper() }] : []),
+    { path: WASM_FILE, data: wasm.bytes },
     { path: CONFIG_FILE, data: new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n') },
   ];
   const zip = deterministicZip(entries);

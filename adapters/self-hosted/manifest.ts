@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sha256 } from '../../src/runtime/node/load.js';
 import type { Limits } from '../../src/config/types.js';
+import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
 
@@ -16,7 +17,7 @@ export interface SelfHostedManifest {
   sha256: string;
   size: number;
   /** The deploy config the admin API takes (env without secrets; secrets are added at deploy time). */
-  config: { env: Record<string, string>; limits: Limits };
+  config: { env: Record<string, string>; limits: Limits; outbound?: OutboundSettings };
   /** Names of variables whose values come from the deploying process's environment. */
   secrets: string[];
 }
@@ -35,7 +36,7 @@ export async function packageSelfHosted(artifact: Artifact): Promise<Bundle> {
     name: artifact.name,
     sha256: sha256(bytes),
     size: bytes.length,
-    config: { env: artifact.env, limits: artifact.limits },
+    config: { env: artifact.env, limits: artifact.limits, ...(artifact.outbound ? { outbound: artifact.outbound } : {}) },
     secrets: artifact.secrets,
   };
   await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
@@ -57,5 +58,5 @@ export function deployConfig(manifest: SelfHostedManifest, env: NodeJS.ProcessEn
     throw new UserError(`Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`, `Export ${missing.map((s) => `${s}=...`).join(' ')} before deploying.`);
   }
   const secrets = Object.fromEntries(manifest.secrets.map((s) => [s, env[s]!]));
-  return { env: { ...manifest.config.env, ...secrets }, limits: manifest.config.limits };
+  return { ...manifest.config, env: { ...manifest.config.env, ...secrets } };
 }

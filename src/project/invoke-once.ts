@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool } from '../runtime/node/pool.js';
 import type { HttpRequest, InvokeResult } from '../runtime/types.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { UserError } from '../util/errors.js';
 import { resolveFunctionSource } from './resolve.js';
 
@@ -44,6 +45,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
   let env: Record<string, string> = {};
   let route = '/';
   let limits = DEFAULT_LIMITS;
+  let outbound: OutboundSettings | undefined;
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -53,6 +55,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     env = config.env;
     route = config.route;
     limits = config.limits;
+    outbound = config.outbound;
   } else {
     wasmPath = source.path;
   }
@@ -60,6 +63,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     memoryMiB: options.memoryMiB ?? limits.memoryMiB,
     timeoutMs: options.timeoutMs ?? limits.timeoutMs,
     fn: { route, env },
+    outbound,
   });
   const headers = options.headers.map(parseHeader);
   const body = await requestBody(options.data);

@@ -20,9 +20,16 @@ export interface ContractOptions {
   bytes?: Uint8Array;
 }
 
-/** True when the module imports the outbound HTTP API (wfn inspect reports it). */
+const importsOutbound = new WeakMap<WebAssembly.Module, boolean>();
+
+/** True when the module imports the outbound HTTP API (hosts bind it; wfn inspect reports it). Looked up once per module. */
 export function usesOutbound(module: WebAssembly.Module): boolean {
-  return WebAssembly.Module.imports(module).some((imp) => imp.module === OUTBOUND_MODULE);
+  let uses = importsOutbound.get(module);
+  if (uses === undefined) {
+    uses = WebAssembly.Module.imports(module).some((imp) => imp.module === OUTBOUND_MODULE);
+    importsOutbound.set(module, uses);
+  }
+  return uses;
 }
 
 /** Returns one sentence per violation; empty when the module conforms. */

@@ -5,14 +5,32 @@
  * wasm on the thread that runs it).
  */
 import { buildCgiEnvironment, CgiParseError, errorResponse, parseCgiResponse } from './cgi.js';
+import { usesOutbound } from './contract.js';
+import { DEFAULT_OUTBOUND, OUTBOUND_ERROR, type OutboundRequest, type OutboundResult, type OutboundSettings } from './outbound/abi.js';
+import { OutboundHost } from './outbound/imports.js';
+import { policyFor } from './outbound/policy.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
 import { WasiExit, WasiHost } from './wasi.js';
+
+/** How this host makes the outbound calls of a function that imports wfn_http_v1. */
+export interface OutboundBinding {
+  settings: OutboundSettings;
+  perform(request: OutboundRequest): OutboundResult | Promise<OutboundResult>;
+}
 
 export interface RunInput {
   args: string[];
   env: [string, string][];
   stdin: Uint8Array;
+  /** Absent: a function that imports wfn_http_v1 still runs, and each call fails (FAILED). */
+  outbound?: OutboundBinding;
 }
+
+const UNAVAILABLE: OutboundBinding = {
+  settings: DEFAULT_OUTBOUND,
+  perform: () => ({ error: { code: OUTBOUND_ERROR.FAILED, message: 'outbound HTTP is not available on this host' } }),
+};
+
 
 /** Limits of a module whose memory was turned into the `wfn.memory` import (module.ts importMemory). */
 export interface PooledMemoryLimits {
@@ -68,11 +86,23 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   const imports: WebAssembly.Imports = { ...host.imports };
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
   if (lent) imports.wfn = { memory: lent };
+  let outbound: OutboundHost | undefined;
+  if (usesOutbound(module)) {
+    const binding = input.outbound ?? UNAVAILABLE;
+    outbound = new OutboundHost({
+      settings: binding.settings,
+      policy: policyFor(binding.settings.allow),
+      perform: binding.perform,
+      log: (line) => host.appendStderr(`${line}\n`),
+    });
+    Object.assign(imports, outbound.imports);
+  }
   // Synchronous: the module is compiled already, and a dedicated thread gains nothing from a promise.
   const instance = new WebAssembly.Instance(module, imports);
   const t1 = now();
   const memory = instance.exports.memory as WebAssembly.Memory;
   host.bind(memory);
+  outbound?.bind(memory);
   let exitCode: number | null = 0;
   let trap: string | undefined;
   try {
@@ -85,6 +115,7 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
     }
   }
   const t2 = now();
+  outbound?.close();
   const memoryBytes = memory.buffer.byteLength;
   if (lent && pooled) releaseMemory(module, pooled, lent);
   return {
@@ -104,6 +135,8 @@ export interface InvokeOptions {
   memoryCapBytes?: number;
   /** Set when the module imports its memory as `wfn.memory` (recycled memories). */
   pooledMemory?: PooledMemoryLimits;
+  /** How outbound calls are made (functions that import wfn_http_v1). */
+  outbound?: OutboundBinding;
 }
 
 /** Classifies a finished run into the HTTP response the contract prescribes. */
@@ -142,6 +175,6 @@ export async function invokeHttp(
   options: InvokeOptions = {},
 ): Promise<InvokeResult> {
   const { env, args } = buildCgiEnvironment(req, fn);
-  const run = await runModule(module, { env, args, stdin: req.body }, options.pooledMemory);
+  const run = await runModule(module, { env, args, stdin: req.body, outbound: options.outbound }, options.pooledMemory);
   return responseFromRun(run, options);
 }

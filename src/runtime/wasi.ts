@@ -130,6 +130,11 @@ export class WasiHost {
     return this.err.bytes();
   }
 
+  /** A line of the host's own in the function's log (e.g. a failed outbound call). */
+  appendStderr(text: string): void {
+    this.err.push(encoder.encode(text));
+  }
+
   // Views are made per call: memory.grow detaches the previous ArrayBuffer.
   private view(): DataView {
     if (!this.memory) throw new Error('WasiHost: memory not bound (call bind() after instantiation)');

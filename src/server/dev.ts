@@ -68,7 +68,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       config = await loadConfig(options.projectDir!);
       const { buildProject } = await import('../pipeline/build.js');
       const result = await buildProject(config, { log: (m) => options.progress(m) });
-      const fn = await loadFunction(result.artifact, { ...limits(), fn: { route: config.route, env: config.env } });
+      const fn = await loadFunction(result.artifact, { ...limits(), fn: { route: config.route, env: config.env }, outbound: config.outbound });
       const previous = 'fn' in state ? state.fn : undefined;
       state = { fn }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== fn.key) pool.forget(previous.key);

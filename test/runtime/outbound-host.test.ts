@@ -148,10 +148,20 @@ describe('the wfn_http_v1 import object', () => {
     expect(h.send('GET', 'http://127.0.0.1:1/', 'x: a\r\n')).toBe(OUTBOUND_ERROR.INVALID);
     expect(h.send('GET', 'http://127.0.0.1:1/', '', 'body')).toBe(OUTBOUND_ERROR.INVALID);
     expect(h.send('GET', 'http://127.0.0.1:1/', '', '', 2)).toBe(OUTBOUND_ERROR.INVALID);
+    expect(h.send('GET', 'http://127.0.0.1:1/', '', '', 0x80)).toBe(OUTBOUND_ERROR.INVALID);
     expect(h.api.send(0, 3, 70000, 5, 0, 0, 0, 0, 0, 100)).toBe(OUTBOUND_ERROR.INVALID);
     expect(h.api.send(0, 3, 0, 5, 0, 0, 0, 0, 0, 65535)).toBe(OUTBOUND_ERROR.INVALID);
     expect(h.api.body_read(1, 0, 10, 0xffffffff)).toBe(OUTBOUND_ERROR.BAD_HANDLE);
     expect(h.errorMessage()).toMatch(/handle 1 is not open/);
+  });
+
+  it('flags bits 8-31 carry the call\'s own timeout', () => {
+    const seen: OutboundRequest[] = [];
+    const h = harness((r) => (seen.push(r), ok('')));
+    expect(h.send('GET', 'http://127.0.0.1:1/', '', '', (250 << 8) | 1)).toBe(0);
+    expect(h.send('GET', 'http://127.0.0.1:1/')).toBe(0);
+    expect(seen[0]).toMatchObject({ followRedirects: true, timeoutMs: 250 });
+    expect(seen[1].timeoutMs).toBeUndefined();
   });
 
   it('the call limit is per invocation', () => {

@@ -2,20 +2,19 @@
  * Installs the web-platform globals QuickJS lacks, before the user's module runs (esbuild
  * keeps import order, and the generated entry imports this module first).
  */
+import { AbortController, AbortSignal, DOMException } from './abort.js';
 import { console } from './console.js';
 import { crypto, installMathRandom } from './crypto.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import { fetch } from './fetch.js';
 import { Headers, Request, Response } from './http.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from './timers.js';
 import { URL, URLSearchParams } from './url.js';
 
-/** Outbound HTTP needs sockets, which WASI preview1 does not have: say so instead of "fetch is not defined". */
-async function fetch(): Promise<never> {
-  throw new TypeError('fetch() (outbound HTTP) is not available in wfn functions: WASI preview1 has no sockets');
-}
-
 const globals: Record<string, unknown> = {
   fetch,
+  AbortController,
+  AbortSignal,
   console,
   crypto,
   TextEncoder,
@@ -30,6 +29,9 @@ const globals: Record<string, unknown> = {
   clearTimeout,
   clearInterval,
 };
+
+// Only where the engine has none.
+if (!('DOMException' in globalThis)) globals.DOMException = DOMException;
 
 // Always wfn's own, even where the engine has one: serve.ts recognizes its own Response.
 for (const [name, value] of Object.entries(globals)) {

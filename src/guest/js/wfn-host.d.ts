@@ -11,4 +11,14 @@ declare module 'wfn:fn/host' {
   export function utf8Encode(text: string): Uint8Array;
   /** The string for valid UTF-8 bytes; null when they are not valid UTF-8. */
   export function utf8Decode(bytes: Uint8Array): string | null;
+  /**
+   * Outbound HTTP (wfn_http_v1). Each returns its ok value or throws the API's error code
+   * (a number). flags: bit 0 follow redirects, bits 8-31 the call's own timeout in ms.
+   */
+  export function httpSend(method: string, url: string, headers: Uint8Array, body: Uint8Array, flags: number): number;
+  export function httpStatus(handle: number): number;
+  export function httpHeaders(handle: number): Uint8Array;
+  export function httpBodyRead(handle: number, max: number): Uint8Array;
+  export function httpClose(handle: number): void;
+  export function httpErrorMessage(): string;
 }

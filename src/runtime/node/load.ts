@@ -5,12 +5,15 @@ import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
 import { capMemory, importMemory, MemoryCapError, WasmFormatError } from '../module.js';
 import type { FunctionContext } from '../types.js';
+import type { OutboundSettings } from '../outbound/abi.js';
 import type { LoadedFunction } from './pool.js';
 
 export interface LoadOptions {
   memoryMiB: number;
   timeoutMs: number;
   fn: FunctionContext;
+  /** `[outbound]` of wfn.toml (deny all when absent). */
+  outbound?: OutboundSettings;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -51,6 +54,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
     fn: options.fn,
     timeoutMs: options.timeoutMs,
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
+    outbound: options.outbound,
   };
 }
 

@@ -1,7 +1,10 @@
 /** Worker-thread side of the pool: keeps compiled modules by key and runs invocations. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { invokeHttp } from '../invoke.js';
-import type { PoolRequest, PoolReply } from './pool.js';
+import { blockingPerform } from './outbound.js';
+import type { PoolRequest, PoolReply, PoolWorkerData } from './pool.js';
+
+const perform = blockingPerform((workerData as PoolWorkerData).outbound);
 
 const modules = new Map<string, WebAssembly.Module>();
 
@@ -20,7 +23,9 @@ async function handle(msg: PoolRequest): Promise<void> {
   const module = modules.get(msg.key)!;
   let reply: PoolReply;
   try {
-    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes, pooledMemory: msg.pooledMemory });
+    const settings = msg.outbound;
+    const outbound = settings ? { settings, perform: (request: Parameters<typeof perform>[0]) => perform(request, settings) } : undefined;
+    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes, pooledMemory: msg.pooledMemory, outbound });
     reply = { id: msg.id, result };
   } catch (error) {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

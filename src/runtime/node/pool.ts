@@ -10,6 +10,9 @@ import path from 'node:path';
 import { errorResponse } from '../cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from '../types.js';
 import type { PooledMemoryLimits } from '../invoke.js';
+import { usesOutbound } from '../contract.js';
+import { DEFAULT_OUTBOUND, type OutboundSettings } from '../outbound/abi.js';
+import { openOutboundLink, type OutboundLink } from './outbound.js';
 import { TimedWorkerPool } from './timed-pool.js';
 
 /** A compiled function ready to run, with its limits. */
@@ -22,10 +25,17 @@ export interface LoadedFunction {
   memoryCapBytes: number;
   /** Present when the module imports its memory (recycled per worker). */
   pooledMemory?: PooledMemoryLimits;
+  /** `[outbound]`: who the function may call and the call limits (deny all when absent). */
+  outbound?: OutboundSettings;
+}
+
+/** What each pool worker gets at start: its end of the outbound link (the main thread does the calls). */
+export interface PoolWorkerData {
+  outbound: OutboundLink;
 }
 
 export type PoolRequest =
-  | { type: 'invoke'; id: number; key: string; module?: WebAssembly.Module; req: HttpRequest; fn: FunctionContext; memoryCapBytes: number; pooledMemory?: PooledMemoryLimits }
+  | { type: 'invoke'; id: number; key: string; module?: WebAssembly.Module; req: HttpRequest; fn: FunctionContext; memoryCapBytes: number; pooledMemory?: PooledMemoryLimits; outbound?: OutboundSettings }
   | { type: 'forget'; key: string };
 
 export interface PoolReply {
@@ -55,12 +65,24 @@ export class WorkerPool {
 
   constructor(readonly size = Math.max(1, availableParallelism())) {
     this.pool = new TimedWorkerPool(
-      { script: workerScript(), size, failure, noun: 'function', groupOf: ({ fn }) => fn.key },
+      {
+        script: workerScript(),
+        size,
+        failure,
+        noun: 'function',
+        groupOf: ({ fn }) => fn.key,
+        // Each worker's outbound calls are made here, on the main thread; a replaced worker's calls are aborted.
+        setup: () => {
+          const link = openOutboundLink();
+          return { workerData: { outbound: link.guest } satisfies PoolWorkerData, transferList: [link.guest.port], dispose: () => link.server.close() };
+        },
+      },
       // Each worker compiles nothing: the module is posted once per worker (slot.state) and cached there.
       ({ fn, req }, slot) => {
         const first = !slot.state.has(fn.key);
         slot.state.add(fn.key);
-        return { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory };
+        const outbound = usesOutbound(fn.module) ? (fn.outbound ?? DEFAULT_OUTBOUND) : undefined;
+        return { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound };
       },
     );
   }

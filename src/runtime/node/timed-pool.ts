@@ -14,7 +14,7 @@
  * replaced and the tasks queued behind it (not started) go back to the front of the queue; only
  * tasks of the same group (function) are queued behind one another.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type Transferable } from 'node:worker_threads';
 import type { Outcome } from '../types.js';
 
 export interface WorkerReply<R> {
@@ -38,6 +38,15 @@ export interface TimedPoolOptions<R, P = unknown> {
    * a function that loops then delays only its own requests, never another function's.
    */
   groupOf?(payload: P): string;
+  /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
+  setup?(): WorkerSetup;
+}
+
+export interface WorkerSetup {
+  workerData: unknown;
+  transferList: Transferable[];
+  /** Called once the worker is terminated or replaced. */
+  dispose(): void;
 }
 
 interface Task<P, R> {
@@ -60,6 +69,7 @@ interface Slot<P, R> extends WorkerSlot {
   inflight: Task<P, R>[];
   timer?: NodeJS.Timeout;
   started?: number;
+  dispose?(): void;
 }
 
 export class TimedWorkerPool<P, R> {
@@ -79,7 +89,9 @@ export class TimedWorkerPool<P, R> {
   }
 
   private spawn(): Slot<P, R> {
-    const slot: Slot<P, R> = { worker: new Worker(this.options.script), state: new Set(), inflight: [] };
+    const setup = this.options.setup?.();
+    const worker = new Worker(this.options.script, setup ? { workerData: setup.workerData, transferList: setup.transferList } : undefined);
+    const slot: Slot<P, R> = { worker, state: new Set(), inflight: [], dispose: setup?.dispose };
     slot.worker.unref();
     if (this.options.init !== undefined) slot.worker.postMessage(this.options.init);
     slot.worker.on('message', (reply: WorkerReply<R>) => this.finish(slot, reply));
@@ -168,6 +180,7 @@ export class TimedWorkerPool<P, R> {
     slot.inflight = [];
     slot.worker.removeAllListeners();
     void slot.worker.terminate();
+    slot.dispose?.();
     this.replaced++;
     this.queue.unshift(...waiting);
     if (index >= 0 && !this.closed) this.slots[index] = this.spawn();
@@ -177,5 +190,6 @@ export class TimedWorkerPool<P, R> {
     this.closed = true;
     for (const task of this.queue.splice(0)) task.resolve(this.options.failure(503, 'busy', 'shutting down'));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const slot of this.slots) slot.dispose?.();
   }
 }

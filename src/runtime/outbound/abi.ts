@@ -36,6 +36,13 @@ export type OutboundErrorCode = (typeof OUTBOUND_ERROR)[keyof typeof OUTBOUND_ER
 
 /** `send` flags bit 0: the host follows redirects (policy checked on every hop). */
 export const FOLLOW_REDIRECTS = 1;
+/**
+ * `send` flags bits 8-31: this call's own timeout in ms (0: none), e.g. JavaScript's
+ * `AbortSignal.timeout()`; the host uses the smaller of it and `[outbound] timeout_ms`.
+ */
+export const TIMEOUT_SHIFT = 8;
+/** Bits 1-7 of `send` flags are reserved (INVALID when set). */
+export const RESERVED_FLAGS = 0xfe;
 /** WHATWG fetch's limit, and the API's. */
 export const MAX_REDIRECTS = 20;
 
@@ -66,6 +73,8 @@ export interface OutboundRequest {
   headers: [string, string][];
   body: Uint8Array;
   followRedirects: boolean;
+  /** The guest's own timeout for this call, when it set one (flags bits 8-31); the host takes the smaller. */
+  timeoutMs?: number;
 }
 
 export interface OutboundResponse {

@@ -31,9 +31,9 @@ class CallError extends Error {
 }
 
 export async function performFetch(request: OutboundRequest, options: PerformFetchOptions): Promise<OutboundResult> {
-  const { settings } = options;
+  const timeoutMs = callTimeout(request, options.settings);
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), settings.timeoutMs);
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
   const onEnd = () => timeout.abort();
   options.signal?.addEventListener('abort', onEnd, { once: true });
   const first = new URL(request.url);
@@ -42,12 +42,17 @@ export async function performFetch(request: OutboundRequest, options: PerformFet
   } catch (error) {
     if (error instanceof CallError) return { error: error.error };
     if (options.signal?.aborted) return { error: outboundErrors.failed(originOf(first), 'the invocation ended') };
-    if (timeout.signal.aborted) return { error: outboundErrors.timeout(originOf(first), settings.timeoutMs) };
+    if (timeout.signal.aborted) return { error: outboundErrors.timeout(originOf(first), timeoutMs, timeoutMs < options.settings.timeoutMs) };
     return { error: outboundErrors.unreachable(originOf(first), describeNetworkError(error)) };
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onEnd);
   }
+}
+
+/** The call's timeout: `[outbound] timeout_ms`, or the guest's own when it is shorter. */
+export function callTimeout(request: OutboundRequest, settings: OutboundSettings): number {
+  return request.timeoutMs !== undefined ? Math.min(request.timeoutMs, settings.timeoutMs) : settings.timeoutMs;
 }
 
 async function follow(request: OutboundRequest, first: URL, options: PerformFetchOptions, signal: AbortSignal): Promise<OutboundResponse> {

@@ -8,7 +8,7 @@
  * `perform` may block (Node: Atomics.wait while another thread fetches) or return a promise
  * (a JSPI host wraps `send` in WebAssembly.Suspending); `send` then returns a promise too.
  */
-import { FOLLOW_REDIRECTS, OUTBOUND_ERROR, OUTBOUND_MODULE, type OutboundError, type OutboundRequest, type OutboundResponse, type OutboundResult, type OutboundSettings } from './abi.js';
+import { FOLLOW_REDIRECTS, OUTBOUND_ERROR, RESERVED_FLAGS, TIMEOUT_SHIFT, OUTBOUND_MODULE, type OutboundError, type OutboundRequest, type OutboundResponse, type OutboundResult, type OutboundSettings } from './abi.js';
 import { decodeHeaderLines, encodeHeaderLines, HeaderLineError, withoutHostOwnedHeaders } from './header-lines.js';
 import { outboundErrors, outboundLogLine } from './messages.js';
 import { checkOutboundUrl, originOf, OutboundPolicy } from './policy.js';
@@ -158,7 +158,7 @@ export class OutboundHost {
   ): OutboundRequest | OutboundError {
     this.slice(handleOut, 4);
     if (++this.calls > this.options.settings.maxCalls) return outboundErrors.limit(this.options.settings.maxCalls);
-    if ((flags & ~FOLLOW_REDIRECTS) !== 0) return outboundErrors.invalid(`unknown flags 0x${(flags >>> 0).toString(16)}`);
+    if ((flags & RESERVED_FLAGS) !== 0) return outboundErrors.invalid(`reserved flag bits are set (0x${(flags >>> 0).toString(16)})`);
     let method: string;
     let urlText: string;
     try {
@@ -183,7 +183,10 @@ export class OutboundHost {
     const body = this.slice(bodyPtr, bodyLen).slice();
     const upper = method.toUpperCase();
     if (body.length > 0 && (upper === 'GET' || upper === 'HEAD')) return outboundErrors.invalid(`a ${upper} request cannot have a body`);
-    return { method, url: url.href, headers, body, followRedirects: (flags & FOLLOW_REDIRECTS) !== 0 };
+    const request: OutboundRequest = { method, url: url.href, headers, body, followRedirects: (flags & FOLLOW_REDIRECTS) !== 0 };
+    const timeoutMs = flags >>> TIMEOUT_SHIFT;
+    if (timeoutMs > 0) request.timeoutMs = timeoutMs;
+    return request;
   }
 
   private store(response: OutboundResponse, handleOut: number): number {

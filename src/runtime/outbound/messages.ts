@@ -18,9 +18,10 @@ export const outboundErrors = {
     code: OUTBOUND_ERROR.UNREACHABLE,
     message: `outbound request to ${origin} failed: ${cause}`,
   }),
-  timeout: (origin: string, ms: number): OutboundError => ({
+  /** `own`: the function's timeout for this call was the shorter one. */
+  timeout: (origin: string, ms: number, own = false): OutboundError => ({
     code: OUTBOUND_ERROR.TIMEOUT,
-    message: `outbound request to ${origin} timed out after ${ms} ms ([outbound] timeout_ms of wfn.toml)`,
+    message: `outbound request to ${origin} timed out after ${ms} ms (${own ? 'the timeout the function set for this call' : '[outbound] timeout_ms of wfn.toml'})`,
   }),
   tooLarge: (origin: string, max: number): OutboundError => ({
     code: OUTBOUND_ERROR.TOO_LARGE,

@@ -101,3 +101,17 @@ export function checkOutboundUrl(text: string): URL | string {
   if (url.username || url.password) return 'credentials in the URL are not supported (send an authorization header)';
   return url;
 }
+
+const policies = new Map<string, OutboundPolicy>();
+
+/** The parsed policy of an allow list, parsed once per list (hosts see the same few lists again and again). */
+export function policyFor(allow: readonly string[]): OutboundPolicy {
+  const key = allow.join('\n');
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = new OutboundPolicy(allow);
+    if (policies.size >= 256) policies.clear();
+    policies.set(key, policy);
+  }
+  return policy;
+}

@@ -1,6 +1,8 @@
 /** Validation of function names and of the deploy config that comes with an upload. */
 import type { Limits } from '../../config/types.js';
 import type { FunctionConfig } from './types.js';
+import { DEFAULT_OUTBOUND, type OutboundSettings } from '../../runtime/outbound/abi.js';
+import { parseAllowEntry } from '../../runtime/outbound/policy.js';
 
 /** Function names: the first path segment of their URL, and a file/object name in the store. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
@@ -34,7 +36,7 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!['env', 'limits', 'concurrency'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency)`);
+    if (!['env', 'limits', 'concurrency', 'outbound'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency, outbound)`);
   }
   const env: Record<string, string> = {};
   if (raw.env !== undefined) {
@@ -57,12 +59,38 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   }
   const config: FunctionConfig = { env, limits };
   if (raw.concurrency !== undefined) config.concurrency = integer(raw.concurrency, 'config.concurrency', 1, MAX_CONCURRENCY);
+  if (raw.outbound !== undefined) config.outbound = parseOutbound(raw.outbound);
   return config;
+}
+
+/** `config.outbound`: `{"allow": [...], "timeoutMs": n, "maxResponseBytes": n, "maxCalls": n}` (wfn.toml's [outbound]). */
+function parseOutbound(input: unknown): OutboundSettings {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config.outbound must be an object');
+  const raw = input as Record<string, unknown>;
+  const keys = ['allow', 'timeoutMs', 'maxResponseBytes', 'maxCalls'];
+  for (const key of Object.keys(raw)) {
+    if (!keys.includes(key)) throw new ConfigError(`unknown config.outbound key ${JSON.stringify(key)} (expected ${keys.join(', ')})`);
+  }
+  const allow = raw.allow ?? [];
+  if (!Array.isArray(allow) || allow.length > 1000 || allow.some((e) => typeof e !== 'string')) throw new ConfigError('config.outbound.allow must be an array of origin strings');
+  for (const entry of allow as string[]) {
+    try {
+      parseAllowEntry(entry);
+    } catch (error) {
+      throw new ConfigError(`config.outbound.allow: ${JSON.stringify(entry)}: ${(error as Error).message}`);
+    }
+  }
+  return {
+    allow: allow as string[],
+    timeoutMs: raw.timeoutMs === undefined ? DEFAULT_OUTBOUND.timeoutMs : integer(raw.timeoutMs, 'config.outbound.timeoutMs', 1, MAX_TIMEOUT_MS),
+    maxResponseBytes: raw.maxResponseBytes === undefined ? DEFAULT_OUTBOUND.maxResponseBytes : integer(raw.maxResponseBytes, 'config.outbound.maxResponseBytes', 0, 1024 * 1024 * 1024),
+    maxCalls: raw.maxCalls === undefined ? DEFAULT_OUTBOUND.maxCalls : integer(raw.maxCalls, 'config.outbound.maxCalls', 0, 10000),
+  };
 }
 
 /** A canonical form, to tell whether a redeploy changes anything. */
 export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
   const canon = (c: FunctionConfig) =>
-    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null]);
+    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null, c.outbound ?? null]);
   return canon(a) === canon(b);
 }

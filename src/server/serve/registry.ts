@@ -35,6 +35,7 @@ export function compileVersion(name: string, bytes: Uint8Array, version: number 
     memoryMiB: config.limits.memoryMiB,
     timeoutMs: config.limits.timeoutMs,
     fn: { route: `/${name}`, env: config.env },
+    outbound: config.outbound,
   });
 }
 

@@ -1,5 +1,6 @@
 /** The records `wfn serve` keeps per function, and the storage backends behind them. */
 import type { Limits } from '../../config/types.js';
+import type { OutboundSettings } from '../../runtime/outbound/abi.js';
 
 /** How one version of a function runs: set at deploy time, travels with the version. */
 export interface FunctionConfig {
@@ -8,6 +9,8 @@ export interface FunctionConfig {
   limits: Limits;
   /** Requests of this function running at once; further ones wait in a bounded queue. Absent = the server's default. */
   concurrency?: number;
+  /** `[outbound]` of its wfn.toml: who it may call and the call limits. Absent = no outbound calls. */
+  outbound?: OutboundSettings;
 }
 
 export interface VersionEntry {

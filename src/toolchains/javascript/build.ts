@@ -64,6 +64,8 @@ export interface JsBuildOptions {
    * false: the script is parsed, compiled and run at the start of every request.
    */
   snapshot?: boolean;
+  /** [outbound] allow is not empty: fetch() reaches the network through wfn_http_v1 (otherwise every call is denied). */
+  outbound?: boolean;
 }
 
 export async function buildJs(
@@ -99,7 +101,7 @@ export async function buildJs(
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles);
+  const plan = planLink(roles, { outbound: options.outbound });
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);

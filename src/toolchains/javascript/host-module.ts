@@ -46,6 +46,12 @@ export interface HostModuleInput {
   exports: { handle: string; callback: string; realloc: string };
   /** The runtime's realloc export name. */
   runtimeRealloc: string;
+  /**
+   * The function may make outbound calls ([outbound] allow is not empty): the http-* host
+   * functions call wfn_http_v1. Otherwise they answer DENIED without importing it, so the
+   * module stays a plain preview1 command.
+   */
+  outbound?: boolean;
 }
 
 /** Canonical-ABI callback codes (component model async, callback form). */
@@ -191,6 +197,96 @@ const IMPLS: Record<string, Impl> = {
   },
 };
 
+/** A `result<list<u8>, u32>` (or `result<u32, u32>` with `$len` unused) at $ret: ok(ptr, len) or err(code). */
+const storeListResult = (ret: string) => `(if (local.get $code)
+        (then ${storeByte(ret, 1)} (i32.store offset=4 (local.get ${ret}) (local.get $code)))
+        (else ${storeByte(ret, 0)} (i32.store offset=4 (local.get ${ret}) (local.get $buf)) (i32.store offset=8 (local.get ${ret}) (local.get $len))))`;
+
+/**
+ * Fills an owned buffer from a wfn_http_v1 function with BUFFER_TOO_SMALL semantics: asks the
+ * size with an empty buffer, then allocates exactly that much (lifting takes ownership).
+ */
+const readSized = (call: (ptr: string, len: string) => string) => `(local.set $sp (call $stack_alloc (i32.const 16)))
+      (local.set $code ${call('(i32.const 0)', '(i32.const 0)')})
+      (if (i32.eq (local.get $code) (i32.const ${7 /* BUFFER_TOO_SMALL */}))
+        (then
+          (local.set $len (i32.load (local.get $sp)))
+          (local.set $buf (call $alloc (i32.const 1) (local.get $len)))
+          (local.set $code ${call('(local.get $buf)', '(local.get $len)')})))
+      (if (i32.eqz (local.get $len)) (then (local.set $buf (i32.const 1))))
+      (call $stack_free (i32.const 16))`;
+
+const SIZED_LOCALS = '(local $sp i32) (local $code i32) (local $len i32) (local $buf i32)';
+
+/** wfn:fn/host's http-* functions on wfn_http_v1 (docs/contract.md, Outbound HTTP). */
+const OUTBOUND_IMPLS: Record<string, Impl> = {
+  // result<u32, u32>: the handle, written straight into the return area by send.
+  'wfn:fn/host#http-send': {
+    sig: 'iiiiiiiiii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_http_send (local.get $p0) (local.get $p1) (local.get $p2) (local.get $p3)
+        (local.get $p4) (local.get $p5) (local.get $p6) (local.get $p7) (local.get $p8) (i32.add (local.get $p9) (i32.const 4))))
+      (i32.store8 (local.get $p9) (i32.ne (local.get $code) (i32.const 0)))
+      (if (local.get $code) (then (i32.store offset=4 (local.get $p9) (local.get $code))))`,
+  },
+  'wfn:fn/host#http-status': {
+    sig: 'ii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_http_status (local.get $p0) (i32.add (local.get $p1) (i32.const 4))))
+      (i32.store8 (local.get $p1) (i32.ne (local.get $code) (i32.const 0)))
+      (if (local.get $code) (then (i32.store offset=4 (local.get $p1) (local.get $code))))`,
+  },
+  'wfn:fn/host#http-headers': {
+    sig: 'ii>',
+    locals: SIZED_LOCALS,
+    body: `${readSized((ptr, len) => `(call $wfn_http_headers (local.get $p0) ${ptr} ${len} (local.get $sp))`)}
+      ${storeListResult('$p1')}`,
+  },
+  // At most max bytes, in a buffer shrunk to what was read.
+  'wfn:fn/host#http-body-read': {
+    sig: 'iii>',
+    locals: SIZED_LOCALS,
+    body: `(local.set $buf (call $alloc (i32.const 1) (select (local.get $p1) (i32.const 1) (local.get $p1))))
+      (local.set $sp (call $stack_alloc (i32.const 16)))
+      (local.set $code (call $wfn_http_body_read (local.get $p0) (local.get $buf) (local.get $p1) (local.get $sp)))
+      (local.set $len (i32.load (local.get $sp)))
+      (call $stack_free (i32.const 16))
+      (if (i32.eqz (local.get $code))
+        (then (if (i32.eqz (local.get $len))
+          (then (local.set $buf (i32.const 1)))
+          (else (if (i32.lt_u (local.get $len) (local.get $p1))
+            (then (local.set $buf (call $realloc (local.get $buf) (local.get $p1) (i32.const 1) (local.get $len)))))))))
+      ${storeListResult('$p2')}`,
+  },
+  'wfn:fn/host#http-close': { sig: 'i>', body: '(drop (call $wfn_http_close (local.get $p0)))' },
+  // string: (ptr, len) at the return area.
+  'wfn:fn/host#http-error-message': {
+    sig: 'i>',
+    locals: SIZED_LOCALS,
+    body: `${readSized((ptr, len) => `(call $wfn_http_error_message ${ptr} ${len} (local.get $sp))`)}
+      (if (local.get $code) (then (local.set $buf (i32.const 1)) (local.set $len (i32.const 0))))
+      (i32.store (local.get $p0) (local.get $buf))
+      (i32.store offset=4 (local.get $p0) (local.get $len))`,
+  },
+};
+
+/** Without [outbound] allow: every call is DENIED (JavaScript writes the message), nothing is imported. */
+const NO_OUTBOUND_IMPLS: Record<string, Impl> = {
+  'wfn:fn/host#http-send': { sig: 'iiiiiiiiii>', body: `${storeByte('$p9', 1)} (i32.store offset=4 (local.get $p9) (i32.const 1))` },
+  'wfn:fn/host#http-status': { sig: 'ii>', body: `${storeByte('$p1', 1)} (i32.store offset=4 (local.get $p1) (i32.const 6))` },
+  'wfn:fn/host#http-headers': { sig: 'ii>', body: `${storeByte('$p1', 1)} (i32.store offset=4 (local.get $p1) (i32.const 6))` },
+  'wfn:fn/host#http-body-read': { sig: 'iii>', body: `${storeByte('$p2', 1)} (i32.store offset=4 (local.get $p2) (i32.const 6))` },
+  'wfn:fn/host#http-close': NOOP,
+  'wfn:fn/host#http-error-message': { sig: 'i>', body: '(i32.store (local.get $p0) (i32.const 1)) (i32.store offset=4 (local.get $p0) (i32.const 0))' },
+};
+
+const OUTBOUND_IMPORTS_WAT = `(import "wfn_http_v1" "send" (func $wfn_http_send (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_http_v1" "status" (func $wfn_http_status (param i32 i32) (result i32)))
+  (import "wfn_http_v1" "headers" (func $wfn_http_headers (param i32 i32 i32 i32) (result i32)))
+  (import "wfn_http_v1" "body_read" (func $wfn_http_body_read (param i32 i32 i32 i32) (result i32)))
+  (import "wfn_http_v1" "close" (func $wfn_http_close (param i32) (result i32)))
+  (import "wfn_http_v1" "error_message" (func $wfn_http_error_message (param i32 i32 i32) (result i32)))`;
+
 /** The world the user's script is componentized against. */
 export const WORLD_WIT = `package wfn:fn;
 
@@ -203,6 +299,17 @@ interface host {
   utf8-encode: func(text: string) -> list<u8>;
   /// The string for UTF-8 bytes, or none when they are not valid UTF-8.
   utf8-decode: func(bytes: list<u8>) -> option<string>;
+  /// Outbound HTTP on wfn_http_v1 (docs/contract.md); err is the API's error code.
+  /// flags: the API's send flags (bit 0 follow redirects, bits 8-31 the call's timeout in ms).
+  http-send: func(method: string, url: string, headers: list<u8>, body: list<u8>, %flags: u32) -> result<u32, u32>;
+  http-status: func(handle: u32) -> result<u32, u32>;
+  /// The response header lines, each "name: value" and a line feed.
+  http-headers: func(handle: u32) -> result<list<u8>, u32>;
+  /// The next at most max bytes of the body; empty at the end.
+  http-body-read: func(handle: u32, max: u32) -> result<list<u8>, u32>;
+  http-close: func(handle: u32);
+  /// The message of the last failed call ("" when the host gave none).
+  http-error-message: func() -> string;
 }
 
 world handler {
@@ -250,11 +357,11 @@ function writeText(fd: number, text: string): string {
 
 const FALLBACK_500 = 'Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n';
 
-function funcFor(imp: HostImport, index: number): string {
+function funcFor(imp: HostImport, index: number, outbound: boolean): string {
   const key = `${unversioned(imp.module)}#${imp.name}`;
   const params = imp.type.params.map((t, i) => `(param $p${i} ${t})`).join(' ');
   const results = imp.type.results.map((t) => `(result ${t})`).join(' ');
-  const impl = IMPLS[key];
+  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key];
   const head = `(func $host${index} (export ${watString(imp.exportName)}) ${params} ${results}`;
   if (!impl) return `${head}\n    ;; not used by a request (${key})\n    unreachable)`;
   // A no-op fits any parameters but must not owe a result.
@@ -296,7 +403,7 @@ function mainImportsWat(input: HostModuleInput): string {
 /** Generates the host module's WebAssembly text. */
 export function hostModuleWat(input: HostModuleInput): string {
   const q = watString;
-  const funcs = input.imports.map(funcFor).join('\n\n  ');
+  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound)).join('\n\n  ');
   return `(module
   ;; ---- what the host uses: WASI preview1 and the merged modules' exports
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -306,6 +413,7 @@ export function hostModuleWat(input: HostModuleInput): string {
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  ${input.outbound ? OUTBOUND_IMPORTS_WAT : ''}
   ${mainImportsWat(input)}
   (import ${q(input.runtime)} ${q(input.runtimeRealloc)} (func $runtime_realloc (param i32 i32 i32 i32) (result i32)))
   (import ${q(input.glue)} ${q(input.exports.realloc)} (func $realloc (param i32 i32 i32 i32) (result i32)))

@@ -62,7 +62,7 @@ async function compile(ctx: BuildContext): Promise<CompileOutput> {
   // Oz picks componentize-qjs's size-optimized QuickJS (~0.5 MB smaller, slower JavaScript).
   // The snapshot is on unless the flag or wfn.toml turns it off.
   const snapshot = ctx.snapshot ?? config.build.snapshot ?? true;
-  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot });
+  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot, outbound: config.outbound.allow.length > 0 });
   return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, optimized: true, snapshotted: result.snapshotted };
 }
 

@@ -93,7 +93,8 @@ export interface LinkPlan {
  * provides them: preview2 and component-model functions implemented on preview1, and main's
  * memory, table and globals, imported once and re-exported.
  */
-export function planLink(roles: ComponentRoles): LinkPlan {
+/** `outbound`: link the host functions that call wfn_http_v1 (see HostModuleInput.outbound). */
+export function planLink(roles: ComponentRoles, options: { outbound?: boolean } = {}): LinkPlan {
   const hostImports: HostImport[] = [];
   const mainImports: MainImport[] = [];
   const toHost = (imp: Import) => {
@@ -175,6 +176,7 @@ export function planLink(roles: ComponentRoles): LinkPlan {
     reallocSlot,
     exports: { handle: handle.name, callback, realloc: need(roles.glue.info, 'cabi_realloc', 'glue module') },
     runtimeRealloc: need(roles.runtime.info, 'cabi_realloc', 'runtime module'),
+    outbound: options.outbound,
   });
   return {
     modules: [
