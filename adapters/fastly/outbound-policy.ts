@@ -45,7 +45,9 @@ export function outboundValues(settings: OutboundSettings): Record<string, strin
   const [deniedPre, deniedPost] = parts(outboundErrors.denied(SLOT).message, 2);
   const [redirectPre, redirectMid, redirectPost] = parts(outboundErrors.redirectDenied(SLOT, SLOT).message, 3);
   const [failedPre, failedMid] = parts(outboundErrors.failed(SLOT, SLOT).message, 3);
-  const [timeoutPre, timeoutPost] = parts(outboundErrors.timeout(SLOT, settings.timeoutMs).message, 2);
+  // (the milliseconds are a variable part too: the function may set a shorter timeout per call)
+  const [timeoutPre, timeoutMid, timeoutPost] = parts(outboundErrors.timeout(SLOT, SLOT as unknown as number).message, 3);
+  const [, , timeoutOwn] = parts(outboundErrors.timeout(SLOT, SLOT as unknown as number, true).message, 3);
   const [largePre, largePost] = parts(outboundErrors.tooLarge(SLOT, settings.maxResponseBytes).message, 2);
   const [redirectsPre, redirectsPost] = parts(outboundErrors.tooManyRedirects(SLOT, MAX_REDIRECTS).message, 2);
   const [invalidPre] = parts(outboundErrors.invalid(SLOT).message, 2);
@@ -56,7 +58,6 @@ export function outboundValues(settings: OutboundSettings): Record<string, strin
     OB_POLICY_COUNT: String(settings.allow.length),
     OB_MAX_CALLS: String(settings.maxCalls),
     OB_TIMEOUT_MS: String(settings.timeoutMs),
-    OB_TIMEOUT_NS: String(BigInt(settings.timeoutMs) * 1_000_000n),
     OB_MAX_BYTES: String(settings.maxResponseBytes),
     OB_LOG_PREFIX: lit(logPrefix),
     OB_MSG_DENIED_PRE: lit(deniedPre),
@@ -67,7 +68,9 @@ export function outboundValues(settings: OutboundSettings): Record<string, strin
     OB_MSG_FAILED_PRE: lit(failedPre),
     OB_MSG_FAILED_MID: lit(failedMid),
     OB_MSG_TIMEOUT_PRE: lit(timeoutPre),
+    OB_MSG_TIMEOUT_MID: lit(timeoutMid),
     OB_MSG_TIMEOUT_POST: lit(timeoutPost),
+    OB_MSG_TIMEOUT_OWN: lit(timeoutOwn),
     OB_MSG_TOO_LARGE_PRE: lit(largePre),
     OB_MSG_TOO_LARGE_POST: lit(largePost),
     OB_MSG_REDIRECTS_PRE: lit(redirectsPre),

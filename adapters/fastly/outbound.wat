@@ -55,7 +55,8 @@
   (global $ob_url_len (mut i32) (i32.const 0))
   (global $ob_policy (mut i32) (i32.const 0))   ;; the allow list
   ;; {{OB_MAX_CALLS}} entries of 352 bytes: resp, body, bytes read, status (0 = closed),
-  ;; deadline (i64 ns), first origin's length, first origin (320 bytes)
+  ;; deadline (i64 ns), first origin's length, first origin (320 bytes), the call's timeout
+  ;; in ms (bit 31: the function's own)
   (global $ob_handles (mut i32) (i32.const 0))
   (global $ob_nhandles (mut i32) (i32.const 0))
   (global $ob_scratch (mut i32) (i32.const 0))  ;; beyond the CGI header block's room: grows freely
@@ -65,6 +66,9 @@
   (global $ob_body_len (mut i32) (i32.const 0))
   (global $ob_hops (mut i32) (i32.const 0))
   (global $ob_deadline (mut i64) (i64.const 0))
+  ;; The call's timeout: [outbound] timeout_ms, or the function's own (flags bits 8-31) when shorter.
+  (global $ob_call_ms (mut i32) (i32.const 0))
+  (global $ob_own_timeout (mut i32) (i32.const 0))
   (global $ob_drop_body_headers (mut i32) (i32.const 0))
   (global $ob_drop_credentials (mut i32) (i32.const 0))
 
@@ -224,6 +228,17 @@
     (call $ob_msg_bytes (local.get $pre) (local.get $pre_len))
     (call $ob_msg_bytes (global.get $ob_first) (global.get $ob_first_len))
     (call $ob_msg_bytes (local.get $post) (local.get $post_len)))
+
+  ;; A timeout after $ms (the function's own timeout for the call when $own): names $origin.
+  (func $ob_msg_timeout (param $origin i32) (param $origin_len i32) (param $ms i32) (param $own i32)
+    (call $ob_msg_start)
+    (call $ob_msg_bytes @lit"{{OB_MSG_TIMEOUT_PRE}}")
+    (call $ob_msg_bytes (local.get $origin) (local.get $origin_len))
+    (call $ob_msg_bytes @lit"{{OB_MSG_TIMEOUT_MID}}")
+    (call $ob_msg_u32 (local.get $ms))
+    (if (local.get $own)
+      (then (call $ob_msg_bytes @lit"{{OB_MSG_TIMEOUT_OWN}}"))
+      (else (call $ob_msg_bytes @lit"{{OB_MSG_TIMEOUT_POST}}"))))
 
   ;; The start of an INVALID message; the caller appends the detail.
   (func $ob_msg_invalid
@@ -640,7 +655,7 @@
     (local.set $tag (i32.load $am (global.get $ob_detail)))
     (if (i32.or (i32.eq (local.get $tag) (i32.const 9)) (i32.eq (local.get $tag) (i32.const 16)))
       (then
-        (call $ob_msg_first @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+        (call $ob_msg_timeout (global.get $ob_first) (global.get $ob_first_len) (global.get $ob_call_ms) (global.get $ob_own_timeout))
         (return (i32.const 3))))
     (if (i32.eq (local.get $tag) (i32.const 15))
       (then
@@ -721,7 +736,7 @@
             (local.get $left) (call $abs (global.get $ob_io))))))
       (if (i32.or (i32.eqz (local.get $left)) (i32.eq (i32.load $am (global.get $ob_io)) (i32.const -1)))
         (then
-          (call $ob_msg_first @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+          (call $ob_msg_timeout (global.get $ob_first) (global.get $ob_first_len) (global.get $ob_call_ms) (global.get $ob_own_timeout))
           (return (i32.const 3))))
       ;; $send_error_detail: tag uninitialized, no optional fields asked for
       (memory.fill $am (global.get $ob_detail) (i32.const 0) (i32.const 32))
@@ -846,12 +861,21 @@
         (call $ob_msg_start)
         (call $ob_msg_bytes @lit"{{OB_MSG_LIMIT}}")
         (return (call $ob_fail (i32.const 8)))))
-    (if (i32.and (local.get $flags) (i32.const -2))
+    ;; bit 0 follows redirects, bits 1-7 are reserved, bits 8-31 are the call's own timeout (ms)
+    (if (i32.and (local.get $flags) (i32.const 0xfe))
       (then
         (call $ob_msg_invalid)
-        (call $ob_msg_bytes @lit"unknown flags 0x")
+        (call $ob_msg_bytes @lit"reserved flag bits are set (0x")
         (call $ob_msg_hex (local.get $flags))
+        (call $ob_msg_byte (i32.const 41))
         (return (call $ob_fail (i32.const 5)))))
+    (global.set $ob_call_ms (i32.const {{OB_TIMEOUT_MS}}))
+    (global.set $ob_own_timeout (i32.const 0))
+    (if (i32.and (i32.ne (i32.shr_u (local.get $flags) (i32.const 8)) (i32.const 0))
+                 (i32.lt_u (i32.shr_u (local.get $flags) (i32.const 8)) (i32.const {{OB_TIMEOUT_MS}})))
+      (then
+        (global.set $ob_call_ms (i32.shr_u (local.get $flags) (i32.const 8)))
+        (global.set $ob_own_timeout (i32.const 1))))
     (if (i32.eqz (i32.and (i32.and (call $ob_in_guest (local.get $mp) (local.get $ml)) (call $ob_in_guest (local.get $up) (local.get $ul)))
                           (i32.and (call $ob_in_guest (local.get $hp) (local.get $hl)) (call $ob_in_guest (local.get $bp) (local.get $bl)))))
       (then (return (call $ob_bad_pointer))))
@@ -912,7 +936,7 @@
       (global.set $ob_hops (i32.const 0))
       (global.set $ob_drop_body_headers (i32.const 0))
       (global.set $ob_drop_credentials (i32.const 0))
-      (global.set $ob_deadline (i64.add (call $ob_now) (i64.const {{OB_TIMEOUT_NS}})))
+      (global.set $ob_deadline (i64.add (call $ob_now) (i64.mul (i64.extend_i32_u (global.get $ob_call_ms)) (i64.const 1000000))))
       (loop $hop
         (local.set $st (call $ob_hop (local.get $hp) (local.get $hl)))
         (if (local.get $st) (then (return (call $ob_fail (local.get $st)))))
@@ -966,6 +990,7 @@
       (i64.store $am offset=16 (local.get $i) (global.get $ob_deadline))
       (i32.store $am offset=24 (local.get $i) (global.get $ob_first_len))
       (memory.copy $am $am (i32.add (local.get $i) (i32.const 28)) (global.get $ob_first) (global.get $ob_first_len))
+      (i32.store $am offset=348 (local.get $i) (i32.or (global.get $ob_call_ms) (i32.shl (global.get $ob_own_timeout) (i32.const 31))))
       (call $ob_put (local.get $out) (i32.add (local.get $h) (i32.const 1)))
       (return (i32.const 0)))
     (call $ob_msg_invalid)
@@ -1116,7 +1141,8 @@
           (then (local.set $left (i32.const 1)) (i32.store $am (global.get $ob_io) (i32.const 0))))))
     (if (i32.or (i32.eqz (local.get $left)) (i32.eq (i32.load $am (global.get $ob_io)) (i32.const -1)))
       (then
-        (call $ob_msg_entry (local.get $e) @lit"{{OB_MSG_TIMEOUT_PRE}}" @lit"{{OB_MSG_TIMEOUT_POST}}")
+        (call $ob_msg_timeout (i32.add (local.get $e) (i32.const 28)) (i32.load $am offset=24 (local.get $e))
+          (i32.and (i32.load $am offset=348 (local.get $e)) (i32.const 0x7fffffff)) (i32.shr_u (i32.load $am offset=348 (local.get $e)) (i32.const 31)))
         (return (call $ob_fail (i32.const 3)))))
     (if (call $body_read (local.get $body) (local.get $buf) (local.get $len) (call $abs (global.get $ob_io)))
       (then

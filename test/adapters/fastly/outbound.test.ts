@@ -129,6 +129,17 @@ describe('outbound HTTP on the Fastly emulator (the shipped package)', () => {
     expect(logs.slice(before).join('\n')).toContain(`wfn outbound: outbound request to http://127.0.0.1:${upstream.port} timed out`);
   });
 
+  it("the function's own shorter timeout for the call (flags bits 8-31) wins, and says so", async () => {
+    const own = await serve(await artifact('own-timeout', proxyWasm, { UPSTREAM: upstream.url, CALL_TIMEOUT_MS: '300' }, { allow: [upstream.url], timeoutMs: 5000 }));
+    try {
+      const res = await request(`${own.url}hang`);
+      expect(res.status).toBe(502);
+      expect(text(res.body)).toBe(`outbound request to http://127.0.0.1:${upstream.port} timed out after 300 ms (the timeout the function set for this call) (code 3)`);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a body over max_response_bytes is refused (declared, or found while streaming)', async () => {
     const declared = await request(`${emulator.url}bytes?n=${5 * 1024 * 1024}`);
     expect(declared.status).toBe(502);
@@ -176,9 +187,11 @@ describe('outbound failures on the Fastly emulator', () => {
 
   it('the function timeout wins over a longer call timeout: 504, and the emulator keeps answering', async () => {
     const a = await artifact('slow', proxyWasm, { UPSTREAM: upstream.url }, { allow: [upstream.url], timeoutMs: 60_000 });
-    a.limits = { ...a.limits, timeoutMs: 800 };
+    a.limits = { ...a.limits, timeoutMs: 2500 };
     const emulator = await serve(a);
     try {
+      // Both workers warm (their network threads started): the test is about the timeout, not start-up.
+      await Promise.all([request(`${emulator.url}bytes?n=5`), request(`${emulator.url}bytes?n=5`)]);
       const slow = request(`${emulator.url}hang`);
       const quick = await request(`${emulator.url}bytes?n=5`);
       expect(quick.status).toBe(200);
