@@ -1,252 +1,45 @@
 /**
- * Outbound HTTP and secrets on Fastly: a function importing wfn_http_v1, packaged as deploy
- * would (the adapter implements the API on Fastly hostcalls, the policy compiled in), served
- * by the emulator against a loopback upstream. The proxy fixture forwards method, path and
- * body, sends two `x-from` lines, follows redirects and answers the upstream's status, all
- * its headers and its body; a failed call answers 502 with the error's message and code.
+ * Outbound HTTP and secrets on Fastly (the shared suite: test/adapters/outbound-suite.ts), and
+ * what only Fastly has: dynamic backends that a service may not have enabled, and the
+ * messages its send error details give.
  */
-import { readFile, mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { adapter, mainWasmPath } from '../../../adapters/fastly/index.js';
 import { startFastlyEmulator } from '../../../adapters/fastly/emulator/server.js';
-import type { Artifact, Emulator } from '../../../src/target/types.js';
-import { DEFAULT_LIMITS } from '../../../src/config/types.js';
-import { DEFAULT_OUTBOUND, type OutboundSettings } from '../../../src/runtime/outbound/abi.js';
 import { request } from '../../helpers/http.js';
-import { startUpstream, sha256, upstreamBytes, type Upstream } from '../../helpers/upstream.js';
-import { wat2wasm } from '../../helpers/wat.js';
-import { FIXTURES } from './helpers.js';
+import { startUpstream } from '../../helpers/upstream.js';
+import { outboundSuite, text } from '../outbound-suite.js';
 
-const PROXY = path.join(FIXTURES, '..', 'outbound', 'proxy.wat');
-const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-
-let dir: string;
-let upstream: Upstream;
-let proxyWasm: string;
-
-async function artifact(name: string, wasmPath: string, env: Record<string, string>, outbound: Partial<OutboundSettings>, more: Partial<Artifact> = {}): Promise<Artifact> {
-  const projectDir = await mkdtemp(path.join(dir, `${name}-`));
-  return { name, wasmPath, env, secrets: [], limits: { ...DEFAULT_LIMITS, timeoutMs: 8000 }, outbound: { ...DEFAULT_OUTBOUND, ...outbound }, projectDir, ...more };
-}
-
-/** Packages the artifact as deploy would and serves it with the emulator `dev --target fastly` runs. */
-async function serve(a: Artifact, logs: string[] = []): Promise<Emulator> {
-  const bundle = await adapter.package(a);
-  return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: (line) => logs.push(line) });
-}
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-outbound-'));
-  upstream = await startUpstream();
-  proxyWasm = path.join(dir, 'proxy.wasm');
-  await writeFile(proxyWasm, await wat2wasm(await readFile(PROXY, 'utf8'), 'proxy.wat'));
-});
-
-afterAll(async () => {
-  await upstream?.close();
-});
-
-describe('outbound HTTP on the Fastly emulator (the shipped package)', () => {
-  let emulator: Emulator;
-  const logs: string[] = [];
-
-  beforeAll(async () => {
-    emulator = await serve(
-      await artifact('proxy', proxyWasm, { UPSTREAM: upstream.url }, { allow: [`http://127.0.0.1:${upstream.port}`], timeoutMs: 1500, maxResponseBytes: 4 * 1024 * 1024 }),
-      logs,
-    );
-  });
-  afterAll(async () => {
-    await emulator?.close();
-  });
-
-  it('passes status, headers and a binary body through byte for byte', async () => {
-    const small = await request(`${emulator.url}bytes?n=4096&seed=7`);
-    expect(small.status).toBe(200);
-    expect(Buffer.compare(small.body, upstreamBytes(4096, 7))).toBe(0);
-    expect(small.headers).toContainEqual(['x-upstream-status', '200']);
-    expect(small.headers).toContainEqual(['content-type', 'application/octet-stream']);
-  });
-
-  it('streams a 3 MiB body, with and without a content-length', async () => {
-    const n = 3 * 1024 * 1024;
-    for (const route of ['bytes', 'chunked']) {
-      const res = await request(`${emulator.url}${route}?n=${n}&seed=3`);
-      expect(res.status).toBe(200);
-      expect(res.body.length).toBe(n);
-      expect(sha256(res.body)).toBe(sha256(upstreamBytes(n, 3)));
-    }
-  });
-
-  it('hands on the decoded body of a gzip response, without content-encoding (as fetch() does on the other hosts)', async () => {
-    const res = await request(`${emulator.url}gzip?n=100000&seed=5`);
-    expect(res.status).toBe(200);
-    expect(sha256(res.body)).toBe(sha256(upstreamBytes(100000, 5)));
-    expect(res.headers.map(([k]) => k)).not.toContain('content-encoding');
-  });
-
-  it('forwards method, path, query and body; repeated request and response header names are kept', async () => {
-    const body = upstreamBytes(1000, 9);
-    const res = await request(`${emulator.url}echo/a%20b?x=1&y=%C3%A9`, { method: 'POST', body });
-    expect(res.status).toBe(200);
-    const got = JSON.parse(text(res.body)) as { method: string; path: string; headers: string[]; body: string };
-    expect(got.method).toBe('POST');
-    expect(got.path).toBe('/echo/a%20b?x=1&y=%C3%A9');
-    expect(Buffer.from(got.body, 'base64').equals(body)).toBe(true);
-    const pairs = got.headers.flatMap((v, i) => (i % 2 === 0 ? [[v.toLowerCase(), got.headers[i + 1]]] : []));
-    expect(pairs.filter(([k]) => k === 'x-from')).toEqual([['x-from', 'wfn'], ['x-from', 'twice']]);
-    expect(pairs).toContainEqual(['host', `127.0.0.1:${upstream.port}`]);
-
-    const cookies = await request(`${emulator.url}cookies`);
-    expect(cookies.status).toBe(201);
-    expect(cookies.headers.filter(([k]) => k === 'set-cookie')).toEqual([['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2; Path=/']]);
-    expect(cookies.headers.filter(([k]) => k === 'x-repeat').map(([, v]) => v).join(', ')).toBe('one, two');
-  });
-
-  it('follows redirects (a 303 turns a POST into a GET without body) and refuses a hop to a denied origin', async () => {
-    const followed = await request(`${emulator.url}redirect?status=303&to=${encodeURIComponent('/echo/after?z=1')}`, { method: 'POST', body: new TextEncoder().encode('data') });
-    expect(followed.status).toBe(200);
-    const got = JSON.parse(text(followed.body)) as { method: string; path: string; body: string };
-    expect(got).toMatchObject({ method: 'GET', path: '/echo/after?z=1', body: '' });
-
-    const denied = await request(`${emulator.url}redirect?to=${encodeURIComponent(`http://localhost:${upstream.port}/echo`)}`);
-    expect(denied.status).toBe(502);
-    expect(text(denied.body)).toBe(
-      `outbound request to http://127.0.0.1:${upstream.port} redirected to http://localhost:${upstream.port}, denied: not in [outbound] allow of wfn.toml (code 1)`,
-    );
-  });
-
-  it('an upstream that never answers ends at the call timeout (502, code 3) while others are answered', async () => {
-    const before = logs.length;
-    const slow = request(`${emulator.url}hang`);
-    const quick = await request(`${emulator.url}bytes?n=10`);
-    expect(quick.status).toBe(200);
-    const res = await slow;
-    expect(res.status).toBe(502);
-    expect(text(res.body)).toBe(`outbound request to http://127.0.0.1:${upstream.port} timed out after 1500 ms ([outbound] timeout_ms of wfn.toml) (code 3)`);
-    expect(logs.slice(before).join('\n')).toContain(`wfn outbound: outbound request to http://127.0.0.1:${upstream.port} timed out`);
-  });
-
-  it("the function's own shorter timeout for the call (flags bits 8-31) wins, and says so", async () => {
-    const own = await serve(await artifact('own-timeout', proxyWasm, { UPSTREAM: upstream.url, CALL_TIMEOUT_MS: '300' }, { allow: [upstream.url], timeoutMs: 5000 }));
-    try {
-      const res = await request(`${own.url}hang`);
-      expect(res.status).toBe(502);
-      expect(text(res.body)).toBe(`outbound request to http://127.0.0.1:${upstream.port} timed out after 300 ms (the timeout the function set for this call) (code 3)`);
-    } finally {
-      await own.close();
-    }
-  });
-
-  it('a body over max_response_bytes is refused (declared, or found while streaming)', async () => {
-    const declared = await request(`${emulator.url}bytes?n=${5 * 1024 * 1024}`);
-    expect(declared.status).toBe(502);
-    expect(text(declared.body)).toMatch(/is larger than 4194304 bytes \(\[outbound\] max_response_bytes of wfn\.toml\) \(code 4\)$/);
-    // Found while streaming: the head is out already, so the fixture exits (10 + code).
-    const streamed = await request(`${emulator.url}chunked?n=${5 * 1024 * 1024}`);
-    expect(streamed.status).toBe(500);
-    expect(logs.join('\n')).toMatch(/wfn outbound: outbound response from http:\/\/127\.0\.0\.1:\d+ is larger than 4194304 bytes/);
-  });
-});
-
-describe('outbound failures on the Fastly emulator', () => {
-  it('a denied origin gives 502 and one log line naming the origin, never the path', async () => {
-    const logs: string[] = [];
-    const emulator = await serve(await artifact('denied', proxyWasm, { UPSTREAM: `http://localhost:${upstream.port}` }, { allow: [`http://127.0.0.1:${upstream.port}`] }), logs);
-    try {
-      const res = await request(`${emulator.url}secret/path?key=hidden`);
-      expect(res.status).toBe(502);
-      expect(text(res.body)).toBe(`outbound request to http://localhost:${upstream.port} denied: not in [outbound] allow of wfn.toml (code 1)`);
-      const lines = logs.filter((l) => l.includes('wfn outbound:'));
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).not.toMatch(/secret|hidden/);
-    } finally {
-      await emulator.close();
-    }
-  });
-
-  it('an unreachable upstream gives 502 (code 2); no [outbound] section denies everything', async () => {
-    const closed = await startUpstream();
-    const port = closed.port;
-    await closed.close();
-    const emulator = await serve(await artifact('unreachable', proxyWasm, { UPSTREAM: `http://127.0.0.1:${port}` }, { allow: [`http://127.0.0.1:${port}`] }));
-    const none = await serve(await artifact('none', proxyWasm, { UPSTREAM: upstream.url }, {}));
-    try {
-      const res = await request(`${emulator.url}x`);
-      expect(res.status).toBe(502);
-      expect(text(res.body)).toBe(`outbound request to http://127.0.0.1:${port} failed: connection refused (code 2)`);
-      const denied = await request(`${none.url}x`);
-      expect(text(denied.body)).toMatch(/denied: not in \[outbound\] allow of wfn\.toml \(code 1\)$/);
-    } finally {
-      await emulator.close();
-      await none.close();
-    }
-  });
-
-  it('the function timeout wins over a longer call timeout: 504, and the emulator keeps answering', async () => {
-    const a = await artifact('slow', proxyWasm, { UPSTREAM: upstream.url }, { allow: [upstream.url], timeoutMs: 60_000 });
-    a.limits = { ...a.limits, timeoutMs: 2500 };
-    const emulator = await serve(a);
-    try {
-      // Both workers warm (their network threads started): the test is about the timeout, not start-up.
-      await Promise.all([request(`${emulator.url}bytes?n=5`), request(`${emulator.url}bytes?n=5`)]);
-      const slow = request(`${emulator.url}hang`);
-      const quick = await request(`${emulator.url}bytes?n=5`);
-      expect(quick.status).toBe(200);
-      expect((await slow).status).toBe(504);
-      expect((await request(`${emulator.url}bytes?n=5`)).status).toBe(200);
-    } finally {
-      await emulator.close();
-    }
-  });
-
-  it('a service without dynamic backends: 502 saying they must be enabled', async () => {
-    const bundle = await adapter.package(await artifact('nodyn', proxyWasm, { UPSTREAM: upstream.url }, { allow: [upstream.url] }));
-    const emulator = await startFastlyEmulator(new Uint8Array(await readFile(mainWasmPath(bundle))), {
-      host: '127.0.0.1', port: 0, log: () => {}, memoryMiB: 128, timeoutMs: 5000, dynamicBackends: false,
-    });
-    try {
-      const res = await request(`${emulator.url}x`);
-      expect(res.status).toBe(502);
-      expect(text(res.body)).toMatch(/Fastly refused to register a dynamic backend for http:\/\/127\.0\.0\.1:\d+ \(status 5\): dynamic backends must be enabled on the service \(code 9\)$/);
-    } finally {
-      await emulator.close();
-    }
-  });
-});
-
-describe('secrets on Fastly', () => {
-  const CANARY = 'canary-7f3e1d9a-not-for-logs';
-
-  it('reach the function as variables from the secret store; never in the package, the logs or the answer headers', async () => {
-    const echo = path.join(dir, 'echo.wasm');
-    await writeFile(echo, await wat2wasm(await readFile(path.join(FIXTURES, 'echo.wat'), 'utf8'), 'echo.wat'));
-    const a = await artifact('secrets', echo, { PLAIN: 'visible' }, {}, { secrets: ['API_KEY', 'MISSING_ONE'] });
-    const logs: string[] = [];
-    const saved = process.env.API_KEY;
-    process.env.API_KEY = CANARY;
-    delete process.env.MISSING_ONE;
-    let emulator: Emulator | undefined;
-    try {
-      const bundle = await adapter.package(a);
-      emulator = await adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: (l) => logs.push(l) });
-      const res = await request(emulator.url);
-      expect(res.status).toBe(201);
-      expect(text(res.body)).toContain(`API_KEY=${CANARY}`);
-      expect(text(res.body)).toContain('PLAIN=visible');
-      expect(text(res.body)).not.toContain('MISSING_ONE=');
-      for (const file of bundle.files) {
-        expect((await readFile(path.join(bundle.dir, file.path))).includes(CANARY), file.path).toBe(false);
+outboundSuite({ adapter, streamsBodies: true }, (ctx) => {
+  describe('outbound HTTP on Fastly only', () => {
+    it('a refused connection is named as such', async () => {
+      const closed = await startUpstream();
+      const port = closed.port;
+      await closed.close();
+      const emulator = await adapter.emulate(await adapter.package(await ctx().artifact('refused', { UPSTREAM: `http://127.0.0.1:${port}` }, { allow: [`http://127.0.0.1:${port}`] })), {
+        host: '127.0.0.1', port: 0, log: () => {},
+      });
+      try {
+        expect(text((await request(`${emulator.url}x`)).body)).toBe(`outbound request to http://127.0.0.1:${port} failed: connection refused (code 2)`);
+      } finally {
+        await emulator.close();
       }
-      expect(logs.join('\n')).not.toContain(CANARY);
-      expect(logs.join('\n')).toContain('secret MISSING_ONE is not set');
-      expect(JSON.stringify(res.headers)).not.toContain(CANARY);
-    } finally {
-      if (saved === undefined) delete process.env.API_KEY;
-      else process.env.API_KEY = saved;
-      await emulator?.close();
-    }
+    });
+
+    it('a service without dynamic backends: 502 saying they must be enabled', async () => {
+      const { upstream } = ctx();
+      const bundle = await adapter.package(await ctx().artifact('nodyn', { UPSTREAM: upstream.url }, { allow: [upstream.url] }));
+      const emulator = await startFastlyEmulator(new Uint8Array(await readFile(mainWasmPath(bundle))), {
+        host: '127.0.0.1', port: 0, log: () => {}, memoryMiB: 128, timeoutMs: 5000, dynamicBackends: false,
+      });
+      try {
+        const res = await request(`${emulator.url}x`);
+        expect(res.status).toBe(502);
+        expect(text(res.body)).toMatch(/Fastly refused to register a dynamic backend for http:\/\/127\.0\.0\.1:\d+ \(status 5\): dynamic backends must be enabled on the service \(code 9\)$/);
+      } finally {
+        await emulator.close();
+      }
+    });
   });
 });
