@@ -4,6 +4,7 @@
  * Credentials and region come from the SDK's default chain; AWS_ENDPOINT_URL (or
  * AWS_ENDPOINT_URL_LAMBDA / _IAM) points it at another endpoint (moto in the tests).
  */
+import { secretValues } from '../../src/config/secrets.js';
 import { IAMClient } from '@aws-sdk/client-iam';
 import {
   AddPermissionCommand,
@@ -64,13 +65,8 @@ function clientConfig(env: NodeJS.ProcessEnv, service: 'LAMBDA' | 'IAM') {
 
 /** The variables as Lambda gets them: configured ones plus secrets read from this shell. */
 export function functionVariables(bundle: Bundle, env: NodeJS.ProcessEnv): Record<string, string> {
-  const vars: Record<string, string> = { ...bundle.artifact.env };
-  const missing: string[] = [];
-  for (const name of bundle.artifact.secrets) {
-    const value = env[name];
-    if (value === undefined) missing.push(name);
-    else vars[name] = value;
-  }
+  const { values, missing } = secretValues(bundle.artifact.secrets, env);
+  const vars: Record<string, string> = { ...bundle.artifact.env, ...values };
   if (missing.length > 0) throw new UserError(`Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`, `Export ${missing[0]}=... before deploying: wfn passes secrets to Lambda as environment variables.`);
   const size = variablesSize(vars);
   if (size > ENV_LIMIT_BYTES) throw new UserError(`The function's variables take ${size} bytes; Lambda allows ${ENV_LIMIT_BYTES}.`, 'Move large values out of [env] (e.g. into a file the function builds in).');

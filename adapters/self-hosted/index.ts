@@ -53,9 +53,10 @@ export const adapter: TargetAdapter = {
     const client = new AdminClient({ url, token: options.env.WFN_TOKEN });
     const { manifest, bytes } = await readBundle(bundle);
     const config = deployConfig(manifest, options.env);
-    // Same bytes and config already live: nothing to upload.
-    const live = await client.get(manifest.name);
-    if (live && live.sha256 === manifest.sha256 && sameConfig(live.manifest.config, config)) {
+    // Same bytes and config already live: nothing to upload. (With secrets the server decides: it
+    // never shows their values, so only it can tell whether they changed.)
+    const live = manifest.secrets.length === 0 ? await client.get(manifest.name) : undefined;
+    if (live && live.sha256 === manifest.sha256 && sameConfig(live.manifest.config, manifest.config)) {
       return { target: TARGET, name: manifest.name, url: client.functionUrl(manifest.name), version: live.current, unchanged: true, details: { sha256: manifest.sha256 } };
     }
     options.log(`uploading ${manifest.size} bytes to ${client.base}`);

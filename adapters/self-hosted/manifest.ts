@@ -36,7 +36,8 @@ export async function packageSelfHosted(artifact: Artifact): Promise<Bundle> {
     name: artifact.name,
     sha256: sha256(bytes),
     size: bytes.length,
-    config: { env: artifact.env, limits: artifact.limits, ...(artifact.outbound ? { outbound: artifact.outbound } : {}) },
+    // No allow list means no calls: the same as no [outbound] at all, so it is left out.
+    config: { env: artifact.env, limits: artifact.limits, ...(artifact.outbound?.allow.length ? { outbound: artifact.outbound } : {}) },
     secrets: artifact.secrets,
   };
   await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
@@ -51,12 +52,12 @@ export async function readBundle(bundle: Bundle): Promise<{ manifest: SelfHosted
   return { manifest, bytes };
 }
 
-/** The config to upload: the packaged env plus the secrets' values from `env`. */
-export function deployConfig(manifest: SelfHostedManifest, env: NodeJS.ProcessEnv): SelfHostedManifest['config'] {
+/** The config to upload: the packaged one plus the secrets' values from `env`, apart from the env (the server stores them outside the record). */
+export function deployConfig(manifest: SelfHostedManifest, env: NodeJS.ProcessEnv): SelfHostedManifest['config'] & { secrets?: Record<string, string> } {
   const missing = manifest.secrets.filter((s) => env[s] === undefined);
   if (missing.length > 0) {
     throw new UserError(`Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`, `Export ${missing.map((s) => `${s}=...`).join(' ')} before deploying.`);
   }
-  const secrets = Object.fromEntries(manifest.secrets.map((s) => [s, env[s]!]));
-  return { ...manifest.config, env: { ...manifest.config.env, ...secrets } };
+  if (manifest.secrets.length === 0) return manifest.config;
+  return { ...manifest.config, secrets: Object.fromEntries(manifest.secrets.map((s) => [s, env[s]!])) };
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool } from '../runtime/node/pool.js';
@@ -52,7 +53,9 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     const built = await buildProject(config, { log: options.log });
     if (!built.cached) options.log(`built ${path.relative(process.cwd(), built.artifact)}`);
     wasmPath = built.artifact;
-    env = config.env;
+    const secrets = secretValues(config.secrets, process.env);
+    if (secrets.missing.length > 0) options.log(`warning: ${missingSecretsMessage(secrets.missing)}`);
+    env = { ...config.env, ...secrets.values };
     route = config.route;
     limits = config.limits;
     outbound = config.outbound;

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import { DEFAULT_LIMITS, type ProjectConfig } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
@@ -68,7 +69,10 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       config = await loadConfig(options.projectDir!);
       const { buildProject } = await import('../pipeline/build.js');
       const result = await buildProject(config, { log: (m) => options.progress(m) });
-      const fn = await loadFunction(result.artifact, { ...limits(), fn: { route: config.route, env: config.env }, outbound: config.outbound });
+      const secrets = secretValues(config.secrets, process.env);
+      if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
+      const env = { ...config.env, ...secrets.values };
+      const fn = await loadFunction(result.artifact, { ...limits(), fn: { route: config.route, env }, outbound: config.outbound });
       const previous = 'fn' in state ? state.fn : undefined;
       state = { fn }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== fn.key) pool.forget(previous.key);

@@ -19,11 +19,12 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Writes a file so a reader never sees it half-written and a crash leaves the old or the new
  * content, never a mix: temp file in the same folder, fsync, rename, fsync the folder.
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(file: string, data: Uint8Array | string, options: { mode?: number } = {}): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`);
-  const handle = await open(tmp, 'wx');
+  // The mode is set at creation: a secret is never readable by others, not even for a moment.
+  const handle = await open(tmp, 'wx', options.mode ?? 0o666);
   try {
     await handle.writeFile(data);
     await handle.sync();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Bundle, EmulateOptions, Emulator } from '../../../src/target/types.js';
 import { UserError } from '../../../src/util/errors.js';
 import { lambdaSettings } from '../limits.js';
+import { missingSecretsMessage, secretValues } from '../../../src/config/secrets.js';
 import { HANDLER, HANDLER_FILE } from '../package-config.js';
 import { readZip } from '../zip.js';
 import { startGateway } from './gateway.js';
@@ -34,12 +35,9 @@ export async function emulateLambda(bundle: Bundle, options: LambdaEmulateOption
   const { artifact } = bundle;
   const settings = lambdaSettings(artifact.limits);
   const processEnv = options.processEnv ?? process.env;
-  const env: Record<string, string> = { ...artifact.env };
-  for (const name of artifact.secrets) {
-    const value = processEnv[name];
-    if (value !== undefined) env[name] = value;
-    else options.log(`lambda: secret ${name} is not set in this shell: the function will not see it`);
-  }
+  const secrets = secretValues(artifact.secrets, processEnv);
+  if (secrets.missing.length > 0) options.log(`lambda: ${missingSecretsMessage(secrets.missing)}`);
+  const env: Record<string, string> = { ...artifact.env, ...secrets.values };
   try {
     const gateway = await startGateway({
       host: options.host,

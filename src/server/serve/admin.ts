@@ -9,7 +9,7 @@ import { sha256 } from '../../runtime/node/load.js';
 import type { WorkerPool } from '../../runtime/node/pool.js';
 import { UserError } from '../../util/errors.js';
 import { BodyTooLargeError, readBody } from '../../http/node-http.js';
-import { checkName, ConfigError, parseFunctionConfig } from './config.js';
+import { checkName, ConfigError, parseFunctionConfig, parseSecrets } from './config.js';
 import type { ServeLog } from './log.js';
 import type { ServeMetrics } from './metrics.js';
 import { parseMultipart } from './multipart.js';
@@ -124,17 +124,18 @@ async function readUpload(req: IncomingMessage, ctx: AdminContext): Promise<{ by
 async function putFunction(req: IncomingMessage, res: ServerResponse, name: string, ctx: AdminContext): Promise<number> {
   const upload = await readUpload(req, ctx);
   const config = parseFunctionConfig(upload.config, ctx.defaultLimits);
+  const secrets = parseSecrets(upload.config);
   if (upload.bytes.length === 0) throw new HttpError(400, 'the upload is empty: send the .wasm as the body');
   let loaded;
   try {
-    loaded = await compileVersion(name, upload.bytes, 'new', config);
+    loaded = await compileVersion(name, upload.bytes, 'new', config, secrets);
   } catch (error) {
     if (error instanceof UserError) throw new HttpError(400, error.hint ? `${error.message}\n${error.hint}` : error.message);
     throw error;
   }
   const digest = sha256(upload.bytes);
-  const committed = await ctx.repository.deploy(name, upload.bytes, digest, config);
-  await ctx.registry.refresh(name, { sha256: digest, config, loaded });
+  const committed = await ctx.repository.deploy(name, upload.bytes, digest, config, secrets);
+  await ctx.registry.refresh(name, { sha256: digest, config: committed.entry.config, loaded });
   ctx.metrics.deploy(committed.unchanged ? 'unchanged' : 'created');
   if (!committed.unchanged) ctx.log.info(`deployed ${name} version ${committed.entry.version} (${upload.bytes.length} bytes, sha256 ${digest.slice(0, 12)})`);
   return sendJson(res, committed.unchanged ? 200 : 201, {

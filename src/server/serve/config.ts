@@ -36,7 +36,7 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!['env', 'limits', 'concurrency', 'outbound'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency, outbound)`);
+    if (!['env', 'limits', 'concurrency', 'outbound', 'secrets'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency, outbound, secrets)`);
   }
   const env: Record<string, string> = {};
   if (raw.env !== undefined) {
@@ -61,6 +61,24 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   if (raw.concurrency !== undefined) config.concurrency = integer(raw.concurrency, 'config.concurrency', 1, MAX_CONCURRENCY);
   if (raw.outbound !== undefined) config.outbound = parseOutbound(raw.outbound);
   return config;
+}
+
+/**
+ * `config.secrets` of a deploy: `{"NAME": "value"}`. The values are kept apart from the
+ * record (StoreBackend.putSecrets) and never echoed; error messages name keys, never values.
+ */
+export function parseSecrets(input: unknown): Record<string, string> {
+  if (input === undefined || input === null || typeof input !== 'object' || Array.isArray(input)) return {};
+  const raw = (input as Record<string, unknown>).secrets;
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config.secrets must be an object of strings');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (!ENV_NAME.test(k)) throw new ConfigError(`config.secrets: invalid variable name ${JSON.stringify(k)}`);
+    if (typeof v !== 'string') throw new ConfigError(`config.secrets.${k} must be a string`);
+    out[k] = v;
+  }
+  return out;
 }
 
 /** `config.outbound`: `{"allow": [...], "timeoutMs": n, "maxResponseBytes": n, "maxCalls": n}` (wfn.toml's [outbound]). */
@@ -91,6 +109,6 @@ function parseOutbound(input: unknown): OutboundSettings {
 /** A canonical form, to tell whether a redeploy changes anything. */
 export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
   const canon = (c: FunctionConfig) =>
-    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null, c.outbound ?? null]);
+    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null, c.outbound ?? null, c.secrets ?? null]);
   return canon(a) === canon(b);
 }

@@ -30,11 +30,12 @@ export interface RegistryOptions {
 }
 
 /** Compiles one version of a function: validate, cap memory, check the contract (UserError when it does not conform). */
-export function compileVersion(name: string, bytes: Uint8Array, version: number | 'new', config: FunctionConfig): Promise<LoadedFunction> {
+export function compileVersion(name: string, bytes: Uint8Array, version: number | 'new', config: FunctionConfig, secrets: Record<string, string> = {}): Promise<LoadedFunction> {
   return compileFunction(bytes, `function "${name}"${version === 'new' ? '' : ` version ${version}`}`, {
     memoryMiB: config.limits.memoryMiB,
     timeoutMs: config.limits.timeoutMs,
-    fn: { route: `/${name}`, env: config.env },
+    // Secrets are read like any variable (a configured one of the same name loses).
+    fn: { route: `/${name}`, env: { ...config.env, ...secrets } },
     outbound: config.outbound,
   });
 }
@@ -125,7 +126,8 @@ export class FunctionRegistry {
         const bytes = await this.store.getBlob(entry.sha256);
         // A blob that does not match its name is never served (a damaged disk or bucket).
         if (sha256(bytes) !== entry.sha256) throw new Error(`stored module for version ${entry.version} does not match its sha256 ${entry.sha256}`);
-        loaded = await compileVersion(record.name, bytes, entry.version, entry.config);
+        const secrets = entry.config.secrets ? await this.store.getSecrets(record.name, entry.config.secrets.id) : {};
+        loaded = await compileVersion(record.name, bytes, entry.version, entry.config, secrets);
       }
     }
     const concurrency = entry.config.concurrency ?? this.options.defaultConcurrency;

@@ -3,6 +3,7 @@
  * reads the record fresh from the store (another replica may have changed it), writes the
  * blob, then the record: the record's write is the commit point.
  */
+import { randomUUID } from 'node:crypto';
 import { sameConfig } from './config.js';
 import { KEEP_VERSIONS, type FunctionConfig, type FunctionRecord, type StoreBackend, type VersionEntry } from './types.js';
 
@@ -58,9 +59,19 @@ export class FunctionRepository {
     return out;
   }
 
-  deploy(name: string, bytes: Uint8Array, sha256: string, config: FunctionConfig): Promise<Committed> {
+  /** `secrets`: the function's secret values, stored apart from the record; the config gets their names and set id. */
+  deploy(name: string, bytes: Uint8Array, sha256: string, config: FunctionConfig, secrets: Record<string, string> = {}): Promise<Committed> {
     return this.exclusive(async () => {
       const existing = (await this.store.readRecord(name))?.record;
+      const names = Object.keys(secrets).sort();
+      if (names.length > 0) {
+        // Same values as the live version: the same set (a redeploy changes nothing); else a new set.
+        const liveSet = existing ? liveEntry(existing).config.secrets : undefined;
+        const same = liveSet && sameValues(await this.store.getSecrets(name, liveSet.id).catch(() => undefined), secrets);
+        const id = same ? liveSet.id : randomUUID();
+        if (!same) await this.store.putSecrets(name, id, secrets);
+        config = { ...config, secrets: { names, id } };
+      }
       if (existing) {
         const live = liveEntry(existing);
         if (live.sha256 === sha256 && sameConfig(live.config, config)) {
@@ -75,6 +86,7 @@ export class FunctionRepository {
       const record: FunctionRecord = { name, current: next, versions: all.slice(-KEEP_VERSIONS), updatedAt: now };
       const stamp = await this.store.writeRecord(record);
       if (all.length > KEEP_VERSIONS) await this.collectGarbage();
+      await this.pruneSecrets(record);
       return { record, stamp, entry, unchanged: false };
     });
   }
@@ -106,6 +118,7 @@ export class FunctionRepository {
       if (!(await this.store.readRecord(name))) return false;
       await this.store.deleteRecord(name);
       await this.collectGarbage();
+      await this.store.pruneSecrets(name, []);
       return true;
     });
   }
@@ -130,8 +143,24 @@ export class FunctionRepository {
     }
   }
 
+  /** Secret sets no kept version names are deleted (a failure only leaves garbage). */
+  private async pruneSecrets(record: FunctionRecord): Promise<void> {
+    const keep = record.versions.flatMap((v) => (v.config.secrets ? [v.config.secrets.id] : []));
+    try {
+      await this.store.pruneSecrets(record.name, keep);
+    } catch (error) {
+      this.warn(`could not remove old secrets of ${record.name}: ${(error as Error).message}`);
+    }
+  }
+
   /** Collects at startup under the write lock. */
   collectNow(): Promise<number> {
     return this.exclusive(() => this.collectGarbage());
   }
+}
+
+function sameValues(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  if (!a) return false;
+  const keys = Object.keys(b);
+  return Object.keys(a).length === keys.length && keys.every((k) => a[k] === b[k]);
 }

@@ -13,7 +13,7 @@ import { WorkerPool } from '../../runtime/node/pool.js';
 import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../http/node-http.js';
 import { handleAdmin } from './admin.js';
 import { makeTokenCheck } from './auth.js';
-import { checkName, NAME_PATTERN, parseFunctionConfig } from './config.js';
+import { checkName, NAME_PATTERN, parseFunctionConfig, parseSecrets } from './config.js';
 import type { ServeLog } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { compileVersion, FunctionRegistry } from './registry.js';
@@ -231,10 +231,11 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     async deploy(name, bytes, rawConfig) {
       checkName(name);
       const config = parseFunctionConfig(rawConfig, options.defaultLimits);
-      const loaded = await compileVersion(name, bytes, 'new', config);
+      const secrets = parseSecrets(rawConfig);
+      const loaded = await compileVersion(name, bytes, 'new', config, secrets);
       const digest = sha256(bytes);
-      const committed = await repository.deploy(name, bytes, digest, config);
-      await registry.refresh(name, { sha256: digest, config, loaded });
+      const committed = await repository.deploy(name, bytes, digest, config, secrets);
+      await registry.refresh(name, { sha256: digest, config: committed.entry.config, loaded });
       return committed;
     },
     inFlight: () => active,

@@ -5,10 +5,11 @@
  *
  *   <data-dir>/blobs/<sha256>.wasm      the uploaded modules, by content
  *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
+ *   <data-dir>/secrets/<name>/<id>.json  a function's secret values (folder 0700, files 0600)
  *
  * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
  */
-import { mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
 import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
@@ -21,15 +22,19 @@ export class FileStore implements StoreBackend {
   readonly blobGraceMs = 0;
   private readonly blobs: string;
   private readonly functions: string;
+  private readonly secrets: string;
 
   constructor(readonly location: string) {
     this.blobs = path.join(location, 'blobs');
     this.functions = path.join(location, 'functions');
+    this.secrets = path.join(location, 'secrets');
   }
 
   async init(): Promise<void> {
     await mkdir(this.blobs, { recursive: true });
     await mkdir(this.functions, { recursive: true });
+    await mkdir(this.secrets, { recursive: true, mode: 0o700 });
+    await chmod(this.secrets, 0o700);
     // Temp files are what a crash mid-write leaves behind; they were never acknowledged.
     for (const dir of [this.blobs, this.functions]) {
       for (const entry of await readdir(dir)) {
@@ -132,5 +137,37 @@ export class FileStore implements StoreBackend {
 
   async deleteBlob(sha256: string): Promise<void> {
     await rm(this.blobFile(sha256), { force: true });
+  }
+
+  private secretsFile(name: string, id: string): string {
+    if (!/^[a-f0-9-]{8,64}$/.test(id)) throw new Error(`invalid secrets id ${JSON.stringify(id)}`);
+    return path.join(this.secrets, name, `${id}.json`);
+  }
+
+  async putSecrets(name: string, id: string, values: Record<string, string>): Promise<void> {
+    const file = this.secretsFile(name, id);
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeDurably(file, JSON.stringify(values), { mode: 0o600 });
+  }
+
+  async getSecrets(name: string, id: string): Promise<Record<string, string>> {
+    return JSON.parse(await readFile(this.secretsFile(name, id), 'utf8')) as Record<string, string>;
+  }
+
+  async pruneSecrets(name: string, keep: string[]): Promise<void> {
+    const dir = path.join(this.secrets, name);
+    if (keep.length === 0) {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.endsWith('.json') && !keep.includes(entry.slice(0, -'.json'.length))) await rm(path.join(dir, entry), { force: true });
+    }
   }
 }

@@ -7,6 +7,7 @@
  *
  *   s3://<bucket>/<prefix>blobs/<sha256>.wasm
  *   s3://<bucket>/<prefix>functions/<name>.json
+ *   s3://<bucket>/<prefix>secrets/<name>/<id>.json   a function's secret values (server-side encrypted)
  */
 import {
   DeleteObjectCommand,
@@ -61,6 +62,30 @@ export class S3Store implements StoreBackend {
 
   private recordKey(name: string): string {
     return `${this.prefix}functions/${name}.json`;
+  }
+
+  private secretsKey(name: string, id: string): string {
+    if (!/^[a-f0-9-]{8,64}$/.test(id)) throw new Error(`invalid secrets id ${JSON.stringify(id)}`);
+    return `${this.prefix}secrets/${name}/${id}.json`;
+  }
+
+  async putSecrets(name: string, id: string, values: Record<string, string>): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.secretsKey(name, id), Body: JSON.stringify(values), ContentType: 'application/json', ServerSideEncryption: 'AES256' }),
+    );
+  }
+
+  async getSecrets(name: string, id: string): Promise<Record<string, string>> {
+    const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.secretsKey(name, id) }));
+    return JSON.parse(await got.Body!.transformToString('utf8')) as Record<string, string>;
+  }
+
+  async pruneSecrets(name: string, keep: string[]): Promise<void> {
+    const base = `${this.prefix}secrets/${name}/`;
+    for (const obj of await this.list(base)) {
+      const id = obj.Key!.slice(base.length).replace(/\.json$/, '');
+      if (!keep.includes(id)) await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: obj.Key! }));
+    }
   }
 
   private blobKey(sha256: string): string {

@@ -11,6 +11,11 @@ export interface FunctionConfig {
   concurrency?: number;
   /** `[outbound]` of its wfn.toml: who it may call and the call limits. Absent = no outbound calls. */
   outbound?: OutboundSettings;
+  /**
+   * The function's secrets: names only, and the id of the stored set of values (random, not
+   * derived from them). The values live outside the record (StoreBackend.getSecrets).
+   */
+  secrets?: { names: string[]; id: string };
 }
 
 export interface VersionEntry {
@@ -62,6 +67,12 @@ export interface StoreBackend {
   getBlob(sha256: string): Promise<Uint8Array>;
   listBlobs(): Promise<BlobInfo[]>;
   deleteBlob(sha256: string): Promise<void>;
+  /** Stores one set of a function's secret values (never in the record; files 0600). Durable when it resolves. */
+  putSecrets(name: string, id: string, values: Record<string, string>): Promise<void>;
+  /** A stored set of secret values; throws when it is missing. */
+  getSecrets(name: string, id: string): Promise<Record<string, string>>;
+  /** Deletes the function's secret sets except those in `keep` (all of them when it is empty). */
+  pruneSecrets(name: string, keep: string[]): Promise<void>;
   /** Unreferenced blobs younger than this are kept (another replica may be mid-deploy). */
   readonly blobGraceMs: number;
   close?(): void;

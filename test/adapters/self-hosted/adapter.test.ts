@@ -45,7 +45,11 @@ describe('self-hosted adapter', () => {
     const first = await adapter.deploy(bundle, { env, flags: flags(), ...quiet });
     expect(first).toMatchObject({ target: 'self-hosted', name: 'greet', url: `${server.url}/greet/`, version: 1, unchanged: false });
     expect((await request(first.url!)).body.toString()).toBe('greetings');
-    expect((await admin(server.url, 'functions/greet')).json.manifest.config.env).toEqual({ PLAIN: 'p', API_KEY: 's3cret' });
+    // The secret's value stays on the server, out of the record: GET shows its name only.
+    const described = (await admin(server.url, 'functions/greet')).json;
+    expect(described.manifest.config.env).toEqual({ PLAIN: 'p' });
+    expect(described.manifest.config.secrets).toEqual({ names: ['API_KEY'], id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(JSON.stringify(described)).not.toContain('s3cret');
     const second = await adapter.deploy(bundle, { env, flags: flags(), ...quiet });
     expect(second).toMatchObject({ version: 1, unchanged: true });
     // A changed secret is a new version.
