@@ -21,6 +21,7 @@ import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/http/no
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
+import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
 import { wasmFileName, WORKERD_CONFIG_FILE } from './package.js';
 import { startWorkerd, type WorkerdProcess } from './workerd.js';
 
@@ -57,9 +58,8 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
   const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some((i) => i.module === OUTBOUND_MODULE);
   const restartAfterMs = callsOut ? timeoutMs + SHIM_TIMEOUT_GRACE_MS : timeoutMs;
   const env = options.env ?? process.env;
-  for (const name of bundle.artifact.secrets) {
-    if (env[name] === undefined) options.log(`warning: secret ${name} is not set in the environment; the Worker sees no binding for it`);
-  }
+  const { missing } = secretValues(bundle.artifact.secrets, env);
+  if (missing.length > 0) options.log(`cloudflare: ${missingSecretsMessage(missing)}`);
 
   let closed = false;
   let starts = 0;

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { UserError } from '../../src/util/errors.js';
 import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { secretStoreName } from './adapter-module.js';
-import { fillSecretStore, linkSecretStore, secretValues } from './secret-store.js';
+import { secretValues } from '../../src/config/secrets.js';
+import { fillSecretStore, linkSecretStore } from './secret-store.js';
 
 export const DEFAULT_FASTLY_API = 'https://api.fastly.com';
 const STATE_FILE = 'service.json';
@@ -119,10 +120,16 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
   const archive = await readFile(bundle.archive);
   const name = bundle.name;
   const flags = options.flags as { serviceId?: string; domain?: string };
-  const secrets = bundle.artifact.secrets.length > 0 ? secretValues(bundle.artifact.secrets, options.env) : undefined;
+  const { values: secrets, missing } = secretValues(bundle.artifact.secrets, options.env);
+  if (missing.length > 0) {
+    throw new UserError(
+      `Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`,
+      `Export ${missing[0]}=... before deploying: wfn puts secrets into a Fastly secret store, never into the package.`,
+    );
+  }
   const store = secretStoreName(name);
   // Secrets first: their values change in place, even when the package does not.
-  const storeId = secrets ? await fillSecretStore(api, store, secrets, options.log) : undefined;
+  const storeId = bundle.artifact.secrets.length > 0 ? await fillSecretStore(api, store, secrets, options.log) : undefined;
 
   // Which service: --service-id, else the one this package was deployed to before, else one named like the function.
   const state = await readState(bundle.dir);

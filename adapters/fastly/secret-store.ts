@@ -9,24 +9,11 @@
  *   GET  /service/{sid}/version/{v}/resource           the version's resource links
  *   POST /service/{sid}/version/{v}/resource           resource_id, name (form)
  */
-import { UserError } from '../../src/util/errors.js';
 import type { FastlyApi } from './deploy.js';
 
 interface StoreList {
   data?: { id: string; name: string }[];
   meta?: { next_cursor?: string };
-}
-
-/** The secrets' values from this shell; a missing one stops the deploy before any change. */
-export function secretValues(names: string[], env: NodeJS.ProcessEnv): Record<string, string> {
-  const missing = names.filter((n) => env[n] === undefined);
-  if (missing.length > 0) {
-    throw new UserError(
-      `Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`,
-      `Export ${missing.map((m) => `${m}=...`).join(' ')} before deploying: wfn puts secrets into a Fastly secret store, never into the package.`,
-    );
-  }
-  return Object.fromEntries(names.map((n) => [n, env[n]!]));
 }
 
 async function findStore(api: FastlyApi, name: string): Promise<string | undefined> {

@@ -247,7 +247,7 @@ export function outboundSuite(target: OutboundTarget, extra?: (ctx: () => Outbou
           expect((await readFile(path.join(bundle.dir, file.path))).includes(CANARY), file.path).toBe(false);
         }
         expect(logs.join('\n')).not.toContain(CANARY);
-        expect(logs.join('\n')).toContain('secret MISSING_ONE is not set');
+        expect(logs.join('\n')).toContain('secret MISSING_ONE not set in this shell');
         expect(JSON.stringify(res.headers)).not.toContain(CANARY);
       } finally {
         if (saved === undefined) delete process.env.API_KEY;
