@@ -80,7 +80,7 @@ function originOf(url: URL): string {
 }
 
 /** The host's error as a rejection: TypeError (fetch's network error) with the host's message. */
-function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined): unknown {
+function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined, redirectedFrom?: URL): unknown {
   // A result's err comes as an Error whose payload is the code.
   const code = (thrown as { payload?: unknown } | null)?.payload ?? thrown;
   if (typeof code !== 'number') return thrown;
@@ -91,7 +91,10 @@ function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined): un
   } catch {
     // keep the fallback below
   }
-  if (!message && code === ERROR.DENIED) {
+  if (code === ERROR.DENIED && redirectedFrom) {
+    // The host's words for a refused redirect hop (it follows redirects itself for the other languages).
+    message = `outbound request to ${originOf(redirectedFrom)} redirected to ${originOf(url)}, denied: not in [outbound] allow of wfn.toml`;
+  } else if (!message && code === ERROR.DENIED) {
     // Built without [outbound] allow: the host imported nothing, so the message and log line are ours.
     message = `outbound request to ${originOf(url)} denied: not in [outbound] allow of wfn.toml`;
     log(utf8Encode(`wfn outbound: ${message}\n`));
@@ -130,6 +133,7 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
   if (mode !== 'follow' && mode !== 'manual' && mode !== 'error') throw new TypeError(`fetch: redirect must be "follow", "manual" or "error", not "${mode}"`);
 
   let url = new URL(request.url);
+  const first = url;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`fetch failed: the scheme "${url.protocol.slice(0, -1)}" is not supported (only http and https)`);
   let method = request.method;
   let headers: [string, string][] = Headers.raw(request.headers).map(([k, v]) => [k, v]);
@@ -142,7 +146,7 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
     try {
       handle = httpSend(method, url.href, headerLines(headers), body, timeout * 2 ** TIMEOUT_SHIFT);
     } catch (code) {
-      throw failure(code, url, signal);
+      throw failure(code, url, signal, redirects > 0 ? first : undefined);
     }
     let status: number;
     let responseHeaders: Headers;

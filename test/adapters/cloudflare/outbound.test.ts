@@ -12,7 +12,7 @@ outboundSuite({ adapter, streamsBodies: false }, (ctx) => {
   describe('outbound HTTP on Cloudflare only', () => {
     it('a function waiting on a call is stopped by the shim at its timeout: workerd is not restarted', async () => {
       const { upstream } = ctx();
-      const a = await ctx().artifact('cf-slow', { UPSTREAM: upstream.url }, { allow: [upstream.url], timeoutMs: 60_000 });
+      const a = await ctx().artifact('cf-slow', { UPSTREAM: upstream.origin }, { allow: [upstream.origin], timeoutMs: 60_000 });
       a.limits = { ...a.limits, timeoutMs: 1000 };
       const logs: string[] = [];
       const emulator = await adapter.emulate(await adapter.package(a), { host: '127.0.0.1', port: 0, log: (l) => logs.push(l) });

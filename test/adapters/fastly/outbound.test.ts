@@ -8,15 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { adapter, mainWasmPath } from '../../../adapters/fastly/index.js';
 import { startFastlyEmulator } from '../../../adapters/fastly/emulator/server.js';
 import { request } from '../../helpers/http.js';
-import { startUpstream } from '../../helpers/upstream.js';
+import { closedPort } from '../../helpers/upstream.js';
 import { outboundSuite, text } from '../outbound-suite.js';
 
 outboundSuite({ adapter, streamsBodies: true }, (ctx) => {
   describe('outbound HTTP on Fastly only', () => {
     it('a refused connection is named as such', async () => {
-      const closed = await startUpstream();
-      const port = closed.port;
-      await closed.close();
+      const port = await closedPort();
       const emulator = await adapter.emulate(await adapter.package(await ctx().artifact('refused', { UPSTREAM: `http://127.0.0.1:${port}` }, { allow: [`http://127.0.0.1:${port}`] })), {
         host: '127.0.0.1', port: 0, log: () => {},
       });
@@ -29,7 +27,7 @@ outboundSuite({ adapter, streamsBodies: true }, (ctx) => {
 
     it('a service without dynamic backends: 502 saying they must be enabled', async () => {
       const { upstream } = ctx();
-      const bundle = await adapter.package(await ctx().artifact('nodyn', { UPSTREAM: upstream.url }, { allow: [upstream.url] }));
+      const bundle = await adapter.package(await ctx().artifact('nodyn', { UPSTREAM: upstream.origin }, { allow: [upstream.origin] }));
       const emulator = await startFastlyEmulator(new Uint8Array(await readFile(mainWasmPath(bundle))), {
         host: '127.0.0.1', port: 0, log: () => {}, memoryMiB: 128, timeoutMs: 5000, dynamicBackends: false,
       });
