@@ -35,6 +35,9 @@ const FEATURES = [
   '--enable-exception-handling', '--enable-threads',
 ];
 
+/** Bumped when the merge steps change: merged modules cached by an older wfn are not reused. */
+const MERGE_RECIPE = '2 zeroed growth';
+
 /** The function's `_start`, renamed so the adapter's `_start` can wrap it. */
 export const GUEST_START = '__wfn_guest_start';
 
@@ -82,6 +85,38 @@ function featureBits(b: Binaryen): number {
 }
 
 /**
+ * binaryen's lowered `memory.grow` of the function's memory moves the adapter's memory up by
+ * the pages added, but leaves the adapter's old bytes where the function's new pages now are:
+ * those pages must read as zero (wasm's memory.grow gives zeroed pages; Go's runtime relies on
+ * it and crashes otherwise). This replaces it with the same steps plus clearing those bytes.
+ * Names as binaryen 132's MultiMemoryLowering makes them (version-pinned; checked).
+ */
+function zeroFunctionGrowth(b: Binaryen, module: ReturnType<Binaryen['readBinary']>): void {
+  if (!module.getFunction('0_grow') || !module.getFunction('0_size') || !module.getGlobal('1_byte_offset')) {
+    throw new Error('the lowered module lacks binaryen\'s 0_grow / 0_size / 1_byte_offset (another binaryen version?)');
+  }
+  const i32 = b.i32;
+  const m = module;
+  const delta = () => m.local.get(0, i32);
+  const bytes = () => m.i32.shl(delta(), m.i32.const(16));
+  const offset = () => m.global.get('1_byte_offset', i32);
+  // locals: 1 the size to return (pages), 2 the whole memory's pages before, 3 the adapter's bytes
+  const moved = () => m.local.get(3, i32);
+  const body = m.block(null, [
+    m.local.set(1, m.call('0_size', [], i32)),
+    m.local.set(2, m.memory.size()),
+    m.if(m.i32.eq(m.memory.grow(delta()), m.i32.const(-1)), m.return(m.i32.const(-1))),
+    m.local.set(3, m.i32.sub(m.i32.shl(m.local.get(2, i32), m.i32.const(16)), offset())),
+    m.memory.copy(m.i32.add(offset(), bytes()), offset(), moved()),
+    m.memory.fill(offset(), m.i32.const(0), m.select(m.i32.lt_u(bytes(), moved()), bytes(), moved())),
+    m.global.set('1_byte_offset', m.i32.add(offset(), bytes())),
+    m.local.get(1, i32),
+  ], i32);
+  m.removeFunction('0_grow');
+  m.addFunction('0_grow', b.createType([i32]), i32, [i32, i32, i32], body);
+}
+
+/**
  * --multi-memory-lowering, in-process (binaryen.js loads once per process; a wasm-opt
  * process per function costs as much again): one memory, the function's at address 0.
  */
@@ -92,6 +127,7 @@ async function lowerMemories(merged: Uint8Array): Promise<Uint8Array> {
   const module = (b.readBinary as (data: Uint8Array, features: number) => ReturnType<Binaryen['readBinary']>)(merged, featureBits(b));
   try {
     module.runPasses(['multi-memory-lowering']);
+    zeroFunctionGrowth(b, module);
     if (!module.validate()) throw new Error('the lowered module does not validate');
     return module.emitBinary();
   } finally {
@@ -155,7 +191,7 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
   );
   // The same function and adapter always merge to the same bytes: keep the result.
   const cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'wfn-fastly-cache');
-  const key = createHash('sha256').update(fn).update(adapter).update(BINARYEN_VERSION).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(fn).update(adapter).update(BINARYEN_VERSION).update(MERGE_RECIPE).digest('hex').slice(0, 24);
   const cached = path.join(cacheDir, `merged-${key}.wasm`);
   if (existsSync(cached)) {
     const wasm = new Uint8Array(await readFile(cached));
