@@ -76,6 +76,11 @@ if (want('languages')) {
   results.languages = await benchLanguages();
 }
 
+if (want('outbound')) {
+  const { benchOutbound } = await import('./outbound.js');
+  results.outbound = await benchOutbound();
+}
+
 if (want('snapshots')) {
   const { benchSnapshots } = await import('./languages.js');
   results.snapshots = await benchSnapshots();

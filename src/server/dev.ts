@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import { DEFAULT_LIMITS, type ProjectConfig } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import { errorResponse } from '../runtime/cgi.js';
 import { accessLogLine } from '../http/access-log.js';
@@ -25,9 +26,10 @@ export interface DevOptions {
   wasmPath?: string;
   memoryMiB?: number;
   timeoutMs?: number;
-  /** For a .wasm: its variables and route (a project takes them from wfn.toml). */
+  /** For a .wasm: its variables, route and [outbound] (a project takes them from wfn.toml; none = no calls). */
   env?: Record<string, string>;
   route?: string;
+  outbound?: OutboundSettings;
   watch?: boolean;
   /** Request log lines. */
   log(line: string): void;
@@ -86,7 +88,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   let pool: WorkerPool;
   if (options.wasmPath) {
     // A module that does not conform is refused up front (a UserError), not served as 500s.
-    state = { fn: await loadFunction(options.wasmPath, { ...limits(), fn: { route: options.route ?? '/', env: options.env ?? {} } }) };
+    state = { fn: await loadFunction(options.wasmPath, { ...limits(), fn: { route: options.route ?? '/', env: options.env ?? {} }, outbound: options.outbound }) };
     pool = new WorkerPool();
   } else {
     pool = new WorkerPool();

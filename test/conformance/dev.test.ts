@@ -3,4 +3,4 @@
 import { startDevServer } from '../../src/server/dev.js';
 import { conformanceSuite } from './harness.js';
 
-conformanceSuite('dev', (wasmPath) => startDevServer({ host: '127.0.0.1', port: 0, wasmPath, log: () => {}, progress: () => {} }));
+conformanceSuite('dev', (wasmPath, env) => startDevServer({ host: '127.0.0.1', port: 0, wasmPath, env, log: () => {}, progress: () => {} }));

@@ -24,11 +24,13 @@ export interface ConformanceRequest {
 export interface ConformanceFunction {
   name: string;
   wasmPath: string;
+  /** The function's configured variables. */
+  env?: Record<string, string>;
   requests: ConformanceRequest[];
 }
 
-/** Starts the target's emulator on the given .wasm (packaging it exactly as deploy would). */
-export type StartEmulator = (wasmPath: string) => Promise<{ url: string; close(): Promise<void> }>;
+/** Starts the target's emulator on the given .wasm (packaging it exactly as deploy would) with these variables. */
+export type StartEmulator = (wasmPath: string, env: Record<string, string>) => Promise<{ url: string; close(): Promise<void> }>;
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -48,6 +50,14 @@ export async function conformanceFunctions(): Promise<ConformanceFunction[]> {
       { path: '/hello/world?name=wasm&x=a+b%21&x=last' },
       { method: 'POST', path: '/submit', headers: [['content-type', 'text/plain']], body: enc('héllo "quoted"\n\tbody') },
     ],
+  });
+  // Outbound HTTP with no [outbound] allow (a bare .wasm): every host refuses the call itself,
+  // with the same 502 and message, before any network is touched.
+  fns.push({
+    name: 'assemblyscript proxy template (outbound denied)',
+    wasmPath: await buildTemplate('assemblyscript', 'proxy'),
+    env: { UPSTREAM: 'http://127.0.0.1:9' },
+    requests: [{ path: '/x?y=1' }, { method: 'POST', path: '/submit', headers: [['content-type', 'text/plain']], body: enc('payload') }],
   });
   fns.push({
     name: 'assemblyscript fib template',
@@ -82,8 +92,8 @@ export function conformanceSuite(target: string, startEmulator: StartEmulator): 
     it('every function and fixture gives identical status, headers and body', async () => {
       const mismatches: string[] = [];
       for (const fn of fns) {
-        const dev: DevServer = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: fn.wasmPath, log: () => {}, progress: () => {} });
-        const emulator = await startEmulator(fn.wasmPath);
+        const dev: DevServer = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: fn.wasmPath, env: fn.env, log: () => {}, progress: () => {} });
+        const emulator = await startEmulator(fn.wasmPath, fn.env ?? {});
         try {
           for (const r of fn.requests) {
             const want = await ask(dev.url, r);

@@ -4,8 +4,8 @@ import { adapter } from '../../adapters/lambda/index.js';
 import { artifactFrom } from '../../src/project/artifact.js';
 import { conformanceSuite } from './harness.js';
 
-conformanceSuite('lambda', async (wasmPath) => {
-  const artifact = await artifactFrom({ kind: 'wasm', path: wasmPath });
+conformanceSuite('lambda', async (wasmPath, env) => {
+  const artifact = await artifactFrom({ kind: 'wasm', path: wasmPath }, { env });
   const bundle = await adapter.package(artifact);
   return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
 });

@@ -5,7 +5,7 @@ import { adapter } from '../../adapters/self-hosted/index.js';
 import { artifactFrom } from '../../src/project/artifact.js';
 import { conformanceSuite } from './harness.js';
 
-conformanceSuite('self-hosted', async (wasmPath) => {
-  const bundle = await adapter.package(await artifactFrom({ kind: 'wasm', path: wasmPath }));
+conformanceSuite('self-hosted', async (wasmPath, env) => {
+  const bundle = await adapter.package(await artifactFrom({ kind: 'wasm', path: wasmPath }, { env }));
   return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
 });

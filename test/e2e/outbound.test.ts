@@ -142,6 +142,8 @@ for (const language of LANGUAGES) {
       const stopped = await hanging;
       expect(stopped.response.status).toBe(504);
       expect(stopped.outcome).toBe('timeout');
+      // The stopped function's call is aborted: the upstream sees its connection go.
+      while (upstream.hanging() > 0) await new Promise((r) => setTimeout(r, 10));
     }, 600_000);
 
     it('wfn serve: deployed with its [outbound], the same answers; the function timeout is 504 while another function answers', async () => {

@@ -211,6 +211,11 @@ describe('the contract accepts wfn_http_v1 beside preview1', () => {
     expect(result.outbound).toBe(true);
     // Without the bytes the signatures cannot be checked: refused, not waved through.
     expect(result.withoutBytes).toEqual(['the signatures of the wfn_http_v1 imports could not be checked (no module bytes given)']);
+    const { wat2wasm } = await import('../helpers/wat.js');
+    const { inspectWasm } = await import('../../src/pipeline/inspect.js');
+    const inspected = await inspectWasm(await wat2wasm(module(all)));
+    expect(inspected).toMatchObject({ outbound: true, contract: { conforms: true } });
+    expect((await inspectWasm(await wat2wasm(module('')))).outbound).toBe(false);
   });
 
   it('a wrong signature or an unknown name is refused', async () => {

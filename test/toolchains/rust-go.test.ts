@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type Language, type ProjectConfig } from '../../src/config/types.js';
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { checkContract } from '../../src/runtime/contract.js';
 import { invokeHttp } from '../../src/runtime/invoke.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
@@ -84,6 +85,7 @@ function projectConfig(dir: string, language: Language, build: Partial<ProjectCo
     env: {},
     secrets: [],
     limits: DEFAULT_LIMITS,
+    outbound: DEFAULT_OUTBOUND,
   };
 }
 

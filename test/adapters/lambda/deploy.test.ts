@@ -142,6 +142,9 @@ describe.skipIf(!moto)(`lambda deploy against moto${moto ? '' : ` (skipped: ${mi
       Role: 'arn:aws:iam::123456789012:role/wfn-lambda-basic',
       Environment: { Variables: { GREETING: 'hello', API_TOKEN: 's3cret' } },
     });
+    // The secret reaches Lambda's environment and nothing else: not the zip, the log or the result.
+    expect(zip.includes('s3cret')).toBe(false);
+    expect(logs.join('\n') + JSON.stringify(result)).not.toContain('s3cret');
 
     const url = await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: 'wfn-hello' }));
     expect(url).toMatchObject({ FunctionUrl: result.url, AuthType: 'NONE', InvokeMode: 'Buffered' });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type ProjectConfig } from '../../../src/config/types.js';
+import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';
 import { checkContract } from '../../../src/runtime/contract.js';
 import { invokeHttp } from '../../../src/runtime/invoke.js';
 import type { HttpRequest, InvokeResult } from '../../../src/runtime/types.js';
@@ -40,6 +41,7 @@ function configFor(dir: string, name: string, overrides: Partial<ProjectConfig['
     env: {},
     secrets: [],
     limits: DEFAULT_LIMITS,
+    outbound: DEFAULT_OUTBOUND,
   };
 }
 
