@@ -13,6 +13,7 @@ import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { outboundValues } from './outbound-policy.js';
+import { watBytes, watString } from './wat-text.js';
 
 export interface AdapterOptions {
   /** The function's configured variables, baked into the adapter (built-ins win at run time). */
@@ -86,39 +87,6 @@ function fragmentValues(prefix: string, file: string, wanted: boolean, values: R
   if (!wanted) return { [`${prefix}_IMPORTS`]: '', [`${prefix}_CODE`]: '' };
   const part = fragment(file);
   return { [`${prefix}_IMPORTS`]: fillPlaceholders(part.imports, values, file), [`${prefix}_CODE`]: fillPlaceholders(part.code, values, file) };
-}
-
-/** Bytes as the inside of a WAT string literal. */
-export function watString(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) {
-    out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(16).padStart(2, '0')}`;
-  }
-  return out;
-}
-
-/** The bytes a WAT string literal's inside stands for (the escapes adapter.wat uses). */
-export function watBytes(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch !== '\\') {
-      out.push(...encoder.encode(ch));
-      continue;
-    }
-    const next = text[i + 1];
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, "'": 39, '\\': 92 };
-    if (next in simple) {
-      out.push(simple[next]);
-      i++;
-    } else if (/^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      throw new Error(`adapter.wat: unsupported string escape \\${next}`);
-    }
-  }
-  return Uint8Array.from(out);
 }
 
 function configSegment(env: Record<string, string>): { bytes: Uint8Array; count: number } {
