@@ -1,4 +1,4 @@
-// Secrets on the Node targets: named in wfn.toml, valued from the environment, read by the
+// Secrets on every target: named in wfn.toml, valued from the environment, read by the
 // function like any variable, and never in --json output, logs, packages on disk or wfn serve's
 // records and answers. The function answers the secret reversed, so the canary value itself
 // appears nowhere a test greps, while the answer proves the function saw it exactly.
@@ -7,6 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { adapter as cloudflare } from '../../adapters/cloudflare/index.js';
+import { adapter as fastly } from '../../adapters/fastly/index.js';
 import { adapter as lambda } from '../../adapters/lambda/index.js';
 import { adapter as selfHosted } from '../../adapters/self-hosted/index.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -128,4 +130,30 @@ describe('secrets', async () => {
     }
     expect(lines.join('\n')).not.toContain(CANARY);
   }, 600_000);
+
+  for (const target of [cloudflare, fastly]) {
+    it(`${target.name}: deploy --dry-run --json and the package hold the name only; dev --target ${target.name} passes the value`, async () => {
+      const dry = await wfn(['deploy', dir, '--target', target.name, '--dry-run', '--json'], { env: { [NAME]: CANARY } });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout + dry.stderr).not.toContain(CANARY);
+      const bundle = await target.package(await artifactFrom({ kind: 'project', dir }));
+      expect(await filesWithCanary(bundle.dir)).toEqual([]);
+      const lines: string[] = [];
+      const saved = process.env[NAME];
+      process.env[NAME] = CANARY;
+      try {
+        const emulator = await target.emulate(bundle, { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
+        try {
+          expect((await request(emulator.url)).body.toString()).toBe(REVERSED);
+        } finally {
+          await emulator.close();
+        }
+      } finally {
+        if (saved === undefined) delete process.env[NAME];
+        else process.env[NAME] = saved;
+      }
+      expect(lines.join('\n')).not.toContain(CANARY);
+      expect(await filesWithCanary(bundle.dir)).toEqual([]);
+    }, 600_000);
+  }
 });
