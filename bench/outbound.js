@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fmt, load, percentile, startChild, table, BIN, ROOT } from './lib.js';
 import { buildTemplate } from './templates.js';
 
-const LANGUAGES = ['rust', 'assemblyscript', 'js', 'go'];
+const LANGUAGES = (process.env.WFN_OUTBOUND_LANGUAGES ?? 'rust,assemblyscript,js,go').split(',');
 const SAMPLES = Number(process.env.WFN_OUTBOUND_SAMPLES ?? 600);
 
 async function timeMs(url) {
@@ -45,10 +45,9 @@ async function extraLatency(upstreamUrl, proxyUrl, baselineUrl) {
     without.push(b);
   }
   const d = stats(direct);
-  const p = stats(called);
-  const b = stats(without);
-  const extra = { p50: p.p50 - b.p50, p99: p.p99 - b.p99 };
-  return { direct: d, withCall: p, withoutCall: b, extra, ratioP50: extra.p50 / d.p50, ratioP99: extra.p99 / d.p99 };
+  // Paired: each iteration's request with a call minus the same iteration's request without one.
+  const extra = stats(called.map((v, i) => v - without[i]));
+  return { direct: d, withCall: stats(called), withoutCall: stats(without), extra, ratioP50: extra.p50 / d.p50, ratioP99: extra.p99 / d.p99 };
 }
 
 const latencyRow = (name, r) => [name, `${fmt.ms(r.direct.p50)} / ${fmt.ms(r.direct.p99)}`, `${fmt.ms(r.extra.p50)} / ${fmt.ms(r.extra.p99)}`, fmt.x(r.ratioP50), fmt.x(r.ratioP99)];
@@ -108,7 +107,9 @@ export async function benchOutbound() {
     // req/s of the proxy template on `wfn serve` (a child process), beside the upstream alone.
     const dataDir = await mkdtemp(path.join(tmpdir(), 'wfn-bench-outbound-'));
     const token = 'bench-token-0123456789abcdef';
-    const serve = await startChild([BIN, 'serve', '--port', '0', '--data-dir', dataDir], /(http:\/\/127\.0\.0\.1:\d+)/, { env: { WFN_TOKEN: token } });
+    // A function waiting on a call holds its worker: an I/O-bound function wants more workers than cores.
+    const workers = Number(process.env.WFN_OUTBOUND_WORKERS ?? 0);
+    const serve = await startChild([BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(workers ? ['--workers', String(workers), '--concurrency', String(workers)] : [])], /(http:\/\/127\.0\.0\.1:\d+)/, { env: { WFN_TOKEN: token } });
     try {
       const serveRows = [['server', 'req/s', 'p50', 'p99', 'errors']];
       const bare = await load(upstream.url, { connections: 10, duration: 5 });
@@ -129,7 +130,7 @@ export async function benchOutbound() {
         const r = (results.serve[language] = await deploy(`proxy-${language}`, await buildTemplate(language, 'proxy'), { env: { UPSTREAM: upstream.url }, outbound }));
         serveRows.push([`wfn serve, ${language} proxy template`, fmt.n(r.reqPerSec), fmt.ms(r.p50ms), fmt.ms(r.p99ms), r.errors + r.non2xx]);
       }
-      table('Outbound: proxy template on wfn serve (autocannon, 10 connections, 5 s)', serveRows);
+      table(`Outbound: proxy template on wfn serve${workers ? ` --workers ${workers} --concurrency ${workers}` : ''} (autocannon, 10 connections, 5 s)`, serveRows);
     } finally {
       await serve.stop();
     }

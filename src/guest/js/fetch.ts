@@ -25,7 +25,7 @@ const MAX_REDIRECTS = 20;
 /** Flags bits 8-31 hold the call's own timeout in ms. */
 const TIMEOUT_SHIFT = 8;
 const MAX_CALL_TIMEOUT = 0xffffff;
-const BODY_CHUNK = 256 * 1024;
+const BODY_CHUNK = 1024 * 1024;
 /** Dropped when a redirect turns the request into a GET. */
 const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
 /** Not sent on to another origin. */
@@ -104,16 +104,24 @@ function failure(thrown: unknown, url: URL, signal: AbortSignal | undefined, red
   return error;
 }
 
-function readBody(handle: number): Uint8Array {
+/**
+ * The whole body. Each read allocates its maximum in the function's memory, so with a
+ * content-length the reads ask for exactly that many bytes (and make no final empty read);
+ * without one they grow from 64 KiB until an empty read.
+ */
+function readBody(handle: number, declared: number | undefined): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const chunk = httpBodyRead(handle, BODY_CHUNK);
+    if (declared !== undefined && total >= declared) break;
+    // Unknown length: 64 KiB first, doubling up to BODY_CHUNK as the body proves large.
+    const max = declared !== undefined ? Math.min(BODY_CHUNK, declared - total) : Math.min(BODY_CHUNK, 65536 * 2 ** chunks.length);
+    const chunk = httpBodyRead(handle, max);
     if (chunk.length === 0) break;
     chunks.push(chunk);
     total += chunk.length;
   }
-  if (chunks.length === 1) return chunks[0];
+  if (chunks.length <= 1) return chunks[0] ?? new Uint8Array(0);
   const out = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {
@@ -154,7 +162,8 @@ export async function fetch(input: string | URL | Request, init: RequestInit = {
     try {
       status = httpStatus(handle);
       responseHeaders = parseHeaderLines(httpHeaders(handle));
-      responseBody = readBody(handle);
+      const length = responseHeaders.get('content-length');
+      responseBody = readBody(handle, length !== null && /^\d+$/.test(length) ? Number(length) : undefined);
     } catch (code) {
       throw failure(code, url, signal);
     } finally {
