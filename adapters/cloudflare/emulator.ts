@@ -7,17 +7,19 @@
  *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted
  *     (a function that calls out is given a moment more: while it waits on a call the shim
  *     answers 504 itself at the timeout, and workerd, not stuck, is left running),
- *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does.
+ *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does,
+ *   - forwards the request line's path and a validated Host only (a malformed one is a 400), so
+ *     the Worker's request.url is built the way the other hosts build theirs.
  */
 import { readFileSync } from 'node:fs';
-import http, { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Bundle, EmulateOptions, Emulator } from '../../src/target/types.js';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../src/runtime/types.js';
 import { accessLogLine } from '../../src/http/access-log.js';
-import { BodyTooLargeError, readBody, sendHttpResponse } from '../../src/http/node-http.js';
+import { BadRequestError, BodyTooLargeError, createHttpServer, readBody, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
@@ -92,20 +94,21 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
   };
   await launch();
 
-  const forward = (wd: WorkerdProcess, req: IncomingMessage, body: Uint8Array, signal: AbortSignal): Promise<Forwarded> =>
+  const forward = (wd: WorkerdProcess, req: IncomingMessage, url: URL, body: Uint8Array, signal: AbortSignal): Promise<Forwarded> =>
     new Promise((resolve, reject) => {
       const headers: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         const name = req.rawHeaders[i].toLowerCase();
-        if (HOP_BY_HOP.has(name) || name === 'content-length' || name === 'cf-connecting-ip') continue;
+        if (HOP_BY_HOP.has(name) || name === 'content-length' || name === 'cf-connecting-ip' || name === 'host') continue;
         headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
       }
-      // Without a Host header, workerd would build request.url from its private port.
-      if (!headers.some(([k]) => k.toLowerCase() === 'host')) headers.push(['host', `${req.socket.localAddress}:${req.socket.localPort}`]);
+      // The validated host (the request line's authority for an absolute-form target); without one,
+      // workerd would build request.url from its private port.
+      headers.push(['host', url.host]);
       headers.push(['content-length', String(body.length)]);
       headers.push(['cf-connecting-ip', (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '')]);
       const upstream = http.request(
-        { host: '127.0.0.1', port: wd.port, method: req.method, path: req.url, headers: headers.flat(), agent, signal },
+        { host: '127.0.0.1', port: wd.port, method: req.method, path: url.pathname + url.search, headers: headers.flat(), agent, signal },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -130,6 +133,13 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
     const failure = (status: number, outcome: InvokeResult['outcome'], reason: string) =>
       reply(errorResponse(status), { outcome, reason, timings: { instantiateUs: 0, runUs: Math.round((performance.now() - started) * 1000) } });
 
+    let url: URL;
+    try {
+      url = requestUrl(req);
+    } catch (error) {
+      if (error instanceof BadRequestError) return failure(400, 'bad-request', `bad request: ${error.message}`);
+      throw error;
+    }
     let body: Uint8Array;
     try {
       body = await readBody(req, MAX_BODY);
@@ -153,7 +163,7 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
       restart(wd);
     }, restartAfterMs);
     try {
-      const got = await forward(wd, req, body, abort.signal);
+      const got = await forward(wd, req, url, body, abort.signal);
       const timings = got.headers.find(([k]) => k === TIMINGS_HEADER)?.[1];
       const reason = got.headers.find(([k]) => k === REASON_HEADER)?.[1];
       const info = decodeEmulatorHeaders(timings, reason);
@@ -171,13 +181,12 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
     }
   };
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createHttpServer((req, res) => {
     handle(req, res).catch((error) => {
       if (!res.headersSent) sendHttpResponse(res, errorResponse(500));
       options.log(`${req.method} ${req.url} 500 ${(error as Error).message}`);
     });
   });
-  server.keepAliveTimeout = 5000;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

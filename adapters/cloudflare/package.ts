@@ -6,6 +6,7 @@
  *                   secret bindings carry names only, values are added at deploy time
  *   workerd.capnp   the emulator's workerd config (secrets read from its environment)
  */
+import { assertFunctionName } from '../../src/config/names.js';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -151,7 +152,8 @@ export function sizeWarnings(compressed: number): string[] {
 }
 
 export async function packageWorker(artifact: Artifact): Promise<Bundle> {
-  if (!/^[A-Za-z0-9._-]+$/.test(artifact.name)) throw new UserError(`"${artifact.name}" cannot name a Worker module file.`, NAME_HINT);
+  // The name is part of the staging paths removed and written below.
+  assertFunctionName(artifact.name, 'function name');
   const dir = bundleDir(artifact);
   const wasmName = wasmFileName(artifact.name);
   let wasm: Uint8Array;

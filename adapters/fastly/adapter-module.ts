@@ -113,6 +113,7 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
     SCRIPT_NAME: '',
     MATCHED_ROUTE: '/',
     SERVER_SOFTWARE: watString(encoder.encode(SERVER_SOFTWARE)),
+    BODY_400: body(400),
     BODY_500: body(500),
     BODY_502: body(502),
     ...secretsValues(options.secrets),

@@ -113,6 +113,14 @@
   (global $hdr_end (mut i32) (i32.const 0))
   (global $finished (mut i32) (i32.const 0))
 
+  ;; What the last $emit_decoded met: a bad escape or one that is not UTF-8 (so it emitted the
+  ;; raw text), or an escaped NUL. cgi.ts's cgiRequestProblem: a PATH_INFO that cannot be
+  ;; decoded, or a decoded path or query pair with a NUL, is a 400 (the client's fault) and the
+  ;; function does not run.
+  (global $decode_failed (mut i32) (i32.const 0))
+  (global $decoded_nul (mut i32) (i32.const 0))
+  (global $bad_request (mut i32) (i32.const 0))
+
   ;; Literals (see @lit) and the configured variables, copied into $am when needed.
   (data $lits "{{LITS}}")
   (data $config "{{CONFIG}}")
@@ -252,6 +260,8 @@
     (local.set $start (global.get $arena))
     (local.set $end (i32.add (local.get $p) (local.get $len)))
     (local.set $i (local.get $p))
+    (global.set $decode_failed (i32.const 0))
+    (global.set $decoded_nul (i32.const 0))
     (block $fail
       (block $ok
         (loop $next
@@ -267,6 +277,7 @@
           (local.set $b (call $escape_at (local.get $i) (local.get $end)))
           (br_if $fail (i32.lt_s (local.get $b) (i32.const 0)))
           (local.set $i (i32.add (local.get $i) (i32.const 3)))
+          (if (i32.eqz (local.get $b)) (then (global.set $decoded_nul (i32.const 1))))
           (call $emit_byte (local.get $b))
           (br_if $next (i32.lt_u (local.get $b) (i32.const 0x80)))
           ;; A UTF-8 lead byte: how many continuation escapes follow, and the bounds of
@@ -302,6 +313,8 @@
           (br $next)))
       (return))
     ;; fallback: the raw text ("+" still a space)
+    (global.set $decode_failed (i32.const 1))
+    (global.set $decoded_nul (i32.const 0))
     (global.set $arena (local.get $start))
     (local.set $i (local.get $p))
     (block $done
@@ -660,6 +673,7 @@
           (local.set $len (call $find (local.get $p) (i32.sub (local.get $end) (local.get $p)) (i32.const 38)))
           (if (i32.lt_s (local.get $len) (i32.const 0)) (then (local.set $len (i32.sub (local.get $end) (local.get $p)))))
           (call $emit_decoded (local.get $p) (local.get $len) (i32.const 1))
+          (if (global.get $decoded_nul) (then (global.set $bad_request (i32.const 1))))
           (call $emit_byte (i32.const 0))
           (global.set $argv_count (i32.add (global.get $argv_count) (i32.const 1)))
           (local.set $p (i32.add (i32.add (local.get $p) (local.get $len)) (i32.const 1)))
@@ -718,6 +732,7 @@
     (call $var_end)
     (call $emit @lit"PATH_INFO=")
     (call $emit_decoded (global.get $path) (global.get $path_len) (i32.const 0))
+    (if (i32.or (global.get $decode_failed) (global.get $decoded_nul)) (then (global.set $bad_request (i32.const 1))))
     (call $var_end)
     (call $emit @lit"X_RAW_PATH_INFO=")
     (call $emit (global.get $path) (global.get $path_len))
@@ -924,7 +939,10 @@
     (local.set $body (i32.load $am (i32.const 0)))
     (if (i32.eq (local.get $status) (i32.const 502))
       (then (call $write_lit (local.get $body) @lit"{{BODY_502}}"))
-      (else (call $write_lit (local.get $body) @lit"{{BODY_500}}")))
+      (else
+        (if (i32.eq (local.get $status) (i32.const 400))
+          (then (call $write_lit (local.get $body) @lit"{{BODY_400}}"))
+          (else (call $write_lit (local.get $body) @lit"{{BODY_500}}")))))
     (drop (call $resp_send_downstream (local.get $resp) (local.get $body) (i32.const 0))))
 
   (func $append_lit_header (param $resp i32) (param $n i32) (param $nl i32) (param $v i32) (param $vl i32)
@@ -1059,6 +1077,12 @@
 
   (func (export "_start")
     (call $init)
+    ;; A request the environment cannot carry never reaches the function (as on every target).
+    (if (global.get $bad_request)
+      (then
+        (global.set $finished (i32.const 1))
+        (call $send_error (i32.const 400))
+        (return)))
     (call $guest_start)
     (call $finish))
 

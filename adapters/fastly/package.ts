@@ -54,6 +54,7 @@ export interface PackageDetails {
 }
 
 export async function packageForFastly(artifact: Artifact): Promise<Bundle & { details: PackageDetails }> {
+  // Staging paths use packageName (a safe folder name) or mkdtemp: no name can leave them.
   const name = packageName(artifact.name);
   const dir = artifact.projectDir
     ? path.join(artifact.projectDir, '.wfn', 'targets', 'fastly')

@@ -4,7 +4,7 @@
  * renaming an import module or an export, keeping only some exports. Each rewrite
  * replaces one section and keeps every other byte.
  */
-import { encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
+import { appendAll, encodeName, listSections, readName, readU32Leb, replaceSection, WasmFormatError, writeU32Leb, type Section } from '../../src/runtime/module.js';
 import { skipImportDesc } from '../../src/runtime/wasm-imports.js';
 
 export { formatFuncType, readFuncTypes, readImports, type FuncType, type ImportEntry, type ValType } from '../../src/runtime/wasm-imports.js';
@@ -21,7 +21,8 @@ export function renameImports(bytes: Uint8Array, rename: (module: string, name: 
     const name = readName(bytes, mod.next);
     const desc = skipImportDesc(bytes, bytes[name.next], name.next + 1);
     const [newModule, newName] = rename(mod.value, name.value);
-    payload.push(...encodeName(newModule), ...encodeName(newName));
+    appendAll(payload, encodeName(newModule));
+    appendAll(payload, encodeName(newName));
     for (let b = name.next; b < desc.next; b++) payload.push(bytes[b]);
     at = desc.next;
   }
@@ -54,7 +55,10 @@ function readExportEntries(bytes: Uint8Array, section: Section): ExportEntry[] {
 
 function writeExports(bytes: Uint8Array, section: Section, entries: ExportEntry[]): Uint8Array {
   const payload: number[] = [...writeU32Leb(entries.length)];
-  for (const e of entries) payload.push(...encodeName(e.name), ...e.rest);
+  for (const e of entries) {
+    appendAll(payload, encodeName(e.name));
+    appendAll(payload, e.rest);
+  }
   return replaceSection(bytes, section, section.id, payload);
 }
 

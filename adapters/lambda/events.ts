@@ -184,7 +184,7 @@ export function eventFromRequest(req: HttpRequest, options: EventOptions): Lambd
   for (const [name, value] of req.headers) {
     const lower = name.toLowerCase();
     if (lower === 'cookie') {
-      cookies.push(...value.split(';').map((c) => c.trim()).filter((c) => c !== ''));
+      for (const cookie of value.split(';')) if (cookie.trim() !== '') cookies.push(cookie.trim());
       continue;
     }
     grouped.set(lower, [...(grouped.get(lower) ?? []), value]);

@@ -2,6 +2,7 @@
  * The Lambda package: a zip with index.mjs (the handler shim and src/runtime/, bundled by
  * esbuild), function.wasm (memory capped) and wfn.json. Same input, same bytes.
  */
+import { assertFunctionName } from '../../src/config/names.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -94,6 +95,8 @@ async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outb
 }
 
 export async function packageLambda(artifact: Artifact): Promise<Bundle> {
+  // The name is part of the staging paths removed and written below.
+  assertFunctionName(artifact.name, 'function name');
   checkFunctionName(artifact.name);
   const variableNames = [...new Set([...Object.keys(artifact.env), ...artifact.secrets])].sort();
   checkVariableNames(variableNames);

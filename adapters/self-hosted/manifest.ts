@@ -1,4 +1,5 @@
 /** The self-hosted package: the .wasm and a manifest with its sha256 and config, as uploaded to `wfn serve`. */
+import { assertFunctionName } from '../../src/config/names.js';
 import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,8 @@ export function bundleDir(artifact: Artifact): string {
 }
 
 export async function packageSelfHosted(artifact: Artifact): Promise<Bundle> {
+  // The name is part of the staging paths removed and written below.
+  assertFunctionName(artifact.name, 'function name');
   const dir = bundleDir(artifact);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });

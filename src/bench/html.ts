@@ -183,7 +183,7 @@ function remoteSection(run: BenchResult): string {
         return { label: shortUrl(r.url), segments: [s.namelookup.p50, s.connect.p50 - s.namelookup.p50, s.appconnect.p50 - s.connect.p50, s.ttfb.p50 - s.appconnect.p50, s.total.p50 - s.ttfb.p50] };
       }),
     })}<figcaption>curl's phases (the seed's Figure 5.5), median of each cumulative time, per URL.</figcaption></figure>`;
-    const count = Math.max(...withData.map((r) => r.requests.length));
+    const count = withData.reduce((m, r) => Math.max(m, r.requests.length), 0);
     html += `<figure>${lineChart({
       title: 'Process time per request',
       unit: 'ms',

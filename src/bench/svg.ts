@@ -115,7 +115,7 @@ export function histogramChart(options: {
   const plotW = frame.width - frame.left - frame.right;
   const plotH = frame.height - frame.top - frame.bottom;
   const x = (v: number) => frame.left + ((v - bins.start) / (end - bins.start || 1)) * plotW;
-  const maxCount = Math.max(1, ...bins.counts);
+  const maxCount = bins.counts.reduce((m, c) => Math.max(m, c), 1);
   const yTicks = niceTicks(0, maxCount, 4).filter((t) => Number.isInteger(t));
   const yMax = yTicks[yTicks.length - 1];
   const y = (c: number) => frame.top + plotH - (c / yMax) * plotH;
@@ -171,7 +171,7 @@ function valueAxis(frame: Frame, max: number, unit: Unit, tickCount: number) {
 export function groupedBarChart(options: { title: string; unit: Unit; categories: string[]; series: BarSeries[]; yLabel: string }): string {
   const frame: Frame = { width: 720, height: 340, left: 66, right: 20, top: 44, bottom: 48 };
   const all = options.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const max = Math.max(0, ...all);
+  const max = all.reduce((m, v) => Math.max(m, v), 0);
   const { display, ticks, plotW, y } = valueAxis(frame, max, options.unit, 5);
   const groupW = plotW / Math.max(1, options.categories.length);
   const barW = Math.min(56, (groupW * 0.7) / Math.max(1, options.series.length));
@@ -208,7 +208,7 @@ export interface LineSeries {
 export function lineChart(options: { title: string; unit: Unit; xValues: string[]; xLabel: string; yLabel: string; series: LineSeries[]; yFormat?: (v: number) => string }): string {
   const frame: Frame = { width: 720, height: 340, left: 70, right: 24, top: 44, bottom: 56 };
   const all = options.series.flatMap((s) => s.points.filter((v): v is number => v !== null));
-  const max = Math.max(0, ...all);
+  const max = all.reduce((m, v) => Math.max(m, v), 0);
   const { display, ticks, plotW, y } = valueAxis(frame, max, options.unit, 5);
   const n = options.xValues.length;
   const x = (i: number) => frame.left + (n === 1 ? plotW / 2 : 20 + (i / (n - 1)) * (plotW - 40));

@@ -6,8 +6,21 @@ import { Command } from '@oclif/core';
 import { UserError } from '../util/errors.js';
 import { errStyle } from './style.js';
 
+const COLORIZE_MAX_CHARS = 64 * 1024;
+
 export abstract class WfnCommand extends Command {
   static enableJsonFlag = true;
+
+  /**
+   * --json output. oclif colorizes with a regex tokenizer that overflows the stack on a long
+   * string (an 8 MiB body as base64) and is quadratic anyway: plain JSON unless a person is
+   * reading a small document in a terminal.
+   */
+  logJson(json: unknown): void {
+    const text = JSON.stringify(json, null, 2);
+    if (process.stdout.isTTY && text !== undefined && text.length <= COLORIZE_MAX_CHARS) return super.logJson(json);
+    process.stdout.write(`${text}\n`);
+  }
 
   /** A progress line on stderr (stdout stays clean for --json and for piping bodies). */
   protected progress(message: string): void {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
+import { variableProblem } from './names.js';
 import { WFN_TOML_SCHEMA } from './schema.js';
 import { DEFAULT_LIMITS, type Language, type OptimizeLevel, type ProjectConfig } from './types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../runtime/outbound/abi.js';
@@ -105,6 +106,23 @@ function validate(value: unknown, schema: Schema, keyPath: string[], errors: { p
   }
 }
 
+/** What the schema cannot say: variables (and secrets' names) the function's environment can carry. */
+function checkVariables(raw: Record<string, unknown>, errors: { path: string[]; message: string }[]): void {
+  const env = raw.env;
+  if (typeof env === 'object' && env !== null && !Array.isArray(env)) {
+    for (const [name, value] of Object.entries(env)) {
+      const problem = typeof value === 'string' ? variableProblem(name, value) : undefined;
+      if (problem) errors.push({ path: ['env', name], message: `"env.${name}": ${problem}` });
+    }
+  }
+  if (Array.isArray(raw.secrets)) {
+    raw.secrets.forEach((name, i) => {
+      const problem = typeof name === 'string' ? variableProblem(name, '') : undefined;
+      if (problem) errors.push({ path: [`secrets[${i}]`], message: `"secrets[${i}]": ${problem}` });
+    });
+  }
+}
+
 /** Parses and validates wfn.toml text; `file` is used in messages. */
 export function parseConfig(source: string, file: string): ProjectConfig {
   const rel = path.relative(process.cwd(), file) || file;
@@ -120,6 +138,7 @@ export function parseConfig(source: string, file: string): ProjectConfig {
   }
   const errors: { path: string[]; message: string }[] = [];
   validate(raw, WFN_TOML_SCHEMA, [], errors);
+  checkVariables(raw, errors);
   if (errors.length === 0) checkAllowList(raw, errors);
   if (errors.length > 0) {
     const lines = errors.map((e) => {

@@ -2,6 +2,8 @@
  * The JSON Schema of wfn.toml. One source: the loader validates against it and
  * `schema/wfn.schema.json` (for editors, e.g. Taplo/Even Better TOML) is written from it.
  */
+import { FUNCTION_NAME_PATTERN } from './names.js';
+
 export const WFN_TOML_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://wfn.dev/schema/wfn.schema.json',
@@ -13,7 +15,7 @@ export const WFN_TOML_SCHEMA = {
   properties: {
     name: {
       type: 'string',
-      pattern: '^[a-z][a-z0-9-]{0,62}$',
+      pattern: FUNCTION_NAME_PATTERN.source,
       description: 'Function name: lower-case letters, digits and dashes (it names the artifact and the deployed service).',
     },
     language: { enum: ['assemblyscript', 'rust', 'go', 'js'], description: 'Source language.' },

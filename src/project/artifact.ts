@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Artifact } from '../target/types.js';
 import { loadConfig } from '../config/load.js';
+import { assertFunctionName } from '../config/names.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { DEFAULT_OUTBOUND } from '../runtime/outbound/abi.js';
 import { compileFunction } from '../runtime/node/load.js';
@@ -19,6 +20,7 @@ export interface ArtifactOverrides {
 }
 
 export async function artifactFrom(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<Artifact> {
+  if (overrides.name !== undefined) assertFunctionName(overrides.name, '--name');
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -37,6 +39,6 @@ export async function artifactFrom(source: FunctionSource, overrides: ArtifactOv
   // Refuse a non-conforming module before packaging it for anyone.
   const bytes = await readFile(source.path);
   if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
-  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '') || 'function';
+  const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63) || 'function';
   return { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits, outbound: DEFAULT_OUTBOUND };
 }

@@ -1,6 +1,7 @@
 /** `wfn deploy`: package the artifact for a target, then (unless --dry-run) upload it. */
 import { loadAdapter } from '../../adapters/index.js';
 import type { Bundle, DeployResult } from '../target/types.js';
+import { assertFunctionName, variableProblem } from '../config/names.js';
 import { UserError } from '../util/errors.js';
 import { artifactFrom } from './artifact.js';
 import { resolveFunctionSource } from './resolve.js';
@@ -25,7 +26,10 @@ export function parseEnvPairs(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UserError(`--env "${pair}" is not KEY=VALUE.`);
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const [name, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+    const problem = variableProblem(name, value);
+    if (problem) throw new UserError(`--env: ${problem}.`);
+    env[name] = value;
   }
   return env;
 }
@@ -36,6 +40,8 @@ export interface DeployOutcome {
 }
 
 export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
+  // Before anything else: the name becomes part of paths that packaging deletes and writes.
+  if (request.name !== undefined) assertFunctionName(request.name, '--name');
   const adapter = await loadAdapter(request.target);
   const source = resolveFunctionSource(request.source);
   const artifact = await artifactFrom(source, {

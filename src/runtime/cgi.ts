@@ -12,17 +12,50 @@ export class CgiParseError extends Error {
   }
 }
 
+/**
+ * The request cannot be carried by the CGI environment (a NUL in the decoded path, a path that is
+ * not percent-encoded UTF-8): the client's fault, answered with 400, never counted as the function's.
+ */
+export class CgiRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CgiRequestError';
+  }
+}
+
 export interface CgiInvocation {
   env: [string, string][];
   args: string[];
 }
 
-function safeDecode(text: string): string {
+/** A query pair for argv, decoded leniently as WAGI does (QUERY_STRING stays raw, so nothing is lost). */
+function decodeQueryPair(text: string): string {
+  const plus = text.replace(/\+/g, ' ');
   try {
-    return decodeURIComponent(text);
+    return decodeURIComponent(plus);
   } catch {
-    return text;
+    return plus;
   }
+}
+
+/**
+ * Why the CGI environment cannot carry a request with this path and query (undefined when it
+ * can). Environment strings and argv are NUL-terminated, and PATH_INFO is the decoded path.
+ * Hosts call it before reading the body; buildCgiEnvironment enforces it for every target.
+ */
+export function cgiRequestProblem(rawPath: string, rawQuery: string): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return `the path ${JSON.stringify(rawPath.slice(0, 200))} is not percent-encoded UTF-8`;
+  }
+  if (path.includes('\0')) return 'the path decodes to a NUL character, which the CGI environment cannot carry';
+  const query = rawQuery.startsWith('?') ? rawQuery.slice(1) : rawQuery;
+  if (query.includes('%00') && query.split('&').some((pair) => decodeQueryPair(pair).includes('\0'))) {
+    return 'a query parameter decodes to a NUL character, which argv cannot carry';
+  }
+  return undefined;
 }
 
 /** Strips the route prefix: "/hello" + "/hello/a/b" -> "/a/b"; route "/" keeps the whole path. */
@@ -37,9 +70,18 @@ export function pathBelowRoute(route: string, rawPath: string): string {
 /** The header names that CGI carries in dedicated variables, not as HTTP_*. */
 const NOT_AS_HTTP = new Set(['content-type', 'content-length']);
 
+/** Throws CgiRequestError when the request cannot be carried (see cgiRequestProblem). */
 export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiInvocation {
-  const url = new URL(req.url);
+  let url: URL;
+  try {
+    url = new URL(req.url);
+  } catch {
+    throw new CgiRequestError(`the request URL ${JSON.stringify(req.url.slice(0, 200))} is not valid`);
+  }
   const rawPath = url.pathname;
+  const problem = cgiRequestProblem(rawPath, url.search);
+  if (problem) throw new CgiRequestError(problem);
+  if (!TOKEN.test(req.method)) throw new CgiRequestError(`the method ${JSON.stringify(req.method.slice(0, 40))} is not an HTTP token`);
   const rawPathInfo = pathBelowRoute(fn.route, rawPath);
   const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
   const scriptName = fn.route.replace(/\/+$/, '');
@@ -49,7 +91,7 @@ export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiI
   const builtIns: [string, string][] = [
     ['REQUEST_METHOD', req.method.toUpperCase()],
     ['QUERY_STRING', query],
-    ['PATH_INFO', safeDecode(rawPathInfo)],
+    ['PATH_INFO', decodeURIComponent(rawPathInfo)], // the whole path decoded above, so this part does too
     ['X_RAW_PATH_INFO', rawPathInfo],
     ['SCRIPT_NAME', scriptName],
     ['X_MATCHED_ROUTE', fn.route],
@@ -67,7 +109,10 @@ export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiI
   const grouped = new Map<string, string[]>();
   for (const [name, value] of req.headers) {
     const lower = name.toLowerCase();
-    if (NOT_AS_HTTP.has(lower) || !/^[a-z0-9-]+$/.test(lower)) continue;
+    if (!/^[a-z0-9-]+$/.test(lower)) continue;
+    // HTTP/1.1 parsers refuse it already; a host that builds requests itself may not.
+    if (value.includes('\0')) throw new CgiRequestError(`the ${lower} header has a NUL character, which the CGI environment cannot carry`);
+    if (NOT_AS_HTTP.has(lower)) continue;
     const list = grouped.get(lower) ?? [];
     list.push(value);
     grouped.set(lower, list);
@@ -81,7 +126,7 @@ export function buildCgiEnvironment(req: HttpRequest, fn: FunctionContext): CgiI
   }
 
   // argv as WAGI: the path, then each query pair (decoded).
-  const pairs = query === '' ? [] : query.split('&').map((p) => safeDecode(p.replace(/\+/g, ' ')));
+  const pairs = query === '' ? [] : query.split('&').map(decodeQueryPair);
   return { env: [...env.entries()], args: [rawPath, ...pairs] };
 }
 
@@ -89,7 +134,7 @@ const REASONS: Record<number, string> = {
   200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
   303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error',
+  409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 499: 'Client Closed Request', 500: 'Internal Server Error',
   502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
 

@@ -4,7 +4,7 @@
  * the Cloudflare and Lambda shims. Timeouts are the caller's job (V8 cannot interrupt
  * wasm on the thread that runs it).
  */
-import { buildCgiEnvironment, CgiParseError, errorResponse, parseCgiResponse } from './cgi.js';
+import { buildCgiEnvironment, CgiParseError, CgiRequestError, errorResponse, parseCgiResponse, type CgiInvocation } from './cgi.js';
 import { usesOutbound } from './contract.js';
 import { DEFAULT_OUTBOUND, OUTBOUND_ERROR, type OutboundRequest, type OutboundResult, type OutboundSettings } from './outbound/abi.js';
 import { OutboundHost } from './outbound/imports.js';
@@ -198,7 +198,14 @@ export async function invokeHttp(
   fn: FunctionContext,
   options: InvokeOptions = {},
 ): Promise<InvokeResult> {
-  const { env, args } = buildCgiEnvironment(req, fn);
+  let cgi: CgiInvocation;
+  try {
+    cgi = buildCgiEnvironment(req, fn);
+  } catch (error) {
+    if (!(error instanceof CgiRequestError)) throw error;
+    return { response: errorResponse(400), stderr: new Uint8Array(0), outcome: 'bad-request', reason: error.message, timings: { instantiateUs: 0, runUs: 0 } };
+  }
+  const { env, args } = cgi;
   const run = await runModule(module, { env, args, stdin: req.body, outbound: options.outbound }, options.pooledMemory);
   return responseFromRun(run, options);
 }

@@ -150,6 +150,25 @@ export function readName(bytes: Uint8Array, at: number): { value: string; next: 
   return { value: new TextDecoder().decode(bytes.subarray(len.next, len.next + len.value)), next: len.next + len.value };
 }
 
+/**
+ * Appends every item of `items` to `target`. Not `target.push(...items)`: a spread puts each
+ * element on the stack, and a data-sized array (a long name, a big section) overflows it.
+ */
+export function appendAll<T>(target: T[], items: ArrayLike<T>): void {
+  for (let i = 0; i < items.length; i++) target.push(items[i]);
+}
+
+/** The pieces in one buffer. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function encodeName(name: string): number[] {
   const bytes = utf8.encode(name);
   return [...writeU32Leb(bytes.length), ...bytes];
@@ -184,7 +203,8 @@ export function renameExports(bytes: Uint8Array, renames: Record<string, string>
     at = index.next;
     const renamed = renames[name] ?? name;
     changed ||= renamed !== name;
-    payload.push(...encodeName(renamed), kind, ...writeU32Leb(index.value));
+    appendAll(payload, encodeName(renamed));
+    payload.push(kind, ...writeU32Leb(index.value));
   }
   return changed ? replaceSection(bytes, section, 7, payload) : bytes;
 }
@@ -229,7 +249,8 @@ export function importMemory(bytes: Uint8Array): ImportedMemory | undefined {
   const memories = definedMemories(bytes);
   if (memories.length !== 1 || memories[0].shared || memories[0].memory64 || memories[0].maxPages === undefined) return undefined;
   const importSection = sections.find((s) => s.id === 2);
-  const entries: number[] = [];
+  // Pieces, never spread: the import section of a valid module can hold thousands of entries.
+  const entries: Uint8Array[] = [];
   let count = 0;
   if (importSection) {
     const c = readU32Leb(bytes, importSection.start);
@@ -252,15 +273,15 @@ export function importMemory(bytes: Uint8Array): ImportedMemory | undefined {
       else if (kind === 3) at += 2;
       else return undefined;
     }
-    entries.push(...bytes.subarray(c.next, importSection.end));
+    entries.push(bytes.subarray(c.next, importSection.end));
   }
   const { minPages, maxPages } = memories[0];
-  entries.push(...encodeName(POOLED_MEMORY.module), ...encodeName(POOLED_MEMORY.name), 0x02, 0x01, ...writeU32Leb(minPages), ...writeU32Leb(maxPages));
-  const importPayload = [...writeU32Leb(count + 1), ...entries];
+  const memoryImport = [...encodeName(POOLED_MEMORY.module), ...encodeName(POOLED_MEMORY.name), 0x02, 0x01, ...writeU32Leb(minPages), ...writeU32Leb(maxPages)];
+  const importPayload = concatBytes([Uint8Array.from(writeU32Leb(count + 1)), ...entries, Uint8Array.from(memoryImport)]);
 
   // Chunks, not one array: modules are megabytes and spreading them would overflow the stack.
   const chunks: Uint8Array[] = [bytes.subarray(0, 8)];
-  const emit = (id: number, payload: number[]) => chunks.push(new Uint8Array([id, ...writeU32Leb(payload.length), ...payload]));
+  const emit = (id: number, payload: Uint8Array) => chunks.push(Uint8Array.from([id, ...writeU32Leb(payload.length)]), payload);
   let importWritten = false;
   for (const s of sections) {
     if (!importWritten && s.id !== 0 && s.id !== 1 && s.id !== 2) {
@@ -275,11 +296,5 @@ export function importMemory(bytes: Uint8Array): ImportedMemory | undefined {
     }
   }
   if (!importWritten) emit(2, importPayload);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return { bytes: out, initialPages: minPages, maximumPages: maxPages };
+  return { bytes: concatBytes(chunks), initialPages: minPages, maximumPages: maxPages };
 }

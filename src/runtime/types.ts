@@ -24,8 +24,11 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
-/** How an invocation ended: ok, or the reason for a 5xx. */
-export type Outcome = 'ok' | 'trap' | 'exit' | 'malformed' | 'timeout' | 'memory' | 'busy';
+/**
+ * How an invocation ended: ok, the reason for a 5xx, `bad-request` (a 400: the client's fault,
+ * the function never ran) or `abandoned` (499: the client went away; the request was dropped or its run stopped).
+ */
+export type Outcome = 'ok' | 'trap' | 'exit' | 'malformed' | 'timeout' | 'memory' | 'busy' | 'bad-request' | 'abandoned';
 
 export interface InvokeTimings {
   /** Fresh instance from the compiled module, µs. */

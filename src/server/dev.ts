@@ -3,7 +3,7 @@
  * sources, rebuilds and swaps the module atomically; a build error is shown in the terminal
  * and as a 500 page, never a crash.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -12,9 +12,9 @@ import { DEFAULT_LIMITS, type ProjectConfig } from '../config/types.js';
 import { loadFunction } from '../runtime/node/load.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
-import { errorResponse } from '../runtime/cgi.js';
+import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { accessLogLine } from '../http/access-log.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
+import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
 import { watchProject } from './watch.js';
 
 export interface DevOptions {
@@ -96,7 +96,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     await rebuild();
   }
 
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createHttpServer(async (req, res) => {
     const started = performance.now();
     const current = state;
     try {
@@ -106,18 +106,26 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
         options.log(`${req.method} ${req.url} 500 build failed`);
         return;
       }
-      const request = await toHttpRequest(req, MAX_BODY);
-      const result = await pool.invoke(current.fn, request);
-      sendHttpResponse(res, result.response);
+      const url = requestUrl(req);
+      const problem = cgiRequestProblem(url.pathname, url.search);
+      if (problem) throw new BadRequestError(problem);
+      const request = await toHttpRequest(req, MAX_BODY, url);
+      // A client that leaves has its run stopped, as on wfn serve.
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
+      const result = await pool.invoke(current.fn, request, gone.signal);
+      if (result.outcome !== 'abandoned') sendHttpResponse(res, result.response);
       if (result.stderr.length > 0) options.progress(new TextDecoder().decode(result.stderr).trimEnd());
       options.log(accessLogLine(request.method, req.url ?? '/', result, performance.now() - started));
     } catch (error) {
-      const status = error instanceof BodyTooLargeError ? 413 : 500;
-      if (!res.headersSent) sendHttpResponse(res, errorResponse(status));
-      options.log(`${req.method} ${req.url} ${status} ${(error as Error).message}`);
+      if (error instanceof ClientAbortError) return options.log(`${req.method} ${req.url} 499 ${error.message}`);
+      const status = error instanceof BodyTooLargeError ? 413 : error instanceof BadRequestError ? 400 : 500;
+      if (!res.headersSent) sendHttpResponse(res, errorResponse(status), [['connection', 'close']]);
+      options.log(`${req.method} ${req.url} ${status} ${status === 400 ? 'bad request: ' : ''}${(error as Error).message}`);
     }
   });
-  server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

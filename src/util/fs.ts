@@ -23,7 +23,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, o
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}${TMP_SUFFIX}`);
-  // The mode is set at creation: a secret is never readable by others, not even for a moment.
+  // The mode is set at creation (the umask may only narrow it): the content is never readable wider.
   const handle = await open(tmp, 'wx', options.mode ?? 0o666);
   try {
     await handle.writeFile(data);

@@ -1,5 +1,6 @@
 /** A raw HTTP client for tests: keeps repeated headers (fetch folds them) and binary bodies. */
 import http from 'node:http';
+import net from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -37,4 +38,38 @@ export function request(url: string, options: { method?: string; headers?: [stri
 export function functionHeaders(headers: [string, string][]): [string, string][] {
   const hostOwned = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'server', 'cf-ray', 'x-wfn-target']);
   return headers.filter(([k]) => !hostOwned.has(k));
+}
+
+/**
+ * Sends `head` (request line and headers, "\r\n"-separated, without the blank line) byte for
+ * byte on a fresh connection, as a client that does not follow the rules would, and reads the
+ * one answer (the server is asked to close the connection after it).
+ */
+export function rawRequest(base: string, head: string, body = ''): Promise<RawResponse> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    // Not end(): node answers nothing to a client that half-closes before the response.
+    const socket = net.connect(Number(port), hostname, () => socket.write(`${head}\r\nConnection: close\r\n\r\n${body}`));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return reject(new Error(`no HTTP answer: ${JSON.stringify(all.toString().slice(0, 200))}`));
+      const [statusLine, ...lines] = all.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = lines.map((l): [string, string] => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]);
+      let rest = all.subarray(end + 4);
+      const length = headers.find(([k]) => k === 'content-length');
+      if (length) rest = rest.subarray(0, Number(length[1]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest });
+    });
+  });
+}
+
+/** The body of the ENV_DUMP function as an object. */
+export function envOf(res: RawResponse): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of res.body.toString().split('\n')) if (line.includes('=')) vars[line.slice(0, line.indexOf('='))] = line.slice(line.indexOf('=') + 1);
+  return vars;
 }

@@ -44,7 +44,7 @@ async function runOnPlainHost(wasm: Uint8Array, env: Record<string, string>): Pr
       for (let i = 0; i < n; i++) {
         const ptr = v.getUint32(iovs + 8 * i, true);
         const len = v.getUint32(iovs + 8 * i + 4, true);
-        out[fd].push(...new Uint8Array(memory.buffer, ptr, len));
+        for (const byte of new Uint8Array(memory.buffer, ptr, len)) out[fd].push(byte);
         total += len;
       }
       v.setUint32(written, total, true);

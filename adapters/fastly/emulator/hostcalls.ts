@@ -13,6 +13,13 @@
  */
 import type { FuncType, ImportEntry } from '../wasm-binary.js';
 import type { BackendNet } from './backend-net.js';
+import { appendAll } from '../../../src/runtime/module.js';
+
+/** Replaces a header list in place (guests can append any number of headers: no spread). */
+function replaceAll(headers: [string, string][], next: [string, string][]): void {
+  headers.length = 0;
+  appendAll(headers, next);
+}
 
 /** $fastly_status (typenames.witx). */
 export const Status = {
@@ -393,9 +400,7 @@ export class FastlyHost {
             start = i + 1;
           }
         }
-        const kept = headers.filter(([k]) => k !== n);
-        headers.length = 0;
-        headers.push(...kept, ...list.map((v): [string, string] => [n, v]));
+        replaceAll(headers, [...headers.filter(([k]) => k !== n), ...list.map((v): [string, string] => [n, v])]);
         return Status.OK;
       },
       header_insert: (h: number, name: number, nameLen: number, value: number, valueLen: number) => {
@@ -407,8 +412,7 @@ export class FastlyHost {
         const at = headers.findIndex(([k]) => k === n);
         const kept = headers.filter(([k]) => k !== n);
         kept.splice(at < 0 ? kept.length : at, 0, [n, v]);
-        headers.length = 0;
-        headers.push(...kept);
+        replaceAll(headers, kept);
         return Status.OK;
       },
       header_append: (h: number, name: number, nameLen: number, value: number, valueLen: number) => {
@@ -425,9 +429,7 @@ export class FastlyHost {
         if (!headers) return Status.BADF;
         const n = this.headerName(name, nameLen);
         if (n === undefined || !headers.some(([k]) => k === n)) return Status.INVAL;
-        const kept = headers.filter(([k]) => k !== n);
-        headers.length = 0;
-        headers.push(...kept);
+        replaceAll(headers, headers.filter(([k]) => k !== n));
         return Status.OK;
       },
       version_get: (h: number, out: number) => {

@@ -91,7 +91,7 @@ export class EmulatorPool {
     const size = options.size ?? Math.min(4, Math.max(1, os.availableParallelism()));
     const pool = new TimedWorkerPool<{ req: DownstreamRequest; requestId: string }, FastlyRunResult>(
       { script: await threadScript('worker'), size, init, failure: failedRun, noun: 'program' },
-      ({ req, requestId }) => ({ type: 'invoke', req, requestId }),
+      ({ req, requestId }) => ({ message: { type: 'invoke', req, requestId } }),
     );
     return new EmulatorPool(pool, options.timeoutMs);
   }

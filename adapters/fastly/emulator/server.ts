@@ -4,12 +4,11 @@
  * on worker threads with a timeout and a memory cap.
  */
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import { capMemory } from '../../../src/runtime/module.js';
 import { accessLogLine } from '../../../src/http/access-log.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
+import { BodyTooLargeError, createHttpServer, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import { UserError } from '../../../src/util/errors.js';
 import { readImports } from '../wasm-binary.js';
 import { EmulatorPool } from './pool.js';
@@ -83,7 +82,7 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
   });
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
 
-  const server = http.createServer(async (req, res) => {
+  const server = createHttpServer(async (req, res) => {
     const t0 = performance.now();
     let result: FastlyRunResult | undefined;
     try {
@@ -101,6 +100,7 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
       const response = { ...result.response, headers: result.response.headers.filter(([k]) => !HOST_OWNED.has(k.toLowerCase())) };
       sendHttpResponse(res, response, [['x-wfn-target', 'fastly']]);
     } catch (error) {
+      // Anything else thrown before the function ran is the request's fault (BadRequestError: target or Host).
       const status = error instanceof BodyTooLargeError ? 413 : 400;
       if (!res.headersSent) sendHttpResponse(res, errorResponse(status));
       else res.destroy();

@@ -16,7 +16,7 @@ export type WorkerRequest =
       secretStores?: Record<string, Record<string, string>>;
       dynamicBackends?: boolean;
     }
-  | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string };
+  | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string; cancelled?: Int32Array };
 
 export interface WorkerReply {
   id: number;
@@ -39,6 +39,11 @@ async function handle(msg: WorkerRequest): Promise<void> {
     net = new BackendNet(msg.netScript);
     return;
   }
+  // Cancelled while it waited behind the previous request (the pool's protocol): do not run it.
+  if (msg.cancelled && Atomics.load(msg.cancelled, 0) === 1) {
+    parentPort!.postMessage({ id: msg.id, error: 'cancelled' } satisfies WorkerReply);
+    return;
+  }
   let reply: WorkerReply;
   try {
     if (!loaded) throw new Error('no module loaded');
@@ -56,3 +61,6 @@ async function handle(msg: WorkerRequest): Promise<void> {
   }
   parentPort!.postMessage(reply);
 }
+
+// The pool starts a task's timer once this arrives: loading this script is not the function's time.
+parentPort!.postMessage({ ready: true });

@@ -6,13 +6,13 @@
  * request gets a 504; the next request starts a fresh sandbox (a cold start).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../../src/runtime/types.js';
 import { accessLogLine } from '../../../src/http/access-log.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
+import { BadRequestError, BodyTooLargeError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import type { Emulator } from '../../../src/target/types.js';
 import { eventFromRequest, PAYLOAD_LIMIT, responseFromResult } from '../events.js';
 import { InitError, Sandbox, type SandboxOptions } from './sandbox.js';
@@ -171,26 +171,27 @@ export async function startGateway(options: GatewayOptions): Promise<Emulator> {
     }
   };
 
-  const server: Server = createServer(async (req, res) => {
+  const server: Server = createHttpServer(async (req, res) => {
     const started = performance.now();
     const path = req.url ?? '/';
     let answer: Answer;
     try {
-      const request = await toHttpRequest(req, PAYLOAD_LIMIT);
-      const host = (req.headers.host ?? options.host).replace(/:\d+$/, '');
+      const url = requestUrl(req);
+      const request = await toHttpRequest(req, PAYLOAD_LIMIT, url);
       const requestId = randomUUID();
-      const eventJson = JSON.stringify(eventFromRequest(request, { domainName: host, port: req.socket.localPort ?? options.port, requestId, time: Date.now() }));
+      const eventJson = JSON.stringify(eventFromRequest(request, { domainName: url.hostname, port: req.socket.localPort ?? options.port, requestId, time: Date.now() }));
       answer =
         Buffer.byteLength(eventJson) > PAYLOAD_LIMIT
           ? fail(413, 'malformed', `the event (${Buffer.byteLength(eventJson)} bytes with the base64 body) is over Lambda's ${PAYLOAD_LIMIT}-byte payload limit`)
           : await invoke(eventJson, requestId);
     } catch (error) {
-      answer = error instanceof BodyTooLargeError ? fail(413, 'malformed', `request body over Lambda's ${PAYLOAD_LIMIT}-byte payload limit`) : fail(500, 'trap', `gateway error: ${(error as Error).message}`);
+      if (error instanceof BodyTooLargeError) answer = fail(413, 'malformed', `request body over Lambda's ${PAYLOAD_LIMIT}-byte payload limit`);
+      else if (error instanceof BadRequestError) answer = fail(400, 'bad-request', `bad request: ${error.message}`);
+      else answer = fail(500, 'trap', `gateway error: ${(error as Error).message}`);
     }
     if (!res.headersSent) sendHttpResponse(res, answer.response, GATEWAY_HEADERS);
     options.log(accessLogLine(req.method ?? 'GET', path, answer, performance.now() - started));
   });
-  server.keepAliveTimeout = 5000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

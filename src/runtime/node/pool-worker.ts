@@ -20,6 +20,11 @@ async function handle(msg: PoolRequest): Promise<void> {
     return;
   }
   if (msg.module) modules.set(msg.key, msg.module);
+  // Cancelled while it waited behind the previous task: its client is gone, do not run it.
+  if (msg.cancelled && Atomics.load(msg.cancelled, 0) === 1) {
+    parentPort!.postMessage({ id: msg.id, error: 'cancelled' } satisfies PoolReply);
+    return;
+  }
   const module = modules.get(msg.key)!;
   let reply: PoolReply;
   try {
@@ -37,3 +42,6 @@ async function handle(msg: PoolRequest): Promise<void> {
     parentPort!.postMessage(reply); // body is a view of a non-transferable buffer
   }
 }
+
+// The pool starts a task's timer once this arrives: loading this script is not the function's time.
+parentPort!.postMessage({ ready: true });

@@ -35,7 +35,19 @@ export interface PoolWorkerData {
 }
 
 export type PoolRequest =
-  | { type: 'invoke'; id: number; key: string; module?: WebAssembly.Module; req: HttpRequest; fn: FunctionContext; memoryCapBytes: number; pooledMemory?: PooledMemoryLimits; outbound?: OutboundSettings }
+  | {
+      type: 'invoke';
+      id: number;
+      key: string;
+      module?: WebAssembly.Module;
+      req: HttpRequest;
+      fn: FunctionContext;
+      memoryCapBytes: number;
+      pooledMemory?: PooledMemoryLimits;
+      /** Set (to 1) when the task was cancelled while it waited behind another on this worker. */
+      cancelled?: Int32Array;
+      outbound?: OutboundSettings;
+    }
   | { type: 'forget'; key: string };
 
 export interface PoolReply {
@@ -59,7 +71,17 @@ function failure(status: number, outcome: Outcome, reason: string, runUs = 0): I
   return { response: errorResponse(status), stderr: new Uint8Array(0), outcome, reason, timings: { instantiateUs: 0, runUs } };
 }
 
-/** The function pool of dev, run and serve: one invocation per worker at a time, under the function's timeout. */
+/** A body the worker may take over (transfer, not copy): a whole ArrayBuffer of its own. */
+function transferable(body: Uint8Array): ArrayBuffer[] {
+  const buffer = body.buffer;
+  return buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === buffer.byteLength && buffer.byteLength > 0 ? [buffer] : [];
+}
+
+/**
+ * The function pool of dev, run and serve: one invocation per worker at a time, under the
+ * function's timeout, with fair shares per function (timed-pool.ts). A request's body is moved
+ * to the worker that runs it, not copied, when it cannot come back to the queue.
+ */
 export class WorkerPool {
   private readonly pool: TimedWorkerPool<{ fn: LoadedFunction; req: HttpRequest }, InvokeResult>;
 
@@ -78,18 +100,23 @@ export class WorkerPool {
         },
       },
       // Each worker compiles nothing: the module is posted once per worker (slot.state) and cached there.
-      ({ fn, req }, slot) => {
+      ({ fn, req }, slot, pipelined) => {
         const first = !slot.state.has(fn.key);
         slot.state.add(fn.key);
         const outbound = usesOutbound(fn.module) ? (fn.outbound ?? DEFAULT_OUTBOUND) : undefined;
-        return { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound };
+        const message = { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound };
+        return { message, transfer: pipelined ? [] : transferable(req.body) };
       },
     );
   }
 
-  /** Runs one request; never rejects: failures come back as 5xx results. */
-  invoke(fn: LoadedFunction, req: HttpRequest): Promise<InvokeResult> {
-    return this.pool.run({ fn, req }, fn.timeoutMs);
+  /**
+   * Runs one request; never rejects: failures come back as 5xx results. When `signal` aborts
+   * (the client went away) the request is dropped, or its run stopped, and it resolves as a 499.
+   * The body may be moved to the worker: do not read `req.body` afterwards.
+   */
+  invoke(fn: LoadedFunction, req: HttpRequest, signal?: AbortSignal): Promise<InvokeResult> {
+    return this.pool.run({ fn, req }, fn.timeoutMs, signal);
   }
 
   /** Drops a module from every worker's cache (after a redeploy or delete). */
@@ -108,6 +135,11 @@ export class WorkerPool {
 
   get queued(): number {
     return this.pool.queued;
+  }
+
+  /** Workers alive now (more than `size` while extra ones serve functions below their share). */
+  get workers(): number {
+    return this.pool.workers;
   }
 
   close(): Promise<void> {

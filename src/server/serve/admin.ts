@@ -8,7 +8,8 @@ import type { Limits } from '../../config/types.js';
 import { sha256 } from '../../runtime/node/load.js';
 import type { WorkerPool } from '../../runtime/node/pool.js';
 import { UserError } from '../../util/errors.js';
-import { BodyTooLargeError, readBody } from '../../http/node-http.js';
+import { BodyBudgetError, type BodyBudget } from '../../http/body-budget.js';
+import { BodyTooLargeError, ClientAbortError, readBody } from '../../http/node-http.js';
 import { checkName, ConfigError, parseFunctionConfig, parseSecrets } from './config.js';
 import type { ServeLog } from './log.js';
 import type { ServeMetrics } from './metrics.js';
@@ -26,6 +27,8 @@ export interface AdminContext {
   authorized(header: string | undefined): boolean;
   /** Largest accepted .wasm, bytes. */
   maxBodyBytes: number;
+  /** Bounds the bytes of upload bodies held in memory (shared with function requests). */
+  bodyBudget: BodyBudget;
   defaultLimits: Limits;
   storeKind: string;
   draining(): boolean;
@@ -51,7 +54,7 @@ class HttpError extends Error {
 }
 
 /** Room for the multipart framing and the config part on top of the module itself. */
-const ENVELOPE_SLACK = 1024 * 1024;
+export const UPLOAD_ENVELOPE_BYTES = 1024 * 1024;
 
 function send(res: ServerResponse, status: number, body: string, contentType: string, headers: [string, string][] = []): number {
   const bytes = Buffer.from(body);
@@ -85,19 +88,25 @@ async function readUpload(req: IncomingMessage, ctx: AdminContext): Promise<{ by
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   const declared = Number(req.headers['content-length'] ?? NaN);
   const multipart = type.startsWith('multipart/form-data');
-  const limit = ctx.maxBodyBytes + (multipart ? ENVELOPE_SLACK : 0);
-  const tooLarge = () => new HttpError(413, `upload over the size limit of ${ctx.maxBodyBytes} bytes (wfn serve --max-body)`, [['connection', 'close']]);
+  const budget = ctx.bodyBudget;
+  const limit = Math.min(ctx.maxBodyBytes + (multipart ? UPLOAD_ENVELOPE_BYTES : 0), budget.totalBytes, budget.perConnectionBytes);
+  const tooLarge = () => new HttpError(413, `upload over the size limit of ${Math.min(ctx.maxBodyBytes, limit)} bytes (wfn serve --max-body)`, [['connection', 'close']]);
   if (declared > limit) throw tooLarge();
   if (!multipart && !type.startsWith('application/wasm') && !type.startsWith('application/octet-stream')) {
     throw new HttpError(415, 'send the module as Content-Type: application/wasm, or as multipart/form-data with parts "wasm" and "config"');
   }
   let body: Uint8Array;
+  const lease = budget.lease(req.socket);
   try {
-    body = await readBody(req, limit);
+    body = await readBody(req, limit, lease);
   } catch (error) {
+    lease.release();
     if (error instanceof BodyTooLargeError) throw tooLarge();
+    if (error instanceof BodyBudgetError) throw new HttpError(503, `shed: ${error.message}`, [['retry-after', '1'], ['connection', 'close']]);
     throw error;
   }
+  // The upload is parsed and compiled next; memory it holds after that is the deploy's, not a body in flight.
+  lease.release();
   if (!multipart) return { bytes: body, config: undefined };
   let parts;
   try {
@@ -192,6 +201,9 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
         poolBusy: ctx.pool.busy,
         poolQueued: ctx.pool.queued,
         workerRestarts: ctx.pool.replaced,
+        poolWorkers: ctx.pool.workers,
+        bodyBytes: ctx.bodyBudget.inUse,
+        bodyBytesLimit: ctx.bodyBudget.totalBytes,
       });
       status = 200;
       bytes = send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
@@ -245,6 +257,10 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
     throw new HttpError(404, `no admin route ${pathname}`);
   } catch (error) {
     let headers: [string, string][] = [];
+    if (error instanceof ClientAbortError) {
+      // Gone mid-upload: nothing to answer, one access line.
+      return { route, status: 499, bytes: 0, reason: error.message };
+    }
     if (error instanceof HttpError) {
       status = error.status;
       headers = error.headers;

@@ -1,21 +1,19 @@
 /** Validation of function names and of the deploy config that comes with an upload. */
+import { FUNCTION_NAME_PATTERN, functionNameProblem, variableProblem } from '../../config/names.js';
 import type { Limits } from '../../config/types.js';
 import type { FunctionConfig } from './types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../../runtime/outbound/abi.js';
 import { parseAllowEntry } from '../../runtime/outbound/policy.js';
 
-/** Function names: the first path segment of their URL, and a file/object name in the store. */
-export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+/** Function names: the first path segment of their URL, and a file/object name in the store (the CLI checks the same rule). */
+export const NAME_PATTERN = FUNCTION_NAME_PATTERN;
 
 export class ConfigError extends Error {}
 
 export function checkName(name: string): void {
-  if (!NAME_PATTERN.test(name)) {
-    throw new ConfigError(`invalid function name ${JSON.stringify(name)}: use lower-case letters, digits and "-", starting with a letter (at most 63 characters)`);
-  }
+  const problem = functionNameProblem(name);
+  if (problem) throw new ConfigError(problem);
 }
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MAX_MEMORY_MIB = 4096;
 export const MAX_TIMEOUT_MS = 15 * 60 * 1000;
 export const MAX_CONCURRENCY = 1024;
@@ -42,8 +40,10 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   if (raw.env !== undefined) {
     if (typeof raw.env !== 'object' || raw.env === null || Array.isArray(raw.env)) throw new ConfigError('config.env must be an object of strings');
     for (const [k, v] of Object.entries(raw.env)) {
-      if (!ENV_NAME.test(k)) throw new ConfigError(`config.env: invalid variable name ${JSON.stringify(k)}`);
-      if (typeof v !== 'string') throw new ConfigError(`config.env.${k} must be a string`);
+      if (typeof v !== 'string') throw new ConfigError(`config.env: variable ${JSON.stringify(k)} must be a string`);
+      // A value the environment cannot carry would make every call of the function fail.
+      const problem = variableProblem(k, v);
+      if (problem) throw new ConfigError(`config.env: ${problem}`);
       env[k] = v;
     }
   }
@@ -74,8 +74,10 @@ export function parseSecrets(input: unknown): Record<string, string> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config.secrets must be an object of strings');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (!ENV_NAME.test(k)) throw new ConfigError(`config.secrets: invalid variable name ${JSON.stringify(k)}`);
     if (typeof v !== 'string') throw new ConfigError(`config.secrets.${k} must be a string`);
+    // (the problem names the key only: the value is a secret)
+    const problem = variableProblem(k, v);
+    if (problem) throw new ConfigError(`config.secrets: ${problem}`);
     out[k] = v;
   }
   return out;

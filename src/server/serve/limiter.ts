@@ -27,14 +27,30 @@ export class ConcurrencyLimiter {
     return this.running >= this.concurrency && this.waiters.length >= this.queue;
   }
 
-  /** A slot (immediately or after waiting), or undefined when running and queue are full. */
-  acquire(): Promise<Release> | undefined {
+  /**
+   * A slot (immediately or after waiting), or undefined when running and queue are full. When
+   * `signal` aborts while it waits (the client went away), it leaves the queue and resolves undefined.
+   */
+  acquire(signal?: AbortSignal): Promise<Release | undefined> | undefined {
     if (this.running < this.concurrency) {
       this.running++;
       return Promise.resolve(this.releaser());
     }
     if (this.waiters.length >= this.queue) return undefined;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = (release: Release) => {
+        signal?.removeEventListener('abort', leave);
+        resolve(release);
+      };
+      const leave = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve(undefined);
+      };
+      if (signal?.aborted) return resolve(undefined);
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   private releaser(): Release {

@@ -32,7 +32,8 @@ const OUTCOME_COUNTERS: [Outcome | 'saturated', string, string][] = [
   ['memory', 'wfn_memory_limit_hits_total', 'Requests whose function hit its memory cap (500).'],
   ['exit', 'wfn_exits_total', 'Requests whose function exited with a non-zero code (500).'],
   ['malformed', 'wfn_malformed_responses_total', 'Requests whose function wrote malformed CGI output (502).'],
-  ['saturated', 'wfn_rejected_total', 'Requests refused with 503 because the function was at its concurrency and queue limits.'],
+  ['saturated', 'wfn_rejected_total', 'Requests refused with 503: the function at its concurrency and queue limits, or request bodies in memory at their bound.'],
+  ['abandoned', 'wfn_abandoned_total', 'Requests whose client left before the answer (499): dropped while waiting, or their run stopped.'],
 ];
 
 const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -45,12 +46,18 @@ export interface Gauges {
   poolBusy: number;
   poolQueued: number;
   workerRestarts: number;
+  /** Workers alive now (above poolSize while extra ones serve functions below their share). */
+  poolWorkers: number;
+  /** Bytes of request bodies held in memory now, and the bound. */
+  bodyBytes: number;
+  bodyBytesLimit: number;
 }
 
 export class ServeMetrics {
   private readonly perFunction = new Map<string, FunctionMetrics>();
   private readonly admin = new Map<string, number>();
   private readonly deploys = new Map<string, number>();
+  private badRequests = 0;
 
   private fn(name: string): FunctionMetrics {
     let m = this.perFunction.get(name);
@@ -69,6 +76,11 @@ export class ServeMetrics {
     if (outcome !== 'ok') m.outcomes.set(outcome, (m.outcomes.get(outcome) ?? 0) + 1);
   }
 
+  /** A request refused with 400 as the client's fault (malformed target or Host, input CGI cannot carry). */
+  badRequest(): void {
+    this.badRequests++;
+  }
+
   adminRequest(route: string, status: number): void {
     const key = `${route}\u0000${status}`;
     this.admin.set(key, (this.admin.get(key) ?? 0) + 1);
@@ -81,6 +93,11 @@ export class ServeMetrics {
   render(gauges: Gauges): string {
     const lines: string[] = [];
     const head = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    /** A metric without labels: its head and its one sample. */
+    const single = (name: string, type: string, help: string, value: number) => {
+      head(name, type, help);
+      lines.push(`${name} ${value}`);
+    };
     const names = [...this.perFunction.keys()].sort();
 
     head('wfn_requests_total', 'counter', 'Function requests answered, by function and HTTP status.');
@@ -104,10 +121,10 @@ export class ServeMetrics {
       head(metric, 'counter', help);
       for (const name of names) lines.push(`${metric}{function="${esc(name)}"} ${this.perFunction.get(name)!.outcomes.get(outcome) ?? 0}`);
     }
+    single('wfn_bad_requests_total', 'counter', 'Requests refused with 400 as the client\'s fault (malformed request target or Host, a path or query the CGI environment cannot carry); never counted as a function failure.', this.badRequests);
     head('wfn_in_flight_requests', 'gauge', 'Requests of a function running or waiting for a slot.');
     for (const [name, n] of [...gauges.inFlight].sort()) lines.push(`wfn_in_flight_requests{function="${esc(name)}"} ${n}`);
-    head('wfn_functions', 'gauge', 'Functions deployed and loaded.');
-    lines.push(`wfn_functions ${gauges.functions}`);
+    single('wfn_functions', 'gauge', 'Functions deployed and loaded.', gauges.functions);
     head('wfn_deploys_total', 'counter', 'Deploys through the admin API, by result.');
     for (const [result, n] of [...this.deploys].sort()) lines.push(`wfn_deploys_total{result="${result}"} ${n}`);
     head('wfn_admin_requests_total', 'counter', 'Admin API requests, by route and HTTP status.');
@@ -115,19 +132,16 @@ export class ServeMetrics {
       const [route, status] = key.split('\u0000');
       lines.push(`wfn_admin_requests_total{route="${esc(route)}",status="${status}"} ${n}`);
     }
-    head('wfn_pool_workers', 'gauge', 'Worker threads that run functions.');
-    lines.push(`wfn_pool_workers ${gauges.poolSize}`);
-    head('wfn_pool_busy_workers', 'gauge', 'Workers running a request now.');
-    lines.push(`wfn_pool_busy_workers ${gauges.poolBusy}`);
-    head('wfn_pool_queued_requests', 'gauge', 'Admitted requests waiting for a worker.');
-    lines.push(`wfn_pool_queued_requests ${gauges.poolQueued}`);
-    head('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout or crash.');
-    lines.push(`wfn_worker_restarts_total ${gauges.workerRestarts}`);
+    single('wfn_pool_workers', 'gauge', 'Worker threads that run functions.', gauges.poolSize);
+    single('wfn_pool_busy_workers', 'gauge', 'Workers running a request now.', gauges.poolBusy);
+    single('wfn_pool_queued_requests', 'gauge', 'Admitted requests waiting for a worker.', gauges.poolQueued);
+    single('wfn_pool_live_workers', 'gauge', 'Worker threads alive now: wfn_pool_workers plus extra ones started for functions below their fair share.', gauges.poolWorkers);
+    single('wfn_request_body_bytes', 'gauge', 'Bytes of request bodies held in memory now.', gauges.bodyBytes);
+    single('wfn_request_body_bytes_limit', 'gauge', 'The bound on wfn_request_body_bytes (--max-body-in-flight); bodies beyond it are refused with 503.', gauges.bodyBytesLimit);
+    single('wfn_worker_restarts_total', 'counter', 'Workers replaced after a timeout, a crash or a cancelled run.', gauges.workerRestarts);
     const mem = process.memoryUsage();
-    head('process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.');
-    lines.push(`process_resident_memory_bytes ${mem.rss}`);
-    head('process_heap_used_bytes', 'gauge', 'V8 heap in use in the main thread.');
-    lines.push(`process_heap_used_bytes ${mem.heapUsed}`);
+    single('process_resident_memory_bytes', 'gauge', 'Resident set size of the server process.', mem.rss);
+    single('process_heap_used_bytes', 'gauge', 'V8 heap in use in the main thread.', mem.heapUsed);
     return lines.join('\n') + '\n';
   }
 }

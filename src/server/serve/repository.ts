@@ -80,7 +80,7 @@ export class FunctionRepository {
       }
       await this.store.putBlob(sha256, bytes);
       const now = new Date().toISOString();
-      const next = Math.max(0, ...(existing?.versions.map((v) => v.version) ?? [])) + 1;
+      const next = (existing?.versions ?? []).reduce((max, v) => Math.max(max, v.version), 0) + 1;
       const entry: VersionEntry = { version: next, sha256, size: bytes.length, config, deployedAt: now };
       const all = [...(existing?.versions ?? []), entry];
       const record: FunctionRecord = { name, current: next, versions: all.slice(-KEEP_VERSIONS), updatedAt: now };

@@ -3,15 +3,16 @@
  * `/<name>`, PATH_INFO the rest) in a fresh instance on the worker pool; `/_wfn/` is the
  * admin API. Functions live in a store (folder or S3 bucket) and survive restarts.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Limits } from '../../config/types.js';
-import { errorResponse } from '../../runtime/cgi.js';
+import { cgiRequestProblem, errorResponse } from '../../runtime/cgi.js';
 import { sha256 } from '../../runtime/node/load.js';
 import { WorkerPool } from '../../runtime/node/pool.js';
-import { BodyTooLargeError, sendHttpResponse, toHttpRequest } from '../../http/node-http.js';
-import { handleAdmin } from './admin.js';
+import { BodyBudget, BodyBudgetError } from '../../http/body-budget.js';
+import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../../http/node-http.js';
+import { handleAdmin, UPLOAD_ENVELOPE_BYTES } from './admin.js';
 import { makeTokenCheck } from './auth.js';
 import { checkName, NAME_PATTERN, parseFunctionConfig, parseSecrets } from './config.js';
 import type { ServeLog } from './log.js';
@@ -31,9 +32,13 @@ export interface ServeOptions {
   defaultLimits: Limits;
   /** Largest .wasm upload and largest request body, bytes (default 64 MiB). */
   maxBodyBytes?: number;
+  /** Bytes of request bodies held in memory at once, all requests together (default: 256 MiB, at least maxBodyBytes). */
+  maxBodyInFlightBytes?: number;
+  /** Bytes of request bodies held at once per connection (default: maxBodyBytes plus an upload's multipart envelope). */
+  maxBodyPerConnectionBytes?: number;
   /** Worker threads (default: the cores, at least 2). */
   workers?: number;
-  /** Requests of one function running at once, when its config does not say (default: workers - 1, so one worker is always left for the others). */
+  /** Requests of one function running at once, when its config does not say (default: workers - 1; the pool keeps fair shares between functions). */
   concurrency?: number;
   /** Requests of one function that may wait for a slot before 503 (default 64). */
   queue?: number;
@@ -60,6 +65,7 @@ export interface ServeServer {
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_IN_FLIGHT = 256 * 1024 * 1024;
 export const DEFAULT_QUEUE = 64;
 export const S3_POLL_MS = 2000;
 
@@ -70,7 +76,17 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const workers = options.workers ?? Math.max(2, availableParallelism());
   const store = options.store;
-  await store.init();
+  await store.init((message) => log.warn(message));
+
+  const bodyBudget = new BodyBudget(
+    options.maxBodyInFlightBytes ?? Math.max(DEFAULT_MAX_BODY_IN_FLIGHT, maxBodyBytes),
+    options.maxBodyPerConnectionBytes ?? maxBodyBytes + UPLOAD_ENVELOPE_BYTES,
+  );
+  // A body that could never fit the memory bounds is refused as too large (413), not shed (503).
+  const maxRequestBody = Math.min(maxBodyBytes, bodyBudget.totalBytes, bodyBudget.perConnectionBytes);
+  if (maxRequestBody < maxBodyBytes) {
+    log.warn(`request bodies over ${maxRequestBody} bytes are refused (413): the bound on bodies in memory is below --max-body (${maxBodyBytes} bytes)`);
+  }
 
   const pool = new WorkerPool(workers);
   const metrics = new ServeMetrics();
@@ -99,56 +115,104 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     log,
     authorized,
     maxBodyBytes,
+    bodyBudget,
     defaultLimits: options.defaultLimits,
     storeKind: store.kind,
     draining: () => draining,
     inFlight: inFlightByFunction,
   };
 
-  async function runFunction(req: IncomingMessage, res: ServerResponse, name: string, started: number): Promise<void> {
+  /** What every answer of one request logs: taken when it arrives (the socket may be gone by the end). */
+  interface Arrival {
+    method: string;
+    path: string;
+    remote: string | undefined;
+    started: number;
+  }
+
+  /** A plain-text answer the server gives on its own (the function did not run). */
+  function answerPlain(res: ServerResponse, at: Arrival, fn: string | undefined, status: number, reason: string, headers: [string, string][] = []): void {
+    const response = errorResponse(status);
+    if (!res.headersSent) sendHttpResponse(res, response, headers);
+    log.access({ function: fn, method: at.method, path: at.path, remote: at.remote, totalMs: performance.now() - at.started, status, bytes: response.body.length, reason });
+  }
+
+  /** A refusal before the body is read closes the connection: node would otherwise read (and drop) all of it. */
+  const closeIfUnread = (req: IncomingMessage): [string, string][] => (req.complete ? [] : [['connection', 'close']]);
+
+  /** 400: the client's fault, counted apart from anything a function did. */
+  function badRequest(req: IncomingMessage, res: ServerResponse, at: Arrival, fn: string | undefined, reason: string): void {
+    metrics.badRequest();
+    if (fn) metrics.request(fn, 400, 'bad-request', (performance.now() - at.started) / 1000);
+    answerPlain(res, at, fn, 400, `bad request: ${reason}`, closeIfUnread(req));
+  }
+
+  /** The client left before its answer: one access line (499), nothing sent. */
+  function abandoned(at: Arrival, fn: string, reason: string): void {
+    const totalMs = performance.now() - at.started;
+    metrics.request(fn, 499, 'abandoned', totalMs / 1000);
+    log.access({ function: fn, method: at.method, path: at.path, remote: at.remote, totalMs, status: 499, bytes: 0, reason });
+  }
+
+  async function runFunction(req: IncomingMessage, res: ServerResponse, url: URL, name: string, at: Arrival): Promise<void> {
     const fn = registry.get(name);
-    const plain = (status: number, reason: string, headers: [string, string][] = []) => {
-      const response = errorResponse(status);
-      sendHttpResponse(res, response, headers);
-      log.access({ function: fn ? name : undefined, method: req.method ?? 'GET', path: req.url ?? '/', remote: req.socket.remoteAddress, totalMs: performance.now() - started, status, bytes: response.body.length, reason });
-      return response;
-    };
+    const seconds = () => (performance.now() - at.started) / 1000;
+    const plain = (status: number, reason: string, headers: [string, string][] = []) => answerPlain(res, at, fn ? name : undefined, status, reason, headers);
     if (!fn) {
-      plain(404, 'no such function');
+      plain(404, 'no such function', closeIfUnread(req));
       return;
     }
+    // Refused before the body is read or a worker is taken.
+    const problem = cgiRequestProblem(url.pathname, url.search);
+    if (problem) return badRequest(req, res, at, name, problem);
     const reject = () => {
-      plain(503, `saturated: ${fn.limiter.active} running, ${fn.limiter.waiting} waiting`, [['retry-after', RETRY_AFTER_S]]);
-      metrics.request(name, 503, 'saturated', (performance.now() - started) / 1000);
+      plain(503, `saturated: ${fn.limiter.active} running, ${fn.limiter.waiting} waiting`, [['retry-after', RETRY_AFTER_S], ...closeIfUnread(req)]);
+      metrics.request(name, 503, 'saturated', seconds());
     };
     if (fn.limiter.saturated) return reject();
+    // From here the client may leave at any moment: its request is then dropped, or its run stopped.
+    const gone = new AbortController();
+    const lease = bodyBudget.lease(req.socket);
+    res.once('close', () => {
+      lease.release();
+      if (!res.writableFinished) gone.abort();
+    });
     let request;
     try {
-      request = await toHttpRequest(req, maxBodyBytes);
+      request = await toHttpRequest(req, maxRequestBody, url, lease);
     } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      plain(413, `request body over ${maxBodyBytes} bytes`, [['connection', 'close']]);
-      metrics.request(name, 413, 'ok', (performance.now() - started) / 1000);
+      if (error instanceof ClientAbortError) return abandoned(at, name, error.message);
+      if (error instanceof BodyTooLargeError) {
+        plain(413, `request body over ${maxRequestBody} bytes`, [['connection', 'close']]);
+        metrics.request(name, 413, 'ok', seconds());
+        return;
+      }
+      if (!(error instanceof BodyBudgetError)) throw error;
+      lease.release();
+      plain(503, `shed: ${error.message}`, [['retry-after', RETRY_AFTER_S], ['connection', 'close']]);
+      metrics.request(name, 503, 'saturated', seconds());
       return;
     }
-    const slot = fn.limiter.acquire();
+    const slot = fn.limiter.acquire(gone.signal);
     if (!slot) return reject();
     const release = await slot;
+    if (!release) return abandoned(at, name, 'the client closed the connection before the run started');
     let result;
     try {
-      result = await pool.invoke(fn.loaded, request);
+      result = await pool.invoke(fn.loaded, request, gone.signal);
     } finally {
       release();
     }
-    sendHttpResponse(res, result.response);
-    const totalMs = performance.now() - started;
+    if (result.outcome !== 'abandoned') sendHttpResponse(res, result.response);
+    const totalMs = performance.now() - at.started;
     if (result.stderr.length > 0) log.functionStderr(name, new TextDecoder().decode(result.stderr));
+    if (result.outcome === 'bad-request') metrics.badRequest();
     metrics.request(name, result.response.status, result.outcome, totalMs / 1000, result.timings.instantiateUs);
-    log.access({ function: name, method: request.method, path: req.url ?? '/', remote: request.remoteAddr, totalMs, result });
+    log.access({ function: name, method: at.method, path: at.path, remote: at.remote, totalMs, result });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
+    const at: Arrival = { method: req.method ?? 'GET', path: req.url ?? '/', remote: req.socket.remoteAddress, started: performance.now() };
     active++;
     res.once('close', () => {
       active--;
@@ -157,25 +221,30 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     // While shutting down, answer what is already on open connections, then close them.
     if (draining) res.setHeader('connection', 'close');
     try {
-      const url = new URL(req.url ?? '/', 'http://wfn.invalid');
+      let url: URL;
+      try {
+        url = requestUrl(req);
+      } catch (error) {
+        if (!(error instanceof BadRequestError)) throw error;
+        return badRequest(req, res, at, undefined, error.message);
+      }
       const pathname = url.pathname;
       if (pathname === '/_wfn' || pathname.startsWith('/_wfn/')) {
         const answer = await handleAdmin(req, res, pathname, url.searchParams, adminContext);
         metrics.adminRequest(answer.route, answer.status);
-        log.access({ function: '_wfn', method: req.method ?? 'GET', path: pathname, remote: req.socket.remoteAddress, totalMs: performance.now() - started, status: answer.status, bytes: answer.bytes, reason: answer.reason });
+        log.access({ function: '_wfn', method: at.method, path: pathname, remote: at.remote, totalMs: performance.now() - at.started, status: answer.status, bytes: answer.bytes, reason: answer.reason });
         return;
       }
       const name = pathname.split('/')[1] ?? '';
-      await runFunction(req, res, NAME_PATTERN.test(name) ? name : '', started);
+      await runFunction(req, res, url, NAME_PATTERN.test(name) ? name : '', at);
     } catch (error) {
-      log.error(`${req.method} ${req.url}: ${(error as Error).stack ?? error}`);
+      log.error(`${at.method} ${at.path}: ${(error as Error).stack ?? error}`);
       if (!res.headersSent) sendHttpResponse(res, errorResponse(500));
       else res.destroy();
     }
   }
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 5000;
+  const server: Server = createHttpServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -7,6 +7,9 @@
  *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
  *   <data-dir>/secrets/<name>/<id>.json  a function's secret values (folder 0700, files 0600)
  *
+ * Records carry the functions' variables (secrets among them): the folders are 0700 and the
+ * files 0600, and a data dir found with looser modes is tightened at start.
+ *
  * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
  */
 import { chmod, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
@@ -16,6 +19,9 @@ import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
 
 /** The store's durable write (util/fs.ts): temp file, fsync, rename, fsync the folder. */
 export const writeDurably = writeFileAtomic;
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 export class FileStore implements StoreBackend {
   readonly kind = 'file';
@@ -30,18 +36,41 @@ export class FileStore implements StoreBackend {
     this.secrets = path.join(location, 'secrets');
   }
 
-  async init(): Promise<void> {
-    await mkdir(this.blobs, { recursive: true });
-    await mkdir(this.functions, { recursive: true });
-    await mkdir(this.secrets, { recursive: true, mode: 0o700 });
-    await chmod(this.secrets, 0o700);
+  async init(warn: (message: string) => void = () => {}): Promise<void> {
+    await mkdir(this.blobs, { recursive: true, mode: DIR_MODE });
+    await mkdir(this.functions, { recursive: true, mode: DIR_MODE });
+    await mkdir(this.secrets, { recursive: true, mode: DIR_MODE });
+    await chmod(this.secrets, DIR_MODE);
     // Temp files are what a crash mid-write leaves behind; they were never acknowledged.
     for (const dir of [this.blobs, this.functions]) {
       for (const entry of await readdir(dir)) {
         if (entry.endsWith(TMP_SUFFIX)) await rm(path.join(dir, entry), { force: true });
       }
     }
+    await this.tightenModes(warn);
     await fsyncDir(this.location);
+  }
+
+  /** A data dir from an older version (or a hand-made one) may be readable by others: make it ours only. */
+  private async tightenModes(warn: (message: string) => void): Promise<void> {
+    const entries: [string, number][] = [this.location, this.blobs, this.functions].map((dir) => [dir, DIR_MODE]);
+    for (const dir of [this.blobs, this.functions]) {
+      for (const entry of await readdir(dir)) entries.push([path.join(dir, entry), FILE_MODE]);
+    }
+    let tightened = 0;
+    const failed: string[] = [];
+    for (const [file, mode] of entries) {
+      const current = (await stat(file)).mode & 0o777;
+      if ((current & ~mode) === 0) continue;
+      try {
+        await chmod(file, mode);
+        tightened++;
+      } catch (error) {
+        failed.push(`${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+    }
+    if (tightened > 0) warn(`permissions of ${tightened} entr${tightened === 1 ? 'y' : 'ies'} in ${this.location} let other users read functions and their variables: tightened to 0700 (folders) and 0600 (files)`);
+    if (failed.length > 0) warn(`cannot restrict the permissions of ${failed.join(', ')}: other users may read functions and their variables`);
   }
 
   private recordFile(name: string): string {
@@ -91,7 +120,7 @@ export class FileStore implements StoreBackend {
 
   async writeRecord(record: FunctionRecord): Promise<string> {
     const file = this.recordFile(record.name);
-    await writeDurably(file, JSON.stringify(record, null, 2) + '\n');
+    await writeDurably(file, JSON.stringify(record, null, 2) + '\n', { mode: FILE_MODE });
     return FileStore.stampOf(await stat(file, { bigint: true }));
   }
 
@@ -115,7 +144,7 @@ export class FileStore implements StoreBackend {
 
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
     if (await this.hasBlob(sha256)) return;
-    await writeDurably(this.blobFile(sha256), bytes);
+    await writeDurably(this.blobFile(sha256), bytes, { mode: FILE_MODE });
   }
 
   async getBlob(sha256: string): Promise<Uint8Array> {

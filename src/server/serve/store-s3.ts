@@ -107,7 +107,7 @@ export class S3Store implements StoreBackend {
     let token: string | undefined;
     do {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      out.push(...(page.Contents ?? []));
+      for (const object of page.Contents ?? []) out.push(object); // up to 1,000 a page: no spread
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;

@@ -53,8 +53,8 @@ export interface StoreBackend {
   readonly kind: 'file' | 's3';
   /** Where, for the startup message. */
   readonly location: string;
-  /** Prepare (create folders, check the bucket, clean leftovers of a crash). */
-  init(): Promise<void>;
+  /** Prepare (create folders, check the bucket, clean leftovers of a crash); `warn` hears what it had to fix. */
+  init(warn?: (message: string) => void): Promise<void>;
   /** Every function's name with a stamp that changes whenever its record is rewritten. */
   listRecords(): Promise<Map<string, string>>;
   readRecord(name: string): Promise<{ record: FunctionRecord; stamp: string } | undefined>;

@@ -12,6 +12,7 @@
  * The engine is the same for every script, so it is linked once and cached; a build only
  * componentizes and splices (milliseconds instead of seconds of wasm-merge).
  */
+import { concatBytes } from '../../runtime/module.js';
 import {
   importDesc,
   limits,
@@ -89,19 +90,9 @@ function readMain(main: Uint8Array): MainEntities {
   return { memory: only(SECTION.memory, 'memory'), table: only(SECTION.table, 'table'), globals, data };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function section(id: number, body: Uint8Array[]): Uint8Array {
   const size = body.reduce((n, p) => n + p.length, 0);
-  return concat([Uint8Array.from([id, ...writeU32(size)]), ...body]);
+  return concatBytes([Uint8Array.from([id, ...writeU32(size)]), ...body]);
 }
 
 const u32 = (n: number) => Uint8Array.from(writeU32(n));
@@ -202,5 +193,5 @@ export function spliceMain(engine: Uint8Array, main: Uint8Array, mainName: strin
   }
   // Custom sections (names, producers) keep their content; they may follow any section.
   for (const c of secs.filter((s) => s.id === SECTION.custom)) out.push(engine.subarray(c.start, c.end));
-  return concat(out);
+  return concatBytes(out);
 }

@@ -409,7 +409,7 @@ export function renameImports(
     const descStart = r.at;
     const desc = importDesc(r, types);
     const renamed = rename({ module, name, ...desc });
-    content.push(...writeName(renamed.module), ...writeName(renamed.name));
+    for (const byte of [...writeName(renamed.module), ...writeName(renamed.name)]) content.push(byte);
     for (let at = descStart; at < r.at; at++) content.push(bytes[at]);
   }
   return replaceSection(bytes, importSec, SECTION.import, content);

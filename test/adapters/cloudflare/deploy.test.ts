@@ -182,7 +182,7 @@ describe('cloudflare deploy', () => {
     expect(() => credentialsFrom({ CLOUDFLARE_ACCOUNT_ID: ACCOUNT })).toThrow(/CLOUDFLARE_API_TOKEN/);
     expect(() => credentialsFrom({ CLOUDFLARE_API_TOKEN: TOKEN })).toThrow(/CLOUDFLARE_ACCOUNT_ID/);
     expect(credentialsFrom({ CLOUDFLARE_API_TOKEN: TOKEN, CLOUDFLARE_ACCOUNT_ID: ACCOUNT }).baseUrl).toBe(DEFAULT_API_BASE);
-    const bundle = await adapter.package(artifact('bad_name_'));
+    const bundle = await adapter.package(artifact('bad-name-'));
     await expect(adapter.deploy(bundle, { env: env(), flags: {}, log: () => {} })).rejects.toThrow(/not a valid Cloudflare Worker name/);
   });
 });

@@ -79,7 +79,12 @@ describe('the CGI mapping matches wfn runtime', () => {
   });
 
   test('undecodable path, IPv6 client, https default port', async () => {
-    await same(echo, request('https://[::1]/%FF%2F%C3%A9?%ZZ', { remoteAddr: '2001:db8::1', headers: [['host', '[::1]']] }));
+    // Not percent-encoded UTF-8: PATH_INFO cannot be decoded, a 400 on every target.
+    expect((await same(echo, request('https://[::1]/%FF%2F%C3%A9?%ZZ', { remoteAddr: '2001:db8::1', headers: [['host', '[::1]']] }))).fastly.response.status).toBe(400);
+    await same(echo, request('https://[::1]/%C3%A9?%ZZ', { remoteAddr: '2001:db8::1', headers: [['host', '[::1]']] }));
+    // A NUL in the decoded path or in a decoded query pair: 400; one in an undecodable pair stays raw.
+    for (const target of ['/a%00b', '/?x=%00', '/?x=%00%zz']) await same(echo, request(`http://h${target}`));
+    expect((await viaFastly(echo, request('http://h/?x=%00%zz'))).response.status).toBe(201);
     // Fastly hands an IPv4 client over as 4 octets, however Node wrote the address
     const mapped = await viaFastly(echo, request('http://h/', { remoteAddr: '::ffff:127.0.0.1', headers: [] }));
     expect(text(mapped.response.body)).toContain('REMOTE_ADDR=127.0.0.1\n');

@@ -158,7 +158,7 @@ describe('lambda package', () => {
     expect(() => checkVariableNames(['GOOD_NAME'])).not.toThrow();
 
     const wasm = await wasmFile('pkg-checks', writeOnce({ stdout: 'Content-Type: text/plain\n\nhi' }));
-    await expect(adapter.package(artifact('bad name!', wasm))).rejects.toThrow(/not a valid Lambda function name/);
+    await expect(adapter.package(artifact('bad name!', wasm))).rejects.toThrow(/invalid function name "bad name!"/);
     await expect(adapter.package(artifact('pkg-checks', wasm, { env: { AWS_REGION: 'x' } }))).rejects.toThrow(/reserved/);
     // Initial memory (2 pages) above a 0.1 MiB cap: refused with a hint, not shipped.
     await expect(adapter.package(artifact('pkg-checks', wasm, { limits: { memoryMiB: 0.1, timeoutMs: 1000 } }))).rejects.toThrow(/memory cap/);
