@@ -192,6 +192,22 @@ export function outboundSuite(target: OutboundTarget, extra?: (ctx: () => Outbou
       }
     });
 
+    it('max_calls counts every call of an invocation (LIMIT, code 8, past it); within it, repeated calls to one origin work', async () => {
+      const within = await serve(await artifact('calls-ok', { UPSTREAM: upstream.origin, CALLS: '3' }, { allow: [upstream.origin], maxCalls: 3 }));
+      const over = await serve(await artifact('calls-over', { UPSTREAM: upstream.origin, CALLS: '3' }, { allow: [upstream.origin], maxCalls: 2 }));
+      try {
+        const ok = await request(`${within.url}bytes?n=100`);
+        expect(ok.status).toBe(200);
+        expect(Buffer.compare(ok.body, testBytes(100))).toBe(0);
+        const refused = await request(`${over.url}bytes?n=100`);
+        expect(refused.status).toBe(502);
+        expect(text(refused.body)).toBe('outbound request refused: more than 2 calls in one invocation ([outbound] max_calls of wfn.toml) (code 8)');
+      } finally {
+        await within.close();
+        await over.close();
+      }
+    });
+
     it("the function's own shorter timeout for the call (send flags bits 8-31) wins, and says so", async () => {
       const own = await serve(await artifact('own-timeout', { UPSTREAM: upstream.origin, CALL_TIMEOUT_MS: '300' }, { allow: [upstream.origin], timeoutMs: 5000 }));
       try {
