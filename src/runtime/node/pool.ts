@@ -46,6 +46,7 @@ export type PoolRequest =
       pooledMemory?: PooledMemoryLimits;
       /** Set (to 1) when the task was cancelled while it waited behind another on this worker. */
       cancelled?: Int32Array;
+      /** `[outbound]`, for a function that imports wfn_http_v1. */
       outbound?: OutboundSettings;
     }
   | { type: 'forget'; key: string };

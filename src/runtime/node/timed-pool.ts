@@ -49,10 +49,10 @@ export interface TimedPoolOptions<R, P = unknown> {
   noun: string;
   /** The task's group (its function) for fair shares; without it, all tasks are one group. */
   groupOf?(payload: P): string;
-  /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
-  setup?(): WorkerSetup;
   /** Extra workers the pool may start for groups below their share (default: `size`). */
   maxOverflow?: number;
+  /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
+  setup?(): WorkerSetup;
 }
 
 export interface WorkerSetup {

@@ -74,8 +74,8 @@ export function parseSecrets(input: unknown): Record<string, string> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config.secrets must be an object of strings');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== 'string') throw new ConfigError(`config.secrets.${k} must be a string`);
-    // (the problem names the key only: the value is a secret)
+    if (typeof v !== 'string') throw new ConfigError(`config.secrets: variable ${JSON.stringify(k)} must be a string`);
+    // The messages name the variable, never its value.
     const problem = variableProblem(k, v);
     if (problem) throw new ConfigError(`config.secrets: ${problem}`);
     out[k] = v;

@@ -7,8 +7,8 @@
  *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
  *   <data-dir>/secrets/<name>/<id>.json  a function's secret values (folder 0700, files 0600)
  *
- * Records carry the functions' variables (secrets among them): the folders are 0700 and the
- * files 0600, and a data dir found with looser modes is tightened at start.
+ * Records carry the functions' variables and secrets/ their secret values: the folders are 0700
+ * and the files 0600, and a data dir found with looser modes is tightened at start.
  *
  * One server per data dir (it serializes writes in-process); several replicas use the S3 store.
  */
@@ -40,7 +40,6 @@ export class FileStore implements StoreBackend {
     await mkdir(this.blobs, { recursive: true, mode: DIR_MODE });
     await mkdir(this.functions, { recursive: true, mode: DIR_MODE });
     await mkdir(this.secrets, { recursive: true, mode: DIR_MODE });
-    await chmod(this.secrets, DIR_MODE);
     // Temp files are what a crash mid-write leaves behind; they were never acknowledged.
     for (const dir of [this.blobs, this.functions]) {
       for (const entry of await readdir(dir)) {
@@ -53,7 +52,7 @@ export class FileStore implements StoreBackend {
 
   /** A data dir from an older version (or a hand-made one) may be readable by others: make it ours only. */
   private async tightenModes(warn: (message: string) => void): Promise<void> {
-    const entries: [string, number][] = [this.location, this.blobs, this.functions].map((dir) => [dir, DIR_MODE]);
+    const entries: [string, number][] = [this.location, this.blobs, this.functions, this.secrets].map((dir) => [dir, DIR_MODE]);
     for (const dir of [this.blobs, this.functions]) {
       for (const entry of await readdir(dir)) entries.push([path.join(dir, entry), FILE_MODE]);
     }
@@ -175,8 +174,8 @@ export class FileStore implements StoreBackend {
 
   async putSecrets(name: string, id: string, values: Record<string, string>): Promise<void> {
     const file = this.secretsFile(name, id);
-    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeDurably(file, JSON.stringify(values), { mode: 0o600 });
+    await mkdir(path.dirname(file), { recursive: true, mode: DIR_MODE });
+    await writeDurably(file, JSON.stringify(values), { mode: FILE_MODE });
   }
 
   async getSecrets(name: string, id: string): Promise<Record<string, string>> {
