@@ -32,6 +32,26 @@ for (let i = value.length - 1; i >= 0; i--) reversed += value.charAt(i);
 respond("", "text/plain", value.length == 0 ? "(unset)" : reversed);
 `;
 
+/**
+ * Starts a server with the canary in this process's environment (the emulators and dev read
+ * secrets from it), asks it once, and returns the answer's body; the environment is restored.
+ */
+async function askWithSecret(start: () => Promise<{ url: string; close(): Promise<void> }>): Promise<string> {
+  const saved = process.env[NAME];
+  process.env[NAME] = CANARY;
+  try {
+    const server = await start();
+    try {
+      return (await request(server.url)).body.toString();
+    } finally {
+      await server.close();
+    }
+  } finally {
+    if (saved === undefined) delete process.env[NAME];
+    else process.env[NAME] = saved;
+  }
+}
+
 /** Every file under dir that holds the canary. */
 async function filesWithCanary(dir: string): Promise<string[]> {
   const found: string[] = [];
@@ -70,19 +90,8 @@ describe('secrets', async () => {
 
   it('wfn dev: the same, and nothing logged holds the value', async () => {
     const lines: string[] = [];
-    const saved = process.env[NAME];
-    process.env[NAME] = CANARY;
-    try {
-      const dev = await startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, watch: false, log: (l) => lines.push(l), progress: (l) => lines.push(l) });
-      try {
-        expect((await request(dev.url)).body.toString()).toBe(REVERSED);
-      } finally {
-        await dev.close();
-      }
-    } finally {
-      if (saved === undefined) delete process.env[NAME];
-      else process.env[NAME] = saved;
-    }
+    const answer = await askWithSecret(() => startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, watch: false, log: (l) => lines.push(l), progress: (l) => lines.push(l) }));
+    expect(answer).toBe(REVERSED);
     expect(lines.join('\n')).not.toContain(CANARY);
   }, 600_000);
 
@@ -139,19 +148,7 @@ describe('secrets', async () => {
       const bundle = await target.package(await artifactFrom({ kind: 'project', dir }));
       expect(await filesWithCanary(bundle.dir)).toEqual([]);
       const lines: string[] = [];
-      const saved = process.env[NAME];
-      process.env[NAME] = CANARY;
-      try {
-        const emulator = await target.emulate(bundle, { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
-        try {
-          expect((await request(emulator.url)).body.toString()).toBe(REVERSED);
-        } finally {
-          await emulator.close();
-        }
-      } finally {
-        if (saved === undefined) delete process.env[NAME];
-        else process.env[NAME] = saved;
-      }
+      expect(await askWithSecret(() => target.emulate(bundle, { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) }))).toBe(REVERSED);
       expect(lines.join('\n')).not.toContain(CANARY);
       expect(await filesWithCanary(bundle.dir)).toEqual([]);
     }, 600_000);
