@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'adapters/**/*.test.ts'],
+    // Tests mirror the source folders under test/ (docs/architecture.md, "Tests").
+    include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Builds (cargo, go, componentize) are CPU-heavy; two cores -> two files at a time.

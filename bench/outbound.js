@@ -80,7 +80,7 @@ async function targetLatency(upstreamUrl, outbound) {
 }
 
 export async function benchOutbound() {
-  const { startDevServer } = await import('../lib/src/server/dev.js');
+  const { startDevServer } = await import('../lib/src/project/dev.js');
   const { DEFAULT_OUTBOUND } = await import('../lib/src/runtime/outbound/abi.js');
   const upstream = await startChild([path.join(ROOT, 'bench', 'upstream.js')], /Upstream on (http:\/\/\S+)/);
   const origin = new URL(upstream.url).origin;

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Artifact } from '../../src/target/types.js';
+import { runLoad } from '../../src/bench/load.js';
 import { DEFAULT_LIMITS } from '../../src/config/types.js';
 import { startCloudflareEmulator } from './emulator.js';
 import { COMPATIBILITY_DATE, ENTRY_FILE, packageWorker, WORKERD_CONFIG_FILE, wasmFileName } from './package.js';
@@ -41,20 +42,10 @@ export interface BenchOptions {
   path?: string;
 }
 
-type Autocannon = (opts: { url: string; connections: number; duration: number }) => Promise<{
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-}>;
-
-async function measure(url: string, connections: number, duration: number): Promise<LoadFigures> {
-  // autocannon is a devDependency: loaded only when benchmarking.
-  const autocannon = ((await import('autocannon' as string)) as { default: Autocannon }).default;
-  await autocannon({ url, connections, duration: 0.5 }); // warm-up (compile, JIT, keep-alive)
-  const r = await autocannon({ url, connections, duration });
-  return { reqPerSec: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+async function measure(url: string, connections: number, durationS: number): Promise<LoadFigures> {
+  await runLoad(url, { connections, durationS: 0.5 }); // warm-up (compile, JIT, keep-alive)
+  const r = await runLoad(url, { connections, durationS });
+  return { reqPerSec: r.reqPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors + r.timeouts + r.non2xx };
 }
 
 /** A module Worker that answers the captured response's exact bytes. */

@@ -13,12 +13,12 @@
  */
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Bundle, EmulateOptions, Emulator } from '../../src/target/types.js';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../src/runtime/types.js';
 import { accessLogLine } from '../../src/http/access-log.js';
+import { listen } from '../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, readBody, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
@@ -187,17 +187,13 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
       options.log(`${req.method} ${req.url} 500 ${(error as Error).message}`);
     });
   });
+  let url: string;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => resolve());
-    });
+    url = `${await listen(server, options.port, options.host)}/`;
   } catch (error) {
     await (await current).stop();
     throw error;
   }
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
 
   return {
     url,

@@ -7,18 +7,18 @@
  *   workerd.capnp   the emulator's workerd config (secrets read from its environment)
  */
 import { assertFunctionName } from '../../src/config/names.js';
-import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Artifact, Bundle } from '../../src/target/types.js';
-import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { capMemory } from '../../src/runtime/module.js';
+import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { EMULATOR_BINDING } from './protocol.js';
 import type { ShimConfig } from './shim.js';
+import { siblingFile } from '../../src/util/paths.js';
 
 export const TARGET = 'cloudflare';
 /** A fixed date: the runtime behaviour the shim was written and tested against. */
@@ -50,11 +50,8 @@ export function bundleDir(artifact: Artifact): string {
     : path.join(tmpdir(), 'wfn-targets', artifact.name, TARGET);
 }
 
-/** The shim's source: the compiled .js next to this file under lib/, the .ts when run from source. */
-function shimPath(): string {
-  const js = fileURLToPath(new URL('./shim.js', import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL('./shim.ts', import.meta.url));
-}
+/** The shim's source: the .ts when run from source, the compiled .js next to this file under lib/. */
+const shimPath = () => siblingFile(import.meta.url, 'shim', 'bundle');
 
 /** Bundles the Worker entry: the shim and the runtime, with the function's wasm as a module import. */
 export async function buildEntry(wasmName: string, config: ShimConfig): Promise<Uint8Array> {

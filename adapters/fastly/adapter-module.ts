@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { outboundValues } from './outbound-policy.js';
 import { watBytes, watString } from './wat-text.js';
+import { siblingFile } from '../../src/util/paths.js';
 
 export interface AdapterOptions {
   /** The function's configured variables, baked into the adapter (built-ins win at run time). */
@@ -34,16 +34,9 @@ const ADAPTER_MAX_PAGES = 4096;
 
 const encoder = new TextEncoder();
 
-/** A .wat file of this folder, found beside this file or (when running from lib/) in the package's adapters/ folder. */
+/** A .wat file of this folder (beside this file, or when running from lib/ in the package's adapters/ folder). */
 export function adapterWatPath(file = 'adapter.wat'): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const sibling = path.join(here, file);
-  if (existsSync(sibling)) return sibling;
-  const marker = `${path.sep}lib${path.sep}`;
-  const root = here.includes(marker) ? here.slice(0, here.lastIndexOf(marker)) : path.resolve(here, '..', '..');
-  const packaged = path.join(root, 'adapters', 'fastly', file);
-  if (!existsSync(packaged)) throw new Error(`${file} not found next to ${here} nor at ${packaged}`);
-  return packaged;
+  return siblingFile(import.meta.url, file, 'asset');
 }
 
 /** A fragment file's two parts: imports (above the `;; @@code` line) and code. */

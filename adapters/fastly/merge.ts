@@ -2,27 +2,22 @@
  * Links a contract module (WASI preview1 + CGI) with the adapter into one Fastly Compute
  * module: wasm-merge binds the function's preview1 imports to the adapter's exports, then
  * --multi-memory-lowering folds the adapter's own memory into the function's, above it,
- * so the function never sees the adapter's pages (reference/fastly-adapter-route.md).
+ * so the function never sees the adapter's pages (docs/targets/fastly.md, "How the adapter works").
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { checkContract } from '../../src/runtime/contract.js';
-import { definedMemories } from '../../src/runtime/module.js';
+import { findWasmMerge, type BinaryenTool } from '../../src/toolchains/binaryen.js';
+import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../src/runtime/wasm-binary.js';
+import { readImports, renameImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
+import { execChecked } from '../../src/util/exec.js';
+import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
 import { buildAdapter, type AdapterOptions } from './adapter-module.js';
-import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
-import { keepExports, readImports, renameExport, renameImportModule, renameImports } from './wasm-binary.js';
-
-const run = promisify(execFile);
-const require = createRequire(import.meta.url);
-const BINARYEN_VERSION = (require('binaryen/package.json') as { version: string }).version;
 
 /**
  * The features binaryen may read and write. Not `-all`: that also turns on encodings
@@ -60,18 +55,16 @@ export interface MergedModule {
   functionSize: number;
 }
 
-/** npm binaryen's wasm-merge (version-pinned; binaryen.js has no merge API). */
-export function wasmMergePath(): string {
-  return path.join(path.dirname(require.resolve('binaryen/package.json')), 'bin', 'wasm-merge');
+/** npm binaryen's wasm-merge (version-pinned, unlike a native one on PATH; binaryen.js has no merge API). */
+async function npmWasmMerge(): Promise<BinaryenTool> {
+  const tool = (await findWasmMerge()).find((t) => !t.native);
+  if (!tool) throw new UserError('npm binaryen\'s wasm-merge is missing.', 'Reinstall wfn (npm binaryen ships it).');
+  return tool;
 }
 
 async function wasmMerge(args: string[]): Promise<void> {
-  try {
-    await run(process.execPath, [wasmMergePath(), ...args], { maxBuffer: 16 * 1024 * 1024 });
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`wasm-merge failed: ${(e.stderr || e.message).trim().slice(0, 2000)}`);
-  }
+  const tool = await npmWasmMerge();
+  await execChecked(tool.command, [...tool.args, ...args], { label: 'wasm-merge' });
 }
 
 type Binaryen = typeof import('binaryen').default;
@@ -191,7 +184,7 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
   );
   // The same function and adapter always merge to the same bytes: keep the result.
   const cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'wfn-fastly-cache');
-  const key = createHash('sha256').update(fn).update(adapter).update(BINARYEN_VERSION).update(MERGE_RECIPE).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(fn).update(adapter).update((await npmWasmMerge()).release).update(MERGE_RECIPE).digest('hex').slice(0, 24);
   const cached = path.join(cacheDir, `merged-${key}.wasm`);
   if (existsSync(cached)) {
     const wasm = new Uint8Array(await readFile(cached));
@@ -202,14 +195,19 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const fnFile = path.join(dir, 'fn.wasm');
     const adapterFile = path.join(dir, 'adapter.wasm');
     const mergedFile = path.join(dir, 'merged.wasm');
-    let renamed = renameExport(fn, '_start', GUEST_START);
-    if (outbound) renamed = renameImports(renamed, (module, name) => (module === OUTBOUND_MODULE ? ['wasi_snapshot_preview1', `${OUTBOUND_MODULE}.${name}`] : [module, name]));
+    if (!readExports(fn).some((e) => e.name === '_start')) throw new WasmFormatError('the module does not export "_start"');
+    let renamed = renameExports(fn, { _start: GUEST_START });
+    if (outbound) {
+      renamed = renameImports(renamed, (imp) =>
+        imp.module === OUTBOUND_MODULE ? { module: 'wasi_snapshot_preview1', name: `${OUTBOUND_MODULE}.${imp.name}` } : { module: imp.module, name: imp.name },
+      );
+    }
     await writeFile(fnFile, renamed);
     await writeFile(adapterFile, adapter);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
     await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);
     let wasm = await lowerMemories(new Uint8Array(await readFile(mergedFile)));
-    wasm = renameImportModule(wasm, 'wasi_real', 'wasi_snapshot_preview1');
+    wasm = renameImports(wasm, (imp) => ({ module: imp.module === 'wasi_real' ? 'wasi_snapshot_preview1' : imp.module, name: imp.name }));
     wasm = keepExports(wasm, ['_start', 'memory']);
     const after = checkMerged(wasm);
     if (after.length > 0) throw new Error(`merging with the Fastly adapter went wrong: ${after.join('; ')}`);

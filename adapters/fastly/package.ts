@@ -7,12 +7,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { capMemory } from '../../src/runtime/module.js';
+import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
+import { readImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
 import { secretStoreName } from './adapter-module.js';
 import { mergeFunction } from './merge.js';
-import { readImports } from './wasm-binary.js';
 
 /** Fixed file times inside the archive: the same function gives the same bytes. */
 const EPOCH = new Date('2000-01-01T00:00:00Z');

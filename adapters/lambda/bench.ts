@@ -3,18 +3,15 @@
  * process imports index.mjs, which reads and compiles the .wasm; V8 caches compiled wasm per
  * process, so in-process re-imports would not be cold) and warm invocations in-process.
  */
-import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
-import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { DEFAULT_LIMITS } from '../../src/config/types.js';
+import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
+import { execChecked } from '../../src/util/exec.js';
 import { extractPackage } from './emulator/index.js';
 import { HANDLER_FILE } from './package-config.js';
 import { packageLambda } from './package.js';
-
-const run = promisify(execFile);
 
 export interface LambdaBenchOptions {
   /** Cold inits to run, each in a fresh process (default 7). */
@@ -86,7 +83,7 @@ export async function benchLambda(wasmPath: string, options: LambdaBenchOptions 
     const inits: number[] = [];
     const firsts: number[] = [];
     for (let i = 0; i < coldRuns; i++) {
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { env: { PATH: process.env.PATH } });
+      const { stdout } = await execChecked(process.execPath, ['--input-type=module', '-e', probe], { env: { PATH: process.env.PATH } });
       const { init, first } = JSON.parse(stdout.trim().split('\n').pop()!) as { init: number; first: number };
       inits.push(init);
       firsts.push(first);

@@ -3,28 +3,23 @@
  * esbuild), function.wasm (memory capped) and wfn.json. Same input, same bytes.
  */
 import { assertFunctionName } from '../../src/config/names.js';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Artifact, Bundle } from '../../src/target/types.js';
 import { checkContract, usesOutbound } from '../../src/runtime/contract.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
-import { capMemory, WasmFormatError } from '../../src/runtime/module.js';
+import { capMemory } from '../../src/runtime/module.js';
+import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
-import { packageRoot, wfnVersion } from '../../src/util/paths.js';
+import { packageRoot, siblingFile, wfnVersion } from '../../src/util/paths.js';
 import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
 import { CONFIG_FILE, HANDLER_FILE, OUTBOUND_HELPER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
 import { deterministicZip, type ZipEntry } from './zip.js';
 
-/** A source beside this file (running from sources), else its compiled .js (running from lib/). */
-function entry(name: string): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const ts = path.join(here, `${name}.ts`);
-  return existsSync(ts) ? ts : path.join(here, `${name}.js`);
-}
+/** A source beside this file (running from sources), else its compiled .js (running from lib/), for esbuild. */
+const entry = (name: string) => siblingFile(import.meta.url, name, 'bundle');
 
 const bundled = new Map<string, Promise<Uint8Array>>();
 

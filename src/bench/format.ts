@@ -21,12 +21,6 @@ export function formatRate(reqPerSec: number): string {
   return `${Math.round(reqPerSec).toLocaleString('en-US')} req/s`;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1048576).toFixed(2)} MiB`;
-}
-
 export function formatPercent(change: number): string {
   return `${change >= 0 ? '+' : '-'}${Math.abs(change * 100).toFixed(1)} %`;
 }

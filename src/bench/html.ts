@@ -3,7 +3,8 @@
  * network. A tiny script marks the page ready (and records any script error), which the
  * headless-browser test checks.
  */
-import { formatBytes, formatDuration, formatPercent, formatRate, formatValue } from './format.js';
+import { formatBytes } from '../util/bytes.js';
+import { formatDuration, formatPercent, formatRate, formatValue } from './format.js';
 import type { BenchResult } from './result.js';
 import { histogram, NOISE_THRESHOLD, tukeyFences, type Summary } from './stats.js';
 import { describeOutliers } from './table.js';

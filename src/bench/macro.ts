@@ -4,12 +4,13 @@
  * each concurrency level. A target whose adapter cannot load or emulate here is reported as
  * unavailable, with the reason, instead of failing the whole run.
  */
-import type { Artifact } from '../target/types.js';
+import type { Artifact, TargetAdapter } from '../target/types.js';
 import { timeRequest, type RequestTiming } from './http-timing.js';
 import { measureThroughput, type ThroughputResult } from './load.js';
 import { summarize, type Summary } from './stats.js';
 
-export const LOCAL_TARGETS = ['dev', 'self-hosted', 'cloudflare', 'lambda', 'fastly'] as const;
+/** The local target that is not an adapter: `wfn dev` itself. */
+export const DEV_TARGET = 'dev';
 
 export interface TargetLatency {
   /** TCP connect (time_connect), ms. */
@@ -54,6 +55,8 @@ export interface MacroOptions {
   startTimeoutMs?: number;
   /** Stop the latency requests after this long, once 10 are in (default 30 s). */
   budgetMs?: number;
+  /** A target's adapter (the CLI reads the registry); not called for the dev target. */
+  loadAdapter(target: string): Promise<TargetAdapter>;
 }
 
 interface Running {
@@ -63,9 +66,9 @@ interface Running {
 
 const discard = () => {};
 
-async function startTarget(target: string, artifact: Artifact, progress: (m: string) => void): Promise<Running> {
-  if (target === 'dev') {
-    const { startDevServer } = await import('../server/dev.js');
+async function startTarget(target: string, artifact: Artifact, options: MacroOptions): Promise<Running> {
+  if (target === DEV_TARGET) {
+    const { startDevServer } = await import('../project/dev.js');
     return startDevServer({
       host: '127.0.0.1',
       port: 0,
@@ -74,11 +77,10 @@ async function startTarget(target: string, artifact: Artifact, progress: (m: str
       timeoutMs: artifact.limits.timeoutMs,
       watch: false,
       log: discard,
-      progress,
+      progress: options.progress,
     });
   }
-  const { loadAdapter } = await import('../../adapters/index.js');
-  const adapter = await loadAdapter(target);
+  const adapter = await options.loadAdapter(target);
   const bundle = await adapter.package(artifact);
   return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: discard });
 }
@@ -120,7 +122,7 @@ export async function benchTarget(target: string, artifact: Artifact, options: M
   const started = performance.now();
   let running: Running;
   try {
-    const pending = startTarget(target, artifact, options.progress);
+    const pending = startTarget(target, artifact, options);
     running = await withTimeout(pending, options.startTimeoutMs ?? 120_000, `starting the ${target} emulator`).catch((error) => {
       // A start that completes after the timeout must not leave a server behind.
       pending.then((r) => r.close()).catch(discard);

@@ -6,13 +6,13 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Artifact } from '../target/types.js';
+import type { Artifact, TargetAdapter } from '../target/types.js';
 import { artifactFrom } from '../project/artifact.js';
 import type { FunctionSource } from '../project/resolve.js';
 import { UserError } from '../util/errors.js';
 import { wfnVersion } from '../util/paths.js';
 import { compareRuns } from './compare.js';
-import { benchTarget, LOCAL_TARGETS, type TargetResult } from './macro.js';
+import { benchTarget, type TargetResult } from './macro.js';
 import { runMicro, type MicroResult } from './micro.js';
 import { benchUrls, type RemoteResult } from './remote.js';
 import { BENCH_SCHEMA, type BenchEnvironment, type BenchResult, type BenchSettings, type BenchSubject } from './result.js';
@@ -26,6 +26,8 @@ export interface BenchRequest {
   baseDir: string;
   save: boolean;
   progress(message: string): void;
+  /** A local target's adapter, from the registry (the CLI passes loadAdapter). */
+  loadAdapter(target: string): Promise<TargetAdapter>;
 }
 
 /** "1,10,50" -> [1, 10, 50]. */
@@ -38,12 +40,12 @@ export function parseConcurrency(text: string): number[] {
   return [...new Set(numbers)];
 }
 
-/** "dev,cloudflare" -> ['dev', 'cloudflare']; "none" -> []. */
-export function parseTargets(text: string): string[] {
+/** "dev,cloudflare" -> ['dev', 'cloudflare']; "none" -> []. `known`: the local targets (dev and the registry's). */
+export function parseTargets(text: string, known: readonly string[]): string[] {
   if (text.trim() === '' || text.trim() === 'none') return [];
   const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
-  const unknown = names.filter((n) => !(LOCAL_TARGETS as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new UserError(`Unknown target "${unknown[0]}".`, `Targets: ${LOCAL_TARGETS.join(', ')} (or none).`);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new UserError(`Unknown target "${unknown[0]}".`, `Targets: ${known.join(', ')} (or none).`);
   return names;
 }
 
@@ -87,7 +89,7 @@ export async function runBench(request: BenchRequest): Promise<BenchResult> {
   if (artifact) {
     for (const target of settings.targets) {
       progress(`${target}: starting the emulator`);
-      const result = await benchTarget(target, artifact, { path: settings.path, requests: settings.requests, concurrency: settings.concurrency, progress });
+      const result = await benchTarget(target, artifact, { path: settings.path, requests: settings.requests, concurrency: settings.concurrency, progress, loadAdapter: request.loadAdapter });
       if (!result.available) progress(`${target}: unavailable: ${result.reason}`);
       targets.push(result);
     }

@@ -3,145 +3,14 @@
  * beside a bare node:http server sending the same bytes and beside the seed thesis's design
  * that compiles the module on every request (its Listing 4.1); instantiate p50 per request;
  * and a soak with the server's RSS at the start and the end. Every server runs in its own
- * process on 127.0.0.1; autocannon drives the load from this one, for a bounded time.
+ * process on 127.0.0.1 (forked-server.ts); the load driver (load.ts) runs in this one, for a bounded time.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fetchOnce, startTarget, type BenchTarget } from './forked-server.js';
+import { runLoad, type LoadOptions, type LoadResult } from './load.js';
 import type { BareResponse, TargetStats } from './server-process.js';
-
-export interface LoadOptions {
-  durationS: number;
-  connections: number;
-  /** Send exactly this many requests instead (durationS is then only an upper bound). */
-  amount?: number;
-}
-
-export interface LoadResult {
-  /** Responses received. */
-  requests: number;
-  /** Of which 2xx. */
-  ok: number;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  durationS: number;
-}
-
-type TargetKind = 'serve' | 'bare' | 'seed' | 'seed-optimizing';
-
-export interface BenchTarget {
-  kind: TargetKind;
-  url: string;
-  pid: number;
-  stats(): Promise<TargetStats>;
-  close(): Promise<void>;
-}
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  '2xx': number;
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  duration: number;
-}
-
-/** One autocannon run against `url`. */
-export async function runLoad(url: string, options: LoadOptions): Promise<LoadResult> {
-  // No types ship with autocannon: a computed specifier keeps tsc from asking for them.
-  const autocannon = (await import('autocannon' as string)).default as (opts: Record<string, unknown>) => Promise<AutocannonResult>;
-  const r = await autocannon({
-    url,
-    connections: options.connections,
-    ...(options.amount ? { amount: options.amount } : { duration: options.durationS }),
-    pipelining: 1,
-    timeout: 10,
-  });
-  return {
-    requests: r.requests.total,
-    ok: r['2xx'],
-    reqPerSec: Math.round(r.requests.average),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    non2xx: r.non2xx,
-    durationS: r.duration,
-  };
-}
-
-/** The server-process script: beside this file when built, else the built copy in lib/. */
-function targetScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'server-process.js');
-  if (existsSync(sibling)) return sibling;
-  const root = here.slice(0, here.lastIndexOf(`${path.sep}src${path.sep}`));
-  const built = path.join(root, 'lib', 'src', 'bench', 'server-process.js');
-  if (!existsSync(built)) throw new Error(`bench target not found at ${built}: run "npm run build" first`);
-  return built;
-}
-
-/** Starts a server under benchmark in its own process. */
-export function startTarget(kind: TargetKind, file: string): Promise<BenchTarget> {
-  // seed-optimizing: V8 compiles every function with its optimizing tier up front, as Wasmtime (Cranelift) did in the seed.
-  const v8Flags = kind === 'seed-optimizing' ? ['--no-liftoff', '--no-wasm-lazy-compilation'] : [];
-  const child: ChildProcess = fork(targetScript(), [kind === 'seed-optimizing' ? 'seed' : kind, file], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: ['--expose-gc', ...v8Flags],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bench target ${kind} exited with ${code}`)));
-    child.once('message', (msg: { type: string; url: string }) => {
-      if (msg.type !== 'ready') return reject(new Error(`unexpected message from bench target: ${JSON.stringify(msg)}`));
-      child.removeAllListeners('exit');
-      resolve({
-        kind,
-        url: msg.url,
-        pid: child.pid!,
-        stats: () =>
-          new Promise((res) => {
-            child.once('message', (m: TargetStats) => res(m));
-            child.send({ type: 'stats' });
-          }),
-        close: () =>
-          new Promise((res) => {
-            const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-            child.once('exit', () => {
-              clearTimeout(timer);
-              res();
-            });
-            child.send({ type: 'close' });
-          }),
-      });
-    });
-  });
-}
-
-function fetchOnce(url: string): Promise<BareResponse> {
-  return new Promise((resolve, reject) => {
-    httpRequest(url, { agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const skip = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding']);
-        const headers: [string, string][] = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) if (!skip.has(res.rawHeaders[i].toLowerCase())) headers.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-        resolve({ status: res.statusCode ?? 0, headers, bodyBase64: Buffer.concat(chunks).toString('base64') });
-      });
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;

@@ -1,7 +1,8 @@
-/** The terminal rendering of a bench run. Colour comes from src/cli/style.ts (TTY only, never with NO_COLOR). */
+/** The terminal rendering of a bench run. Colour comes from src/util/style.ts (TTY only, never with NO_COLOR). */
 import path from 'node:path';
-import { style } from '../cli/style.js';
-import { formatBytes, formatDuration, formatPercent, formatRate, formatValue } from './format.js';
+import { style } from '../util/style.js';
+import { formatBytes } from '../util/bytes.js';
+import { formatDuration, formatPercent, formatRate, formatValue } from './format.js';
 import type { BenchResult, MetricChange } from './result.js';
 import { outlierTotal, type OutlierCounts, type Summary } from './stats.js';
 

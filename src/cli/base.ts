@@ -4,7 +4,7 @@
  */
 import { Command } from '@oclif/core';
 import { UserError } from '../util/errors.js';
-import { errStyle } from './style.js';
+import { errStyle } from '../util/style.js';
 
 const COLORIZE_MAX_CHARS = 64 * 1024;
 

@@ -1,3 +1,4 @@
+/** Flags several commands share: the limits (--timeout, --memory) and where to listen (--port, --host). */
 import { Flags } from '@oclif/core';
 
 /** --timeout and --memory, shared by run, dev and serve. */

@@ -1,13 +1,17 @@
 import { Args, Flags } from '@oclif/core';
+import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WfnCommand } from '../cli/base.js';
-import { style } from '../cli/style.js';
-import { LOCAL_TARGETS } from '../bench/macro.js';
+import { style } from '../util/style.js';
+import { DEV_TARGET } from '../bench/macro.js';
 import { checkUrl, parseDuration } from '../bench/remote.js';
 import { parseConcurrency, parseTargets, runBench } from '../bench/run.js';
 import { resolveFunctionSource } from '../project/resolve.js';
 import { UserError } from '../util/errors.js';
+
+/** What `--targets` may name: wfn dev itself and every registered target. */
+const LOCAL_TARGETS = [DEV_TARGET, ...TARGETS];
 
 export default class Bench extends WfnCommand {
   static summary = "Measure a function's cold start, latency and throughput: in-process, on every local target, and deployed.";
@@ -45,7 +49,7 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
     // Only --url: do not build or measure the current folder unless asked to.
     const urlOnly = urls.length > 0 && args.target === undefined && flags.targets === undefined;
     const source = urlOnly ? undefined : resolveFunctionSource(args.target);
-    const targets = urlOnly ? [] : parseTargets(flags.targets ?? LOCAL_TARGETS.join(','));
+    const targets = urlOnly ? [] : parseTargets(flags.targets ?? LOCAL_TARGETS.join(','), LOCAL_TARGETS);
     const concurrency = parseConcurrency(flags.concurrency);
     const baseDir = source?.kind === 'project' ? source.dir : process.cwd();
 
@@ -54,6 +58,7 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
       baseDir,
       save: flags.save,
       progress: (m) => this.progress(m),
+      loadAdapter,
       settings: {
         samples: flags.samples,
         warmup: flags.warmup,

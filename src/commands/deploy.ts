@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
+import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import path from 'node:path';
 import { WfnCommand } from '../cli/base.js';
 import { deploy } from '../project/deploy.js';
-import { formatBytes } from '../pipeline/summary.js';
+import { formatBytes } from '../util/bytes.js';
 
 export default class Deploy extends WfnCommand {
   static summary = 'Package the function for a target and deploy it (or, with --dry-run, only package it).';
@@ -14,7 +15,7 @@ export default class Deploy extends WfnCommand {
   ];
   static args = { source: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
   static flags = {
-    target: Flags.string({ char: 't', required: true, options: ['self-hosted', 'cloudflare', 'lambda', 'fastly'], description: 'Where to deploy.' }),
+    target: Flags.string({ char: 't', required: true, options: TARGETS, description: 'Where to deploy.' }),
     name: Flags.string({ description: 'Function name on the target (default: wfn.toml name).' }),
     'dry-run': Flags.boolean({ description: 'Write the package under .wfn/targets/<target>/ and stop.' }),
     env: Flags.string({ description: 'Variable KEY=VALUE for the function (repeatable).', multiple: true, default: [] }),
@@ -29,8 +30,7 @@ export default class Deploy extends WfnCommand {
 
   async run() {
     const { args, flags } = await this.parse(Deploy);
-    const outcome = await deploy({
-      target: flags.target,
+    const outcome = await deploy(await loadAdapter(flags.target), {
       source: args.source,
       name: flags.name,
       dryRun: flags['dry-run'],

@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import { WfnCommand } from '../cli/base.js';
 import { limitFlags, listenFlags } from '../cli/flags.js';
 import { resolveFunctionSource } from '../project/resolve.js';
@@ -10,7 +11,7 @@ export default class Dev extends WfnCommand {
   static flags = {
     ...listenFlags,
     ...limitFlags,
-    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: ['self-hosted', 'cloudflare', 'lambda', 'fastly'] }),
+    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: TARGETS }),
   };
 
   async run() {
@@ -20,12 +21,12 @@ export default class Dev extends WfnCommand {
     let url: string;
     let close: () => Promise<void>;
     if (flags.target) {
-      const { startTargetEmulator } = await import('../project/emulate.js');
-      const emulator = await startTargetEmulator(flags.target, source, { host: flags.host, port: flags.port, memoryMiB: flags.memory, timeoutMs: flags.timeout, log, progress: (m) => this.progress(m) });
+      const { startTargetEmulator } = await import('../project/dev.js');
+      const emulator = await startTargetEmulator(await loadAdapter(flags.target), source, { host: flags.host, port: flags.port, memoryMiB: flags.memory, timeoutMs: flags.timeout, log, progress: (m) => this.progress(m) });
       url = emulator.url;
       close = () => emulator.close();
     } else {
-      const { startDevServer } = await import('../server/dev.js');
+      const { startDevServer } = await import('../project/dev.js');
       const server = await startDevServer({
         host: flags.host,
         port: flags.port,

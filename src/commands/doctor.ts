@@ -1,5 +1,5 @@
 import { WfnCommand } from '../cli/base.js';
-import { style } from '../cli/style.js';
+import { style } from '../util/style.js';
 import { runDoctor } from '../project/doctor.js';
 
 export default class Doctor extends WfnCommand {

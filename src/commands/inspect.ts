@@ -1,9 +1,9 @@
 import { Args } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { WfnCommand } from '../cli/base.js';
-import { style } from '../cli/style.js';
+import { style } from '../util/style.js';
 import { inspectWasm, WasmFormatError } from '../pipeline/inspect.js';
-import { formatBytes } from '../pipeline/summary.js';
+import { formatBytes } from '../util/bytes.js';
 import { UserError } from '../util/errors.js';
 
 export default class Inspect extends WfnCommand {

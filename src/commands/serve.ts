@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { readFile } from 'node:fs/promises';
 import { WfnCommand } from '../cli/base.js';
 import { listenFlags } from '../cli/flags.js';
-import { errStyle } from '../cli/style.js';
+import { errStyle } from '../util/style.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { UserError } from '../util/errors.js';
 

@@ -1,3 +1,5 @@
+/** wfn.toml after parsing, validation and defaults: the languages, the optimize levels, the default limits. */
+import type { Limits } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */
@@ -34,11 +36,7 @@ export interface ProjectConfig {
   outbound: OutboundSettings;
 }
 
-export interface Limits {
-  /** Memory cap in MiB. */
-  memoryMiB: number;
-  /** Wall-clock timeout per request in ms. */
-  timeoutMs: number;
-}
+/** The runtime enforces the limits; wfn.toml only sets them. */
+export type { Limits } from '../runtime/types.js';
 
 export const DEFAULT_LIMITS: Limits = { memoryMiB: 128, timeoutMs: 10_000 };

@@ -1,3 +1,4 @@
+/** The access-log line of `wfn dev`, `wfn serve` and every emulator: method, path, status, size, timings, outcome. */
 import type { InvokeResult } from '../runtime/types.js';
 
 /** One line per request, the same for `wfn dev`, `wfn serve` and every emulator. */

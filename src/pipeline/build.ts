@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OptimizeLevel, ProjectConfig } from '../config/types.js';
 import { checkContract } from '../runtime/contract.js';
-import { appendCustomSection } from '../runtime/module.js';
+import { appendCustomSection } from '../runtime/wasm-binary.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { wfnVersion } from '../util/paths.js';
@@ -138,31 +138,34 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   const level = options.optimize ?? config.build.optimize;
   log(`compiling ${config.language} (${toolchainVersion})`);
-  const compiled = await timed(() => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot }));
+  const compiled = await timed(() => toolchain.compile({ config, optimize: level, workDir: paths.workDir, log, snapshot: options.snapshot ?? config.build.snapshot, version: toolchainVersion }));
   const raw = compiled.value.wasm;
   steps.push({ name: 'compile', ms: compiled.ms, size: raw.length });
   const rawModule = await compileModule(raw, 'compiled');
 
-  const { exportsInitFunction, INIT_FUNC } = await import('./snapshot.js');
-  const hasInit = exportsInitFunction(rawModule);
-  const wantSnapshot = options.snapshot ?? config.build.snapshot ?? hasInit;
+  // The steps the toolchain leaves to the pipeline run here; the others happened in compile().
   let current = raw;
   let snapshotInfo: Manifest['snapshot'] = { enabled: false };
-  if (wantSnapshot && hasInit) {
-    log(`snapshotting (${INIT_FUNC})`);
-    const { snapshotWasm } = await import('./snapshot.js');
-    const snap = await timed(() => snapshotWasm(current));
-    current = snap.value.wasm;
-    steps.push({ name: 'snapshot', ms: snap.ms, size: current.length });
-    snapshotInfo = { enabled: true, initFunc: INIT_FUNC, allowWasi: snap.value.allowWasi };
-  } else if (compiled.value.snapshotted) {
-    snapshotInfo = { enabled: true, initFunc: 'componentize-qjs (top-level script)' };
-  } else if (wantSnapshot && options.snapshot === true) {
-    log(`no snapshot: the module does not export ${INIT_FUNC}`);
+  if (toolchain.steps.snapshot === 'toolchain') {
+    if (compiled.value.snapshot) snapshotInfo = { enabled: true, initFunc: compiled.value.snapshot.initFunc };
+  } else {
+    const { exportsInitFunction, INIT_FUNC } = await import('./snapshot.js');
+    const hasInit = exportsInitFunction(rawModule);
+    const wantSnapshot = options.snapshot ?? config.build.snapshot ?? hasInit;
+    if (wantSnapshot && hasInit) {
+      log(`snapshotting (${INIT_FUNC})`);
+      const { snapshotWasm } = await import('./snapshot.js');
+      const snap = await timed(() => snapshotWasm(current));
+      current = snap.value.wasm;
+      steps.push({ name: 'snapshot', ms: snap.ms, size: current.length });
+      snapshotInfo = { enabled: true, initFunc: INIT_FUNC, allowWasi: snap.value.allowWasi };
+    } else if (wantSnapshot && options.snapshot === true) {
+      log(`no snapshot: the module does not export ${INIT_FUNC}`);
+    }
   }
 
   let tool = 'none';
-  if (compiled.value.optimized && level !== 'none') {
+  if (level !== 'none' && toolchain.steps.optimize === 'toolchain') {
     tool = 'the toolchain (already optimized)';
   } else if (level !== 'none') {
     log(`optimizing (wasm-opt -${level})`);

@@ -1,6 +1,7 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
 import { checkContract, usesOutbound } from '../runtime/contract.js';
-import { definedMemories, listSections, readCustomSection, readName, readU32Leb, WASM_PAGE, WasmFormatError } from '../runtime/module.js';
+import { WASM_PAGE } from '../runtime/module.js';
+import { definedMemories, listSections, readCustomSection, readName, Reader, readU32Leb, skipConstExprRest, WasmFormatError } from '../runtime/wasm-binary.js';
 import { INIT_FUNC } from './snapshot.js';
 
 const SECTION_NAMES: Record<number, string> = {
@@ -50,37 +51,19 @@ function parseProducers(bytes: Uint8Array, start: number, end: number): Record<s
   return out;
 }
 
-/** Skips a constant expression (i32/i64.const, global.get, extended-const arithmetic) through its `end`. */
-function skipConstExpr(bytes: Uint8Array, start: number): number {
-  let at = start;
-  for (;;) {
-    const op = bytes[at++];
-    if (op === 0x0b) return at;
-    if (op === 0x41 || op === 0x42 || op === 0x23) {
-      while (bytes[at] & 0x80) at++; // a (signed) LEB128 immediate
-      at++;
-    } else if (op === 0x44) at += 8; // f64.const
-    else if (op === 0x43) at += 4; // f32.const
-    else if (op !== 0x6a && op !== 0x6b && op !== 0x6c && op !== 0x7c && op !== 0x7d && op !== 0x7e) {
-      throw new WasmFormatError(`unexpected opcode 0x${op.toString(16)} in a data segment offset`);
-    }
-  }
-}
-
-function dataStats(bytes: Uint8Array, start: number): { segments: number; bytes: number } {
-  const count = readU32Leb(bytes, start);
-  let at = count.next;
+function dataStats(bytes: Uint8Array, start: number, end: number): { segments: number; bytes: number } {
+  const r = new Reader(bytes, start, end);
+  const count = r.u32();
   let total = 0;
-  for (let i = 0; i < count.value; i++) {
-    const flags = readU32Leb(bytes, at);
-    at = flags.next;
-    if (flags.value === 2) at = readU32Leb(bytes, at).next; // explicit memory index
-    if (flags.value !== 1) at = skipConstExpr(bytes, at);
-    const len = readU32Leb(bytes, at);
-    total += len.value;
-    at = len.next + len.value;
+  for (let i = 0; i < count; i++) {
+    const flags = r.u32();
+    if (flags === 2) r.u32(); // explicit memory index
+    if (flags !== 1) skipConstExprRest(r, r.byte()); // the offset expression
+    const len = r.u32();
+    total += len;
+    r.skip(len);
   }
-  return { segments: count.value, bytes: total };
+  return { segments: count, bytes: total };
 }
 
 function readBuildSection(bytes: Uint8Array): { snapshot: string | null; wfn: string } | undefined {
@@ -105,10 +88,10 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
   const custom = sections.filter((s) => s.id === 0);
   const producersSection = custom.find((s) => s.name === 'producers');
   const dataSection = sections.find((s) => s.id === 11);
-  const data = dataSection ? dataStats(bytes, dataSection.start) : { segments: 0, bytes: 0 };
+  const data = dataSection ? dataStats(bytes, dataSection.contentStart, dataSection.end) : { segments: 0, bytes: 0 };
   const exports = module ? WebAssembly.Module.exports(module) : [];
   const problems = module ? checkContract(module, { bytes }) : [`not a valid module: ${validationError}`];
-  const producers = producersSection ? parseProducers(bytes, producersSection.start, producersSection.end) : undefined;
+  const producers = producersSection ? parseProducers(bytes, producersSection.contentStart, producersSection.end) : undefined;
   const wizened = (producers?.['processed-by'] ?? []).some((p) => p.startsWith('wizer'));
   const built = readBuildSection(bytes);
   const hasInit = exports.some((e) => e.name === INIT_FUNC);
@@ -131,7 +114,7 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
     memories,
     dataBytes: data.bytes,
     dataSegments: data.segments,
-    sections: sections.map((s) => ({ id: s.id, name: SECTION_NAMES[s.id] ?? `unknown(${s.id})`, size: s.end - s.start, ...(s.name !== undefined ? { customName: s.name } : {}) })),
+    sections: sections.map((s) => ({ id: s.id, name: SECTION_NAMES[s.id] ?? `unknown(${s.id})`, size: s.end - s.contentStart, ...(s.name !== undefined ? { customName: s.name } : {}) })),
     customSections: custom.map((s) => s.name ?? ''),
     producers,
     contract: { conforms: problems.length === 0, problems },

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import { execFile } from '../util/exec.js';
+import { execCapture } from '../util/exec.js';
 import { npmBin } from '../util/paths.js';
 
 export const INIT_FUNC = 'wizer.initialize';
@@ -29,14 +29,14 @@ export async function snapshotWasm(wasm: Uint8Array): Promise<SnapshotResult> {
     const output = path.join(dir, 'out.wasm');
     await writeFile(input, wasm);
     const base = [input, '-o', output, `--init-func=${INIT_FUNC}`, '--wasm-bulk-memory=true'];
-    let r = await execFile(npmBin('wizer'), base);
+    let r = await execCapture(npmBin('wizer'), base);
     let allowWasi = false;
     if (r.code !== 0 && /wasi|import/i.test(r.stderr)) {
       allowWasi = true;
-      r = await execFile(npmBin('wizer'), [...base, '--allow-wasi']);
+      r = await execCapture(npmBin('wizer'), [...base, '--allow-wasi']);
     }
     if (r.code !== 0) {
-      throw new UserError(`Wizer could not snapshot the module:\n${r.stderr.trim()}`, 'Fix wizer.initialize, or set [build] snapshot = false (or pass --no-snapshot).');
+      throw new UserError(`Wizer could not snapshot the module:\n${r.stderr.trim() || r.startError}`, 'Fix wizer.initialize, or set [build] snapshot = false (or pass --no-snapshot).');
     }
     return { wasm: await readFile(output), allowWasi };
   } finally {

@@ -1,10 +1,6 @@
+/** The one-line summary `wfn build` prints. */
+import { formatBytes } from '../util/bytes.js';
 import type { BuildResult } from './build.js';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1048576).toFixed(2)} MB`;
-}
 
 /** One line: raw -> snapshot -> optimized, with each step's time. */
 export function formatBuildSummary(result: BuildResult, displayPath: string): string {

@@ -1,14 +1,14 @@
 /**
- * wasm-opt: the native binary on PATH when there is one (Debian's `binaryen`, several times
- * faster), else the one inside npm `binaryen`. Feature flags as Go and AssemblyScript output need.
+ * The pipeline's optimize step: wasm-opt (found by toolchains/binaryen.ts: native first, then
+ * npm's) with the feature flags Go and AssemblyScript output need; the next binary when one fails.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { OptimizeLevel } from '../config/types.js';
 import { UserError } from '../util/errors.js';
-import { execFile, versionOf } from '../util/exec.js';
-import { npmBin } from '../util/paths.js';
+import { findWasmOpt } from '../toolchains/binaryen.js';
+import { execCapture } from '../util/exec.js';
 
 export const WASM_OPT_FEATURES = [
   '--enable-bulk-memory',
@@ -16,35 +16,6 @@ export const WASM_OPT_FEATURES = [
   '--enable-nontrapping-float-to-int',
   '--enable-mutable-globals',
 ];
-
-export interface WasmOptBinary {
-  path: string;
-  version: string;
-  native: boolean;
-}
-
-let found: Promise<WasmOptBinary[]> | undefined;
-
-function onPath(name: string): string[] {
-  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
-}
-
-/** Usable wasm-opt binaries, native first. WFN_WASM_OPT pins one. */
-export function findWasmOpt(): Promise<WasmOptBinary[]> {
-  found ??= (async () => {
-    const npm = npmBin('wasm-opt');
-    const candidates = process.env.WFN_WASM_OPT
-      ? [process.env.WFN_WASM_OPT]
-      : [...onPath('wasm-opt').filter((p) => !p.includes(`${path.sep}node_modules${path.sep}`)), npm];
-    const out: WasmOptBinary[] = [];
-    for (const candidate of [...new Set(candidates)]) {
-      const version = await versionOf(candidate);
-      if (version) out.push({ path: candidate, version, native: candidate !== npm });
-    }
-    return out;
-  })();
-  return found;
-}
 
 export interface OptimizeResult {
   wasm: Uint8Array;
@@ -65,9 +36,9 @@ export async function optimizeWasm(wasm: Uint8Array, level: OptimizeLevel, extra
     await writeFile(input, wasm);
     const errors: string[] = [];
     for (const bin of binaries) {
-      const r = await execFile(bin.path, [input, `-${level}`, ...WASM_OPT_FEATURES, ...extraFlags, '--strip-debug', '-o', output]);
-      if (r.code === 0) return { wasm: await readFile(output), tool: bin.version };
-      errors.push(`${bin.path}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+      const r = await execCapture(bin.command, [...bin.args, input, `-${level}`, ...WASM_OPT_FEATURES, ...extraFlags, '--strip-debug', '-o', output]);
+      if (r.code === 0) return { wasm: await readFile(output), tool: bin.versionLine };
+      errors.push(`${bin.path}: ${(r.startError ?? r.stderr).trim().split('\n').slice(-3).join(' ')}`);
     }
     throw new UserError(`wasm-opt failed:\n${errors.join('\n')}`, 'Set [build] optimize = "none" in wfn.toml to skip optimization.');
   } finally {

@@ -1,13 +1,11 @@
 /** `wfn deploy`: package the artifact for a target, then (unless --dry-run) upload it. */
-import { loadAdapter } from '../../adapters/index.js';
-import type { Bundle, DeployResult } from '../target/types.js';
+import type { Bundle, DeployResult, TargetAdapter } from '../target/types.js';
 import { assertFunctionName, variableProblem } from '../config/names.js';
 import { UserError } from '../util/errors.js';
 import { artifactFrom } from './artifact.js';
 import { resolveFunctionSource } from './resolve.js';
 
 export interface DeployRequest {
-  target: string;
   /** A .wasm path or a project folder (default "."). */
   source?: string;
   name?: string;
@@ -39,10 +37,9 @@ export interface DeployOutcome {
   result?: DeployResult;
 }
 
-export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
+export async function deploy(adapter: TargetAdapter, request: DeployRequest): Promise<DeployOutcome> {
   // Before anything else: the name becomes part of paths that packaging deletes and writes.
   if (request.name !== undefined) assertFunctionName(request.name, '--name');
-  const adapter = await loadAdapter(request.target);
   const source = resolveFunctionSource(request.source);
   const artifact = await artifactFrom(source, {
     acceptsAsIs: adapter.acceptsAsIs,
@@ -52,11 +49,11 @@ export async function deploy(request: DeployRequest): Promise<DeployOutcome> {
     env: parseEnvPairs(request.env),
     log: request.log,
   });
-  request.log(`packaging ${artifact.name} for ${request.target}`);
+  request.log(`packaging ${artifact.name} for ${adapter.name}`);
   const bundle = await adapter.package(artifact);
   for (const warning of bundle.warnings) request.log(`warning: ${warning}`);
   if (request.dryRun) return { bundle };
-  request.log(`deploying ${artifact.name} to ${request.target}`);
+  request.log(`deploying ${artifact.name} to ${adapter.name}`);
   const result = await adapter.deploy(bundle, { env: process.env, flags: request.flags, log: request.log });
   return { bundle, result };
 }

@@ -29,12 +29,12 @@ export async function runDoctor(): Promise<DoctorSection[]> {
     }
     sections.push({ name: language, tools, ok: tools.some((t) => t.usable) });
   }
-  const { findWasmOpt } = await import('../pipeline/wasm-opt.js');
+  const { findWasmOpt } = await import('../toolchains/binaryen.js');
   const opts = await findWasmOpt();
   const reinstall = 'npm install (inside the wfn package) — it ships in an npm dependency';
   const tools: ToolStatus[] = [
     opts.length > 0
-      ? { name: 'wasm-opt', found: true, usable: true, version: opts[0].version, path: opts[0].path, detail: opts[0].native ? 'native (fast)' : 'npm binaryen (apt-get install binaryen for a faster native one)' }
+      ? { name: 'wasm-opt', found: true, usable: true, version: opts[0].versionLine, path: opts[0].path, detail: opts[0].native ? 'native (fast)' : 'npm binaryen (apt-get install binaryen for a faster native one)' }
       : { name: 'wasm-opt', found: false, usable: false, fix: 'apt-get install binaryen, or reinstall wfn (npm binaryen)' },
     await npmTool('wizer (snapshots)', 'wizer', ['--help'], reinstall),
     await npmTool('workerd (cloudflare emulator)', 'workerd', ['--version'], reinstall),

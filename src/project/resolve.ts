@@ -1,3 +1,4 @@
+/** What a command was pointed at: a .wasm file, or a project folder (one with wfn.toml). */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';

@@ -9,6 +9,14 @@ export interface HttpRequest {
   remoteAddr?: string;
 }
 
+/** What one invocation may use (wfn.toml [limits], --memory, --timeout). */
+export interface Limits {
+  /** Memory cap in MiB. */
+  memoryMiB: number;
+  /** Wall-clock timeout per request in ms. */
+  timeoutMs: number;
+}
+
 /** Where and how the function is mounted. */
 export interface FunctionContext {
   /** Route prefix the function answers below: "/" for a single function, "/<name>" on wfn serve. */

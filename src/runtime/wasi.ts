@@ -5,7 +5,7 @@
  *
  * Platform-neutral on purpose (no node:* imports): esbuild bundles this very file into
  * the Cloudflare Worker and the Lambda handler. Not node:wasi: it caches the memory's
- * backing store and breaks after memory.grow (DESIGN.md section 3).
+ * backing store and breaks after memory.grow (docs/architecture.md, src/runtime/).
  */
 
 export const ERRNO = {

@@ -1,11 +1,27 @@
 /**
  * A module's imports with their function signatures, read from the binary (WebAssembly.Module
- * has no type reflection on Node 20): the contract check verifies the outbound API's
- * signatures with it, the Fastly target its hostcalls'.
+ * has no type reflection on Node 20), and the rewrite that renames them. Part of the one
+ * binary codec (wasm-binary.ts): the JavaScript toolchain relinks with it, the Fastly target
+ * renames and checks its hostcalls with it.
  */
-import { listSections, readName, readU32Leb, WasmFormatError } from './module.js';
+import {
+  ByteWriter,
+  encodeName,
+  EXTERN_KINDS,
+  limits,
+  Reader,
+  replaceSection,
+  SECTION,
+  sections,
+  valtype,
+  WasmFormatError,
+  writeU32Leb,
+  type ExternKind,
+  type Section,
+  type ValType,
+} from './wasm-binary.js';
 
-export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+export type { ValType };
 
 export interface FuncType {
   params: ValType[];
@@ -15,93 +31,106 @@ export interface FuncType {
 export interface ImportEntry {
   module: string;
   name: string;
-  kind: 'function' | 'table' | 'memory' | 'global' | 'tag';
-  /** For functions: the signature (undefined when the type section uses encodings we do not read). */
+  kind: ExternKind;
+  /** Functions: the signature (undefined when the type section uses encodings this reader does not know). */
   type?: FuncType;
+  /** Globals: value type and mutability. */
+  global?: { valtype: ValType; mutable: boolean };
+  /** Tables and memories: the minimum size (elements or pages). */
+  minimum?: number;
 }
 
-const VALTYPES: Record<number, ValType> = {
-  0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref',
-};
-const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
-
-function skipLimits(bytes: Uint8Array, at: number): number {
-  const flags = bytes[at++];
-  at = readU32Leb(bytes, at).next;
-  if (flags & 1) at = readU32Leb(bytes, at).next;
-  return at;
-}
-
-/** Skips an import's description; returns the next offset and, for functions, the type index. */
-export function skipImportDesc(bytes: Uint8Array, kind: number, at: number): { next: number; typeIndex?: number } {
-  switch (kind) {
-    case 0: {
-      const t = readU32Leb(bytes, at);
-      return { next: t.next, typeIndex: t.value };
-    }
-    case 1: // table: reftype, limits
-      return { next: skipLimits(bytes, at + 1) };
-    case 2:
-      return { next: skipLimits(bytes, at) };
-    case 3: // global: valtype, mutability
-      return { next: at + 2 };
-    case 4: // tag: attribute, type index
-      return { next: readU32Leb(bytes, at + 1).next };
-    default:
-      throw new WasmFormatError(`unknown import kind ${kind}`);
-  }
-}
-
-/** Function types by index; undefined when the section holds types this reader does not know (GC). */
-export function readFuncTypes(bytes: Uint8Array): FuncType[] | undefined {
-  const section = listSections(bytes).find((s) => s.id === 1);
-  if (!section) return [];
-  const count = readU32Leb(bytes, section.start);
-  let at = count.next;
+/** The function types of a type section, by index; throws on a type this reader does not know (GC types). */
+export function readTypes(bytes: Uint8Array, section: Section): FuncType[] {
+  const r = new Reader(bytes, section.contentStart, section.end);
   const types: FuncType[] = [];
-  const readVec = (): ValType[] | undefined => {
-    const n = readU32Leb(bytes, at);
-    at = n.next;
-    const out: ValType[] = [];
-    for (let i = 0; i < n.value; i++) {
-      const t = VALTYPES[bytes[at++]];
-      if (!t) return undefined;
-      out.push(t);
-    }
-    return out;
-  };
-  for (let i = 0; i < count.value; i++) {
-    if (bytes[at++] !== 0x60) return undefined;
-    const params = readVec();
-    const results = params && readVec();
-    if (!params || !results) return undefined;
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    const form = r.byte();
+    if (form !== 0x60) throw new WasmFormatError(`unsupported type form 0x${form.toString(16)} (only function types are expected)`);
+    const params = Array.from({ length: r.u32() }, () => valtype(r));
+    const results = Array.from({ length: r.u32() }, () => valtype(r));
     types.push({ params, results });
   }
   return types;
 }
 
+/** The module's function types by index; undefined when the section holds types this reader does not know. */
+export function readFuncTypes(bytes: Uint8Array): FuncType[] | undefined {
+  const section = sections(bytes).find((s) => s.id === SECTION.type);
+  if (!section) return [];
+  try {
+    return readTypes(bytes, section);
+  } catch (error) {
+    if (error instanceof WasmFormatError) return undefined;
+    throw error;
+  }
+}
+
+/** Reads one import entry's descriptor (after its module and name). */
+export function importDesc(r: Reader, types: FuncType[] | undefined): Omit<ImportEntry, 'module' | 'name'> {
+  const kindByte = r.byte();
+  const kind = EXTERN_KINDS[kindByte];
+  if (!kind) throw new WasmFormatError(`unknown import kind ${kindByte}`);
+  switch (kind) {
+    case 'function':
+      return { kind, type: types?.[r.u32()] };
+    case 'table':
+      valtype(r);
+      return { kind, minimum: limits(r).min };
+    case 'memory':
+      return { kind, minimum: limits(r).min };
+    case 'global': {
+      const vt = valtype(r);
+      return { kind, global: { valtype: vt, mutable: r.byte() === 1 } };
+    }
+    case 'tag':
+      r.byte();
+      r.u32();
+      return { kind };
+  }
+}
+
 export function readImports(bytes: Uint8Array): ImportEntry[] {
-  const section = listSections(bytes).find((s) => s.id === 2);
+  const section = sections(bytes).find((s) => s.id === SECTION.import);
   if (!section) return [];
   const types = readFuncTypes(bytes);
-  const count = readU32Leb(bytes, section.start);
-  let at = count.next;
+  const r = new Reader(bytes, section.contentStart, section.end);
+  const count = r.u32();
   const out: ImportEntry[] = [];
-  for (let i = 0; i < count.value; i++) {
-    const mod = readName(bytes, at);
-    const name = readName(bytes, mod.next);
-    const kind = bytes[name.next];
-    const desc = skipImportDesc(bytes, kind, name.next + 1);
-    const entry: ImportEntry = { module: mod.value, name: name.value, kind: KINDS[kind] };
-    if (kind === 0 && types) entry.type = types[desc.typeIndex!];
-    out.push(entry);
-    at = desc.next;
+  for (let i = 0; i < count; i++) {
+    const module = r.name();
+    const name = r.name();
+    out.push({ module, name, ...importDesc(r, types) });
   }
   return out;
+}
+
+/**
+ * Rewrites every import's (module, name) through `rename`, which returns the new pair or
+ * throws. Everything else in the binary is kept byte for byte.
+ */
+export function renameImports(bytes: Uint8Array, rename: (imp: ImportEntry) => { module: string; name: string }): Uint8Array {
+  const section = sections(bytes).find((s) => s.id === SECTION.import);
+  if (!section) return bytes;
+  const types = readFuncTypes(bytes);
+  const r = new Reader(bytes, section.contentStart, section.end);
+  const count = r.u32();
+  const content = new ByteWriter();
+  content.push(...writeU32Leb(count));
+  for (let i = 0; i < count; i++) {
+    const module = r.name();
+    const name = r.name();
+    const descStart = r.at;
+    const renamed = rename({ module, name, ...importDesc(r, types) });
+    content.bytes(encodeName(renamed.module));
+    content.bytes(encodeName(renamed.name));
+    content.copy(bytes, descStart, r.at);
+  }
+  return replaceSection(bytes, section, SECTION.import, content.finish());
 }
 
 export function formatFuncType(type: FuncType | undefined): string {
   if (!type) return '?';
   return `(${type.params.join(', ')}) -> (${type.results.join(', ')})`;
 }
-

@@ -1,46 +1,33 @@
 /**
- * `wfn dev`: a local HTTP server for one function. In a project it builds, watches the
- * sources, rebuilds and swaps the module atomically; a build error is shown in the terminal
- * and as a 500 page, never a crash.
+ * The `wfn dev` HTTP server: serves whichever function was swapped in last, or, after a
+ * failed build, the build error as a 500 page (never a crash). Building and watching are
+ * the dev loop's (src/project/dev-loop.ts); this file only serves.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { missingSecretsMessage, secretValues } from '../config/secrets.js';
-import { DEFAULT_LIMITS, type ProjectConfig } from '../config/types.js';
+import { accessLogLine } from '../http/access-log.js';
+import { listen } from '../http/listen.js';
+import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
+import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
-import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
-import { accessLogLine } from '../http/access-log.js';
-import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../http/node-http.js';
-import { watchProject } from './watch.js';
+import type { FunctionContext, Limits } from '../runtime/types.js';
 
-export interface DevOptions {
+export interface DevServerOptions {
   host: string;
   port: number;
-  /** Serve this project (rebuild on change)... */
-  projectDir?: string;
-  /** ...or this .wasm file as it is. */
-  wasmPath?: string;
-  memoryMiB?: number;
-  timeoutMs?: number;
-  /** For a .wasm: its variables, route and [outbound] (a project takes them from wfn.toml; none = no calls). */
-  env?: Record<string, string>;
-  route?: string;
-  outbound?: OutboundSettings;
-  watch?: boolean;
   /** Request log lines. */
   log(line: string): void;
-  /** Build progress and errors. */
+  /** Output the function writes to stderr. */
   progress(message: string): void;
 }
 
-export interface DevServer {
+export interface DevHttpServer {
   url: string;
-  /** Resolves when the rebuild triggered by the latest change has finished. */
-  idle(): Promise<void>;
+  /** Loads the .wasm and serves it from now on; in-flight requests keep the module they started with. */
+  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings): Promise<void>;
+  /** Answers every request with this build error until the next load. */
+  showBuildError(message: string): void;
   close(): Promise<void>;
 }
 
@@ -55,46 +42,9 @@ function buildErrorPage(message: string): Uint8Array {
   );
 }
 
-export async function startDevServer(options: DevOptions): Promise<DevServer> {
-  let config: ProjectConfig | undefined;
-  let state: State;
-  let pending: Promise<void> = Promise.resolve();
-
-  const limits = () => ({
-    memoryMiB: options.memoryMiB ?? config?.limits.memoryMiB ?? DEFAULT_LIMITS.memoryMiB,
-    timeoutMs: options.timeoutMs ?? config?.limits.timeoutMs ?? DEFAULT_LIMITS.timeoutMs,
-  });
-
-  const rebuild = async (): Promise<void> => {
-    const started = performance.now();
-    try {
-      config = await loadConfig(options.projectDir!);
-      const { buildProject } = await import('../pipeline/build.js');
-      const result = await buildProject(config, { log: (m) => options.progress(m) });
-      const secrets = secretValues(config.secrets, process.env);
-      if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
-      const env = { ...config.env, ...secrets.values };
-      const fn = await loadFunction(result.artifact, { ...limits(), fn: { route: config.route, env }, outbound: config.outbound });
-      const previous = 'fn' in state ? state.fn : undefined;
-      state = { fn }; // atomic swap: in-flight requests keep the module they started with
-      if (previous && previous.key !== fn.key) pool.forget(previous.key);
-      options.progress(result.cached ? `up to date (${path.relative(process.cwd(), result.artifact)})` : `built ${path.relative(process.cwd(), result.artifact)} (${result.size} bytes) in ${Math.round(performance.now() - started)} ms`);
-    } catch (error) {
-      state = { buildError: (error as Error).message };
-      options.progress(`build failed:\n${(error as Error).message}`);
-    }
-  };
-
-  let pool: WorkerPool;
-  if (options.wasmPath) {
-    // A module that does not conform is refused up front (a UserError), not served as 500s.
-    state = { fn: await loadFunction(options.wasmPath, { ...limits(), fn: { route: options.route ?? '/', env: options.env ?? {} }, outbound: options.outbound }) };
-    pool = new WorkerPool();
-  } else {
-    pool = new WorkerPool();
-    state = { buildError: 'not built yet' };
-    await rebuild();
-  }
+export async function startDevHttpServer(options: DevServerOptions): Promise<DevHttpServer> {
+  let state: State = { buildError: 'not built yet' };
+  const pool = new WorkerPool();
 
   const server: Server = createHttpServer(async (req, res) => {
     const started = performance.now();
@@ -127,26 +77,26 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
-
-  let watcher: { close(): Promise<void> } | undefined;
-  if (options.projectDir && options.watch !== false) {
-    watcher = await watchProject(options.projectDir, () => {
-      options.progress('change detected, rebuilding');
-      pending = pending.then(rebuild);
-    });
+  let url: string;
+  try {
+    url = `${await listen(server, options.port, options.host)}/`;
+  } catch (error) {
+    await pool.close();
+    throw error;
   }
 
   return {
     url,
-    idle: () => pending,
+    async load(wasmPath, limits, fn, outbound) {
+      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound });
+      const previous = 'fn' in state ? state.fn : undefined;
+      state = { fn: loaded }; // atomic swap: in-flight requests keep the module they started with
+      if (previous && previous.key !== loaded.key) pool.forget(previous.key);
+    },
+    showBuildError(message) {
+      state = { buildError: message };
+    },
     async close() {
-      await watcher?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,4 +1,8 @@
-import type { Limits } from '../config/types.js';
+/**
+ * The target contract: what every target adapter (adapters/<target>/) implements and what the
+ * services hand it. Below both the services and the adapters, so neither imports the other.
+ */
+import type { Limits } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */

@@ -7,9 +7,9 @@ import path from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
-import { renameExports } from '../runtime/module.js';
+import { renameExports } from '../runtime/wasm-binary.js';
 import type { ProjectConfig } from '../config/types.js';
-import type { BuildContext, CompileOutput, ToolStatus, Toolchain } from './types.js';
+import { PIPELINE_STEPS, type BuildContext, type CompileOutput, type ToolStatus, type Toolchain } from './types.js';
 
 const require = createRequire(import.meta.url);
 const DEFAULT_MAIN = 'assembly/index.ts';
@@ -45,6 +45,7 @@ async function projectRuntime(dir: string): Promise<string> {
 
 export const toolchain: Toolchain = {
   language: 'assemblyscript',
+  steps: PIPELINE_STEPS,
   sourceGlobs: ['assembly/**/*.ts', 'asconfig.json', 'package.json'],
 
   async detect(): Promise<ToolStatus[]> {

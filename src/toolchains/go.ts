@@ -7,8 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
 import { ToolchainMissingError, UserError } from '../util/errors.js';
-import { execCapture, fallbackCacheDir, findAllOnPath, homeIsUsable, isExecutable, isWritableDir } from './exec.js';
-import type { BuildContext, CompileOutput, ToolStatus, Toolchain } from './types.js';
+import { fallbackCacheDir, homeIsUsable, isWritableDir } from './home.js';
+import { execCapture, findAllOnPath, isExecutable } from '../util/exec.js';
+import { PIPELINE_STEPS, type BuildContext, type CompileOutput, type ToolStatus, type Toolchain } from './types.js';
 
 export const GO_MIN = { major: 1, minor: 21 };
 export const GO_FIX =
@@ -160,6 +161,7 @@ function compileFailed(compiler: string, output: string): UserError {
 export const toolchain: Toolchain = {
   language: 'go',
   // *.bin: data embedded with //go:embed, as the init template's generated primes.bin.
+  steps: PIPELINE_STEPS,
   sourceGlobs: ['go.mod', 'go.sum', '**/*.go', '**/*.s', 'vendor/**', '*.bin'],
 
   async detect(): Promise<ToolStatus[]> {

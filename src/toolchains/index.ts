@@ -1,3 +1,4 @@
+/** The toolchains by language, each loaded on first use (start-up stays light). */
 import type { Language } from '../config/types.js';
 import type { Toolchain } from './types.js';
 
@@ -7,7 +8,7 @@ export async function getToolchain(language: Language): Promise<Toolchain> {
     case 'assemblyscript':
       return (await import('./assemblyscript.js')).toolchain;
     case 'rust':
-      return (await import('./rust.js')).toolchain;
+      return (await import('./rust/index.js')).toolchain;
     case 'go':
       return (await import('./go.js')).toolchain;
     case 'js':

@@ -24,6 +24,8 @@ export interface BuildContext {
   log(message: string): void;
   /** The snapshot choice (--[no-]snapshot, else wfn.toml); undefined = the toolchain's default. */
   snapshot?: boolean;
+  /** What version() answered: the pipeline asks once (for the cache key) and hands it on. */
+  version?: string;
 }
 
 export interface CompileOutput {
@@ -31,17 +33,22 @@ export interface CompileOutput {
   wasm: Uint8Array;
   /** Toolchain name and version, recorded in the manifest and in the cache key. */
   toolchain: { name: string; version: string };
-  /**
-   * The toolchain already optimized the module (the JavaScript engine is linked and cleaned up
-   * with wasm-opt once): a second wasm-opt pass costs seconds for ~2 %, so the pipeline skips it.
-   */
-  optimized?: boolean;
-  /**
-   * The toolchain pre-initialized the module itself (JavaScript: componentize-qjs ran the
-   * script's top-level code under Wizer), so the pipeline records a snapshot without Wizer.
-   */
-  snapshotted?: boolean;
+  /** Present when compile() pre-initialized the module (a toolchain whose steps.snapshot is 'toolchain'): what ran, for the manifest. */
+  snapshot?: { initFunc: string };
 }
+
+/**
+ * Who does each step after compile: the pipeline (Wizer on a module that exports
+ * wizer.initialize, then wasm-opt) or the toolchain itself, inside compile(). The pipeline
+ * runs exactly the steps a toolchain leaves to it.
+ */
+export interface ToolchainSteps {
+  snapshot: 'pipeline' | 'toolchain';
+  optimize: 'pipeline' | 'toolchain';
+}
+
+/** What most toolchains declare: the pipeline snapshots and optimizes. */
+export const PIPELINE_STEPS: ToolchainSteps = { snapshot: 'pipeline', optimize: 'pipeline' };
 
 /** A language's compiler behind one narrow interface (as the Fastly CLI's Go `Toolchain`). */
 export interface Toolchain {
@@ -54,4 +61,6 @@ export interface Toolchain {
   compile(ctx: BuildContext): Promise<CompileOutput>;
   /** Globs (relative to the project dir) whose content is an input of the build. */
   sourceGlobs: string[];
+  /** The steps after compile that this toolchain does itself. */
+  steps: ToolchainSteps;
 }

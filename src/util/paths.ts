@@ -25,3 +25,38 @@ export function wfnVersion(): string {
 export function npmBin(name: string): string {
   return path.join(packageRoot(), 'node_modules', '.bin', name);
 }
+
+/** How a file beside a module is used: run in a thread or process, bundled by esbuild, or read as data. */
+export type SiblingKind = 'run' | 'bundle' | 'asset';
+
+/**
+ * A file that ships beside the calling module (pass its import.meta.url), found the same way
+ * from src/ (the tests run the .ts sources) and from lib/ (the installed CLI runs tsc's output):
+ * - 'run', a script for a worker thread or a child process, which must be JavaScript:
+ *   `<name>.js` beside, else the built copy under lib/ (`npm run build` makes it);
+ * - 'bundle', an entry for esbuild, which reads either: `<name>.ts` beside, else `<name>.js`;
+ * - 'asset', a file tsc does not copy (adapter.wat): beside, else at the same place in the package.
+ */
+export function siblingFile(moduleUrl: string, name: string, kind: SiblingKind): string {
+  const here = path.dirname(fileURLToPath(moduleUrl));
+  const lib = path.join(packageRoot(), 'lib');
+  const fromLib = here === lib || here.startsWith(`${lib}${path.sep}`);
+  // The module's folder relative to the package, as in the sources (src/..., adapters/...).
+  const sourceDir = path.relative(fromLib ? lib : packageRoot(), here);
+  const found = (file: string) => {
+    if (!existsSync(file)) throw new Error(`${file} is missing: ${kind === 'run' ? 'run "npm run build" first' : 'reinstall wfn'}`);
+    return file;
+  };
+  switch (kind) {
+    case 'run':
+      return found(fromLib ? path.join(here, `${name}.js`) : path.join(lib, sourceDir, `${name}.js`));
+    case 'bundle': {
+      const ts = path.join(here, `${name}.ts`);
+      return existsSync(ts) ? ts : found(path.join(here, `${name}.js`));
+    }
+    case 'asset': {
+      const beside = path.join(here, name);
+      return existsSync(beside) ? beside : found(path.join(packageRoot(), sourceDir, name));
+    }
+  }
+}

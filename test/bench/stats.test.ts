@@ -27,6 +27,10 @@ import {
 } from '../../src/bench/stats.js';
 import { benchDir, findPreviousRun, LATEST, saveRun } from '../../src/bench/store.js';
 import { UserError } from '../../src/util/errors.js';
+import { TARGETS } from '../../adapters/index.js';
+
+/** What the CLI passes: the dev server and every registered target. */
+const LOCAL = ['dev', ...TARGETS];
 
 /** n draws from N(mu, sigma), reproducible (Box-Muller over the seeded PRNG). */
 function normal(n: number, mu: number, sigma: number, seed: number): number[] {
@@ -211,8 +215,8 @@ describe('parsing', () => {
     expect(parseConcurrency('none')).toEqual([]);
     expect(() => parseConcurrency('1,0')).toThrow(UserError);
     expect(() => parseConcurrency('a')).toThrow(/not a connection count/);
-    expect(parseTargets('dev, cloudflare,dev')).toEqual(['dev', 'cloudflare']);
-    expect(() => parseTargets('dev,heroku')).toThrow(/Unknown target "heroku"/);
+    expect(parseTargets('dev, cloudflare,dev', LOCAL)).toEqual(['dev', 'cloudflare']);
+    expect(() => parseTargets('dev,heroku', LOCAL)).toThrow(/Unknown target "heroku"/);
   });
 
   it('joins the request path below an emulator URL that mounts the function on a route', () => {

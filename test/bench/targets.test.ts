@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Artifact } from '../../src/target/types.js';
+import { loadAdapter } from '../../adapters/index.js';
 import { benchTarget } from '../../src/bench/macro.js';
 import { writeOnce } from '../fixtures/contract.js';
 import { wat2wasm } from '../helpers/wat.js';
 
 const artifact = (wasmPath: string): Artifact => ({ name: 'bench-t', wasmPath, env: {}, secrets: [], limits: { memoryMiB: 16, timeoutMs: 5000 } });
-const options = { path: '/', requests: 12, concurrency: [2], progress: () => {} };
+const options = { path: '/', requests: 12, concurrency: [2], progress: () => {}, loadAdapter };
 
 describe('a local target', () => {
   it('is measured on its emulator: first request, fresh-connection latency, throughput', async () => {

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevServer, type DevServer } from '../../src/server/dev.js';
+import { startDevServer, type DevServer } from '../../src/project/dev.js';
 import { CONTRACT_CASES } from '../fixtures/contract.js';
 import { functionHeaders, request, type RawResponse } from '../helpers/http.js';
 import { wat2wasm } from '../helpers/wat.js';

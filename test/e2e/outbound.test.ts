@@ -19,7 +19,7 @@ import { scaffoldProject } from '../../src/project/scaffold.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { compileFunction } from '../../src/runtime/node/load.js';
 import { WorkerPool } from '../../src/runtime/node/pool.js';
-import { startDevServer } from '../../src/server/dev.js';
+import { startDevServer } from '../../src/project/dev.js';
 import type { HttpRequest, InvokeResult } from '../../src/runtime/types.js';
 import { request } from '../helpers/http.js';
 import { itWithToolchain } from '../helpers/toolchain-gate.js';

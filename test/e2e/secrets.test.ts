@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildProject } from '../../src/pipeline/build.js';
 import { artifactFrom } from '../../src/project/artifact.js';
 import { scaffoldProject } from '../../src/project/scaffold.js';
-import { startDevServer } from '../../src/server/dev.js';
+import { startDevServer } from '../../src/project/dev.js';
 import { wfn } from '../helpers/cli.js';
 import { request } from '../helpers/http.js';
 import { itWithToolchain } from '../helpers/toolchain-gate.js';

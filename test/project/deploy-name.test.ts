@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TARGETS } from '../../adapters/index.js';
+import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import { deploy } from '../../src/project/deploy.js';
 import { UserError } from '../../src/util/errors.js';
 import { wfn } from '../helpers/cli.js';
@@ -62,7 +62,7 @@ describe('wfn deploy --name', () => {
       for (const name of INVALID) {
         const { tmp, files } = await canaries(name);
         process.env.TMPDIR = tmp;
-        const attempt = deploy({ target, source: wasm, name, dryRun: true, env: [], flags: {}, log: () => {} });
+        const attempt = loadAdapter(target).then((adapter) => deploy(adapter, { source: wasm, name, dryRun: true, env: [], flags: {}, log: () => {} }));
         await expect(attempt, name).rejects.toBeInstanceOf(UserError);
         await expect(attempt, name).rejects.toThrow(`invalid function name ${JSON.stringify(name)}`);
         await expectUntouched(tmp, files);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ECHO_WAT, ENV_DUMP_WAT } from '../fixtures/contract.js';
 import { envOf, rawRequest, request } from '../helpers/http.js';
 import { wat2wasm } from '../helpers/wat.js';
-import { startDevServer, type DevServer } from '../../src/server/dev.js';
+import { startDevServer, type DevServer } from '../../src/project/dev.js';
 import { admin, deploy, startTestServe, tempDir, type TestServer } from './serve/helpers.js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -17,7 +17,7 @@ import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { checkContract } from '../../src/runtime/contract.js';
 import { invokeHttp } from '../../src/runtime/invoke.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
-import { execCapture } from '../../src/toolchains/exec.js';
+import { execCapture } from '../../src/util/exec.js';
 import {
   chooseGo,
   findGoInstalls,
@@ -29,19 +29,8 @@ import {
   parseTinyGoVersion,
   toolchain as goToolchain,
 } from '../../src/toolchains/go.js';
-import {
-  cargoMessages,
-  chooseRustBuild,
-  DEBIAN_FIX,
-  findRustInstalls,
-  inspectRustc,
-  keepCargoLockV3,
-  rustMissingFix,
-  RUSTUP_FIX,
-  toolchain as rustToolchain,
-  wasmArtifacts,
-  type RustInstall,
-} from '../../src/toolchains/rust.js';
+import { cargoMessages, keepCargoLockV3, toolchain as rustToolchain, wasmArtifacts } from '../../src/toolchains/rust/index.js';
+import { chooseRustBuild, DEBIAN_FIX, findRustInstalls, inspectRustc, rustMissingFix, RUSTUP_FIX, type RustInstall } from '../../src/toolchains/rust/rustc.js';
 import type { Toolchain } from '../../src/toolchains/types.js';
 import { ToolchainMissingError, UserError } from '../../src/util/errors.js';
 

@@ -1,6 +1,6 @@
 /**
  * Fastly Compute hostcalls, emulated for one request, written from the ABI definitions
- * (../shared/reference/fastly-abi/compute-at-edge.witx, typenames.witx).
+ * (Fastly's compute-at-edge.witx and typenames.witx; docs/targets/fastly.md).
  *
  * Core-wasm lowering of the witx: handles and statuses are i32; (list u8) and string
  * arguments are (ptr, len); results come back through trailing out-pointers. A result too
@@ -11,14 +11,13 @@
  * Backend requests (send_async and friends) go through a BackendNet, which blocks the
  * program's thread while the network thread works; nothing else here needs Node.
  */
-import type { FuncType, ImportEntry } from '../wasm-binary.js';
+import type { FuncType, ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import type { BackendNet } from './backend-net.js';
-import { appendAll } from '../../../src/runtime/module.js';
 
 /** Replaces a header list in place (guests can append any number of headers: no spread). */
 function replaceAll(headers: [string, string][], next: [string, string][]): void {
   headers.length = 0;
-  appendAll(headers, next);
+  for (const header of next) headers.push(header);
 }
 
 /** $fastly_status (typenames.witx). */
@@ -526,151 +525,168 @@ export class FastlyHost {
 
   // -------------------------------------------------------------- the modules
 
-  private implemented(): Record<string, Record<string, (...a: any[]) => number | undefined>> {
+  /** fastly_http_req: requests the program makes, and the downstream request. */
+  private requestCalls(): Record<string, (...a: any[]) => number> {
     const req = (h: number) => this.get(h, 'request');
+    return {
+      ...this.headerCalls(),
+      ...this.downstreamCalls(false),
+      body_downstream_get: (reqOut: number, bodyOut: number) => {
+        this.u32(reqOut, this.downstreamReq);
+        this.u32(bodyOut, this.downstreamBody);
+        return Status.OK;
+      },
+      new: (out: number) => {
+        this.u32(out, this.add({ kind: 'request', method: 'GET', uri: '', version: HTTP_11, headers: [] }));
+        return Status.OK;
+      },
+      method_get: (h: number, buf: number, len: number, nwOut: number) => {
+        const r = req(h);
+        return r ? this.out(encoder.encode(r.method), buf, len, nwOut) : Status.BADF;
+      },
+      method_set: (h: number, ptr: number, len: number) => {
+        const r = req(h);
+        if (!r) return Status.BADF;
+        const m = this.str(ptr, len);
+        if (!TOKEN.test(m)) return Status.INVAL;
+        r.method = m;
+        return Status.OK;
+      },
+      uri_get: (h: number, buf: number, len: number, nwOut: number) => {
+        const r = req(h);
+        return r ? this.out(encoder.encode(r.uri), buf, len, nwOut) : Status.BADF;
+      },
+      uri_set: (h: number, ptr: number, len: number) => {
+        const r = req(h);
+        if (!r) return Status.BADF;
+        r.uri = this.str(ptr, len);
+        return Status.OK;
+      },
+      close: (h: number) => (req(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
+      ...this.backendCalls(),
+      cache_override_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
+      cache_override_v2_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
+      auto_decompress_response_set: (h: number, encodings: number) => {
+        const r = req(h);
+        if (!r) return Status.BADF;
+        // $content_encodings: only gzip (bit 0) is defined
+        if (encodings >>> 0 > 1) return Status.INVAL;
+        r.decompressGzip = encodings === 1;
+        return Status.OK;
+      },
+    };
+  }
+
+  /** fastly_http_resp: responses, and sending one downstream. */
+  private responseCalls(): Record<string, (...a: any[]) => number> {
     const resp = (h: number) => this.get(h, 'response');
     const body = (h: number) => this.get(h, 'body');
+    return {
+      ...this.headerCalls(),
+      new: (out: number) => {
+        this.u32(out, this.add({ kind: 'response', status: 200, version: HTTP_11, headers: [] }));
+        return Status.OK;
+      },
+      status_get: (h: number, out: number) => {
+        const r = resp(h);
+        if (!r) return Status.BADF;
+        this.view().setUint16(out >>> 0, r.status, true);
+        return Status.OK;
+      },
+      status_set: (h: number, status: number) => {
+        const r = resp(h);
+        if (!r) return Status.BADF;
+        if (status < 100 || status > 999) return Status.INVAL;
+        r.status = status;
+        return Status.OK;
+      },
+      send_downstream: (h: number, b: number, streaming: number) => {
+        const r = resp(h);
+        const bd = body(b);
+        if (!r || !bd) return Status.BADF;
+        if (this.sent) return Status.HTTPUSER;
+        if (!this.materialize(bd)) return Status.ERROR;
+        this.sent = { resp: r, body: bd, streaming: streaming !== 0, bodyHandle: b >>> 0 };
+        this.handles.delete(h >>> 0);
+        // A non-streaming body is consumed; a streaming one stays writable until closed.
+        if (!streaming) this.handles.delete(b >>> 0);
+        return Status.OK;
+      },
+      close: (h: number) => (resp(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
+      http_keepalive_mode_set: (h: number, mode: number) => (resp(h) ? (mode >>> 0 <= 1 ? Status.OK : Status.INVAL) : Status.BADF),
+      get_addr_dest_ip: (h: number) => (resp(h) ? Status.NONE : Status.BADF),
+      get_addr_dest_port: (h: number) => (resp(h) ? Status.NONE : Status.BADF),
+    };
+  }
+
+  /** fastly_http_body: bodies in memory. */
+  private bodyCalls(): Record<string, (...a: any[]) => number> {
+    const body = (h: number) => this.get(h, 'body');
+    return {
+      new: (out: number) => {
+        this.u32(out, this.add({ kind: 'body', buf: new Uint8Array(0), length: 0, readAt: 0 }));
+        return Status.OK;
+      },
+      read: (h: number, buf: number, len: number, nreadOut: number) => {
+        const bd = body(h);
+        if (!bd) return Status.BADF;
+        if (bd.stream !== undefined) {
+          const got = this.options.net!.read(bd.stream, len >>> 0);
+          if (!(got instanceof Uint8Array)) {
+            this.options.log(`fastly emulator: reading a backend response failed: ${got.error}`);
+            return Status.ERROR;
+          }
+          this.bytes(buf, got.length).set(got);
+          this.u32(nreadOut, got.length);
+          return Status.OK;
+        }
+        const n = Math.min(len >>> 0, bd.length - bd.readAt);
+        this.bytes(buf, n).set(bd.buf.subarray(bd.readAt, bd.readAt + n));
+        bd.readAt += n;
+        this.u32(nreadOut, n);
+        return Status.OK;
+      },
+      write: (h: number, buf: number, len: number, end: number, nwOut: number) => {
+        const bd = body(h);
+        if (!bd) return Status.BADF;
+        if (end >>> 0 > 1) return Status.INVAL;
+        this.bodyAppend(bd, this.bytes(buf, len).slice(), end === 1);
+        this.u32(nwOut, len);
+        return Status.OK;
+      },
+      append: (dest: number, src: number) => {
+        const d = body(dest);
+        const s = body(src);
+        if (!d || !s) return Status.BADF;
+        if (!this.materialize(s)) return Status.ERROR;
+        this.bodyAppend(d, s.buf.subarray(s.readAt, s.length));
+        this.handles.delete(src >>> 0);
+        return Status.OK;
+      },
+      close: (h: number) => this.closeBody(h),
+      abandon: (h: number) => this.closeBody(h),
+      known_length: (h: number, out: number) => {
+        const bd = body(h);
+        if (!bd) return Status.BADF;
+        if (bd.knownLength === undefined) return Status.NONE;
+        this.view().setBigUint64(out >>> 0, BigInt(bd.knownLength), true);
+        return Status.OK;
+      },
+    };
+  }
+
+  /** Every hostcall the emulator implements, by module; the rest get stubs (stub()). */
+  private implemented(): Record<string, Record<string, (...a: any[]) => number | undefined>> {
     return {
       fastly_abi: {
         init: (version: bigint) => (version === 1n ? Status.OK : Status.INVAL),
       },
-      fastly_http_req: {
-        ...this.headerCalls(),
-        ...this.downstreamCalls(false),
-        body_downstream_get: (reqOut: number, bodyOut: number) => {
-          this.u32(reqOut, this.downstreamReq);
-          this.u32(bodyOut, this.downstreamBody);
-          return Status.OK;
-        },
-        new: (out: number) => {
-          this.u32(out, this.add({ kind: 'request', method: 'GET', uri: '', version: HTTP_11, headers: [] }));
-          return Status.OK;
-        },
-        method_get: (h: number, buf: number, len: number, nwOut: number) => {
-          const r = req(h);
-          return r ? this.out(encoder.encode(r.method), buf, len, nwOut) : Status.BADF;
-        },
-        method_set: (h: number, ptr: number, len: number) => {
-          const r = req(h);
-          if (!r) return Status.BADF;
-          const m = this.str(ptr, len);
-          if (!TOKEN.test(m)) return Status.INVAL;
-          r.method = m;
-          return Status.OK;
-        },
-        uri_get: (h: number, buf: number, len: number, nwOut: number) => {
-          const r = req(h);
-          return r ? this.out(encoder.encode(r.uri), buf, len, nwOut) : Status.BADF;
-        },
-        uri_set: (h: number, ptr: number, len: number) => {
-          const r = req(h);
-          if (!r) return Status.BADF;
-          r.uri = this.str(ptr, len);
-          return Status.OK;
-        },
-        close: (h: number) => (req(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
-        ...this.backendCalls(),
-        cache_override_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
-        cache_override_v2_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
-        auto_decompress_response_set: (h: number, encodings: number) => {
-          const r = req(h);
-          if (!r) return Status.BADF;
-          // $content_encodings: only gzip (bit 0) is defined
-          if (encodings >>> 0 > 1) return Status.INVAL;
-          r.decompressGzip = encodings === 1;
-          return Status.OK;
-        },
-      },
+      fastly_http_req: this.requestCalls(),
       fastly_http_downstream: {
         ...this.downstreamCalls(true),
       },
-      fastly_http_resp: {
-        ...this.headerCalls(),
-        new: (out: number) => {
-          this.u32(out, this.add({ kind: 'response', status: 200, version: HTTP_11, headers: [] }));
-          return Status.OK;
-        },
-        status_get: (h: number, out: number) => {
-          const r = resp(h);
-          if (!r) return Status.BADF;
-          this.view().setUint16(out >>> 0, r.status, true);
-          return Status.OK;
-        },
-        status_set: (h: number, status: number) => {
-          const r = resp(h);
-          if (!r) return Status.BADF;
-          if (status < 100 || status > 999) return Status.INVAL;
-          r.status = status;
-          return Status.OK;
-        },
-        send_downstream: (h: number, b: number, streaming: number) => {
-          const r = resp(h);
-          const bd = body(b);
-          if (!r || !bd) return Status.BADF;
-          if (this.sent) return Status.HTTPUSER;
-          if (!this.materialize(bd)) return Status.ERROR;
-          this.sent = { resp: r, body: bd, streaming: streaming !== 0, bodyHandle: b >>> 0 };
-          this.handles.delete(h >>> 0);
-          // A non-streaming body is consumed; a streaming one stays writable until closed.
-          if (!streaming) this.handles.delete(b >>> 0);
-          return Status.OK;
-        },
-        close: (h: number) => (resp(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
-        http_keepalive_mode_set: (h: number, mode: number) => (resp(h) ? (mode >>> 0 <= 1 ? Status.OK : Status.INVAL) : Status.BADF),
-        get_addr_dest_ip: (h: number) => (resp(h) ? Status.NONE : Status.BADF),
-        get_addr_dest_port: (h: number) => (resp(h) ? Status.NONE : Status.BADF),
-      },
-      fastly_http_body: {
-        new: (out: number) => {
-          this.u32(out, this.add({ kind: 'body', buf: new Uint8Array(0), length: 0, readAt: 0 }));
-          return Status.OK;
-        },
-        read: (h: number, buf: number, len: number, nreadOut: number) => {
-          const bd = body(h);
-          if (!bd) return Status.BADF;
-          if (bd.stream !== undefined) {
-            const got = this.options.net!.read(bd.stream, len >>> 0);
-            if (!(got instanceof Uint8Array)) {
-              this.options.log(`fastly emulator: reading a backend response failed: ${got.error}`);
-              return Status.ERROR;
-            }
-            this.bytes(buf, got.length).set(got);
-            this.u32(nreadOut, got.length);
-            return Status.OK;
-          }
-          const n = Math.min(len >>> 0, bd.length - bd.readAt);
-          this.bytes(buf, n).set(bd.buf.subarray(bd.readAt, bd.readAt + n));
-          bd.readAt += n;
-          this.u32(nreadOut, n);
-          return Status.OK;
-        },
-        write: (h: number, buf: number, len: number, end: number, nwOut: number) => {
-          const bd = body(h);
-          if (!bd) return Status.BADF;
-          if (end >>> 0 > 1) return Status.INVAL;
-          this.bodyAppend(bd, this.bytes(buf, len).slice(), end === 1);
-          this.u32(nwOut, len);
-          return Status.OK;
-        },
-        append: (dest: number, src: number) => {
-          const d = body(dest);
-          const s = body(src);
-          if (!d || !s) return Status.BADF;
-          if (!this.materialize(s)) return Status.ERROR;
-          this.bodyAppend(d, s.buf.subarray(s.readAt, s.length));
-          this.handles.delete(src >>> 0);
-          return Status.OK;
-        },
-        close: (h: number) => this.closeBody(h),
-        abandon: (h: number) => this.closeBody(h),
-        known_length: (h: number, out: number) => {
-          const bd = body(h);
-          if (!bd) return Status.BADF;
-          if (bd.knownLength === undefined) return Status.NONE;
-          this.view().setBigUint64(out >>> 0, BigInt(bd.knownLength), true);
-          return Status.OK;
-        },
-      },
+      fastly_http_resp: this.responseCalls(),
+      fastly_http_body: this.bodyCalls(),
       fastly_log: {
         endpoint_get: (name: number, len: number, out: number) => {
           this.u32(out, this.add({ kind: 'endpoint', name: this.str(name, len) }));

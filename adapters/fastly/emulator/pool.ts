@@ -3,17 +3,16 @@
  * that runs it, so a request that overruns its timeout has its worker terminated and
  * replaced, and gets a 504; the emulator keeps answering.
  */
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errorResponse } from '../../../src/runtime/cgi.js';
-import type { ImportEntry } from '../wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import type { FastlyOutcome, FastlyRunResult } from './run.js';
 import type { WorkerRequest } from './worker.js';
 import { TimedWorkerPool } from '../../../src/runtime/node/timed-pool.js';
+import { siblingFile } from '../../../src/util/paths.js';
 
 export interface PoolOptions {
   module: WebAssembly.Module;
@@ -29,12 +28,13 @@ export interface PoolOptions {
 
 const bundled = new Map<string, Promise<string>>();
 
-/** <name>.js beside this file; from the TypeScript sources (tests), <name>.ts bundled by esbuild. */
+/**
+ * A thread's script: <name>.js beside this file; from the TypeScript sources (tests), <name>.ts
+ * bundled by esbuild. The program's worker, and its network thread (backend-thread.ts).
+ */
 export async function threadScript(name: 'worker' | 'backend-thread'): Promise<string> {
-  const here = fileURLToPath(import.meta.url);
-  const dir = path.dirname(here);
-  const sibling = path.join(dir, `${name}.js`);
-  if (here.endsWith('.js') && existsSync(sibling)) return sibling;
+  const entry = siblingFile(import.meta.url, name, 'bundle');
+  if (entry.endsWith('.js')) return entry;
   let script = bundled.get(name);
   if (!script) {
     script = (async () => {
@@ -42,15 +42,7 @@ export async function threadScript(name: 'worker' | 'backend-thread'): Promise<s
       const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
       await mkdir(outDir, { recursive: true });
       const outfile = path.join(outDir, `${name}-${process.pid}.mjs`);
-      await build({
-        entryPoints: [path.join(dir, `${name}.ts`)],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node20',
-        outfile,
-        logLevel: 'silent',
-      });
+      await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'silent' });
       return outfile;
     })();
     bundled.set(name, script);

@@ -6,7 +6,7 @@
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { HttpResponse, Outcome } from '../../../src/runtime/types.js';
 import { WasiExit, WasiHost } from '../../../src/runtime/wasi.js';
-import type { ImportEntry } from '../wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import { FastlyHost, type DownstreamRequest, type HostOptions } from './hostcalls.js';
 
 export type FastlyOutcome = Outcome | 'noresponse';

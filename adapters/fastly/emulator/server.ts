@@ -4,13 +4,13 @@
  * on worker threads with a timeout and a memory cap.
  */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import { capMemory } from '../../../src/runtime/module.js';
 import { accessLogLine } from '../../../src/http/access-log.js';
+import { listen } from '../../../src/http/listen.js';
 import { BodyTooLargeError, createHttpServer, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import { UserError } from '../../../src/util/errors.js';
-import { readImports } from '../wasm-binary.js';
+import { readImports } from '../../../src/runtime/wasm-imports.js';
 import { EmulatorPool } from './pool.js';
 import type { FastlyRunResult } from './run.js';
 
@@ -112,14 +112,9 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
     logResult(options.log, result);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listen(server, options.port, options.host);
   return {
-    url: `http://${host}:${address.port}/`,
+    url: `${url}/`,
     pool,
     async close() {
       await pool.close();

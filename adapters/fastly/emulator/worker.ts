@@ -1,6 +1,6 @@
 /** Worker-thread side of the emulator: keeps the compiled module and runs one request at a time. */
 import { parentPort } from 'node:worker_threads';
-import type { ImportEntry } from '../wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import { BackendNet } from './backend-net.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import { runFastly, type FastlyRunResult } from './run.js';

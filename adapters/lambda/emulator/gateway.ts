@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { HttpResponse, InvokeResult } from '../../../src/runtime/types.js';
 import { accessLogLine } from '../../../src/http/access-log.js';
+import { listen } from '../../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import type { Emulator } from '../../../src/target/types.js';
 import { eventFromRequest, PAYLOAD_LIMIT, responseFromResult } from '../events.js';
@@ -193,12 +193,7 @@ export async function startGateway(options: GatewayOptions): Promise<Emulator> {
     options.log(accessLogLine(req.method ?? 'GET', path, answer, performance.now() - started));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
+  const url = `${await listen(server, options.port, options.host)}/`;
 
   return {
     url,

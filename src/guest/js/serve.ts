@@ -11,7 +11,7 @@ import { ANY_METHOD_BODY, bodyBytes, Headers, Request, Response, type RequestIni
 import { startRequest } from './phase.js';
 import { onTimerError, stopTimers } from './timers.js';
 
-/** The CGI variables of the function contract (DESIGN.md section 1); everything else is the function's env. */
+/** The CGI variables of the function contract (docs/contract.md); everything else is the function's env. */
 const CGI_VARIABLES = new Set([
   'AUTH_TYPE', 'CONTENT_LENGTH', 'CONTENT_TYPE', 'GATEWAY_INTERFACE', 'PATH_INFO', 'PATH_TRANSLATED', 'QUERY_STRING',
   'REMOTE_ADDR', 'REMOTE_HOST', 'REMOTE_IDENT', 'REMOTE_USER', 'REQUEST_METHOD', 'SCRIPT_NAME', 'SERVER_NAME',

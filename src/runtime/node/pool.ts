@@ -4,9 +4,6 @@
  * terminated and replaced, and the request gets a 504 while the server keeps answering.
  */
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { errorResponse } from '../cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from '../types.js';
 import type { PooledMemoryLimits } from '../invoke.js';
@@ -14,6 +11,7 @@ import { usesOutbound } from '../contract.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../outbound/abi.js';
 import { openOutboundLink, type OutboundLink } from './outbound.js';
 import { TimedWorkerPool } from './timed-pool.js';
+import { siblingFile } from '../../util/paths.js';
 
 /** A compiled function ready to run, with its limits. */
 export interface LoadedFunction {
@@ -58,15 +56,7 @@ export interface PoolReply {
 }
 
 /** The compiled worker script; under vitest (running .ts sources) the built copy in lib/. */
-function workerScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'pool-worker.js');
-  if (existsSync(sibling)) return sibling;
-  const root = here.slice(0, here.lastIndexOf(`${path.sep}src${path.sep}`));
-  const built = path.join(root, 'lib', 'src', 'runtime', 'node', 'pool-worker.js');
-  if (!existsSync(built)) throw new Error(`worker script not found at ${built}: run "npm run build" first`);
-  return built;
-}
+const workerScript = () => siblingFile(import.meta.url, 'pool-worker', 'run');
 
 function failure(status: number, outcome: Outcome, reason: string, runUs = 0): InvokeResult {
   return { response: errorResponse(status), stderr: new Uint8Array(0), outcome, reason, timings: { instantiateUs: 0, runUs } };

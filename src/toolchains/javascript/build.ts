@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { formatBytes } from '../../util/bytes.js';
 import { ToolchainMissingError, UserError } from '../../util/errors.js';
 import { bundle } from './bundle.js';
 import { WORLD_NAME, WORLD_WIT } from './host-module.js';
@@ -84,7 +85,7 @@ export async function buildJs(
   const witPath = join(workDir, 'world.wit');
   await writeFile(witPath, WORLD_WIT);
   const t1 = performance.now();
-  log(`bundled ${main} (${Math.round(code.length / 1024)} KB of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'})`);
+  log(`bundled ${main} (${formatBytes(code.length)} of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'})`);
 
   const componentize = await loadComponentize();
   let component: Uint8Array;

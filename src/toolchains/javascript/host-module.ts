@@ -11,7 +11,7 @@
  * (they exist in the runtime for code paths a request never takes: filesystem, polling,
  * module loading at init time).
  */
-import type { FuncType } from './wasm-binary.js';
+import type { FuncType } from '../../runtime/wasm-imports.js';
 
 /** An import of a merged module that the host module must provide. */
 export interface HostImport {

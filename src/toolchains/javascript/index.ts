@@ -8,7 +8,8 @@ import type { ProjectConfig } from '../../config/types.js';
 import { ToolchainMissingError } from '../../util/errors.js';
 import type { BuildContext, CompileOutput, Toolchain, ToolStatus } from '../types.js';
 import { buildJs, DEFAULT_MAIN } from './build.js';
-import { COMPONENTIZE_QJS, findWasmMerge, findWasmOpt, FIX_NPM, packageDir, packageVersion, toolVersion } from './tools.js';
+import { findWasmMerge, findWasmOpt } from '../binaryen.js';
+import { COMPONENTIZE_QJS, FIX_NPM, packageDir, packageVersion } from './tools.js';
 
 async function componentizeStatus(): Promise<ToolStatus> {
   const version = packageVersion(COMPONENTIZE_QJS);
@@ -33,13 +34,13 @@ function esbuildStatus(): ToolStatus {
 }
 
 async function binaryenStatus(name: 'wasm-merge' | 'wasm-opt'): Promise<ToolStatus> {
-  const tool = name === 'wasm-merge' ? findWasmMerge() : findWasmOpt();
+  const [tool] = await (name === 'wasm-merge' ? findWasmMerge() : findWasmOpt());
   if (!tool) return { name: `${name} (binaryen)`, found: false, usable: false, detail: 'not on PATH and npm binaryen is not installed', fix: FIX_NPM };
   return {
     name: `${name} (binaryen${tool.native ? ', native' : ', npm'})`,
     found: true,
     usable: true,
-    version: await toolVersion(tool),
+    version: tool.release,
     path: tool.path,
   };
 }
@@ -58,12 +59,12 @@ async function version(_config: ProjectConfig): Promise<string> {
 async function compile(ctx: BuildContext): Promise<CompileOutput> {
   const { config } = ctx;
   const main = config.build.main ?? DEFAULT_MAIN;
-  const toolchainVersion = await version(config);
-  // Oz picks componentize-qjs's size-optimized QuickJS (~0.5 MB smaller, slower JavaScript).
+  const toolchainVersion = ctx.version ?? (await version(config));
+  // Oz picks componentize-qjs's size-optimized QuickJS (~0.5 MiB smaller, slower JavaScript).
   // The snapshot is on unless the flag or wfn.toml turns it off.
   const snapshot = ctx.snapshot ?? config.build.snapshot ?? true;
   const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot, outbound: config.outbound.allow.length > 0 });
-  return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, optimized: true, snapshotted: result.snapshotted };
+  return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, snapshot: result.snapshotted ? { initFunc: 'componentize-qjs (top-level script)' } : undefined };
 }
 
 const EXTENSIONS = ['js', 'mjs', 'cjs', 'ts', 'mts', 'cts', 'jsx', 'tsx', 'json'];
@@ -73,6 +74,9 @@ export const toolchain: Toolchain = {
   detect,
   version,
   compile,
+  // componentize-qjs runs the script's top-level code under Wizer, and the engine is linked and
+  // cleaned up with wasm-opt once (a second pass costs seconds for ~2 %).
+  steps: { snapshot: 'toolchain', optimize: 'toolchain' },
   // The script, its local imports (src/ or the project root) and the npm dependency set.
   sourceGlobs: [...EXTENSIONS.map((ext) => `src/**/*.${ext}`), ...EXTENSIONS.filter((e) => e !== 'json').map((ext) => `*.${ext}`), 'package.json', 'package-lock.json'],
 };

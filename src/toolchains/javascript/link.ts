@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { ToolchainMissingError } from '../../util/errors.js';
 import { MERGE_NAMES, type LinkPlan } from './relink.js';
 import { spliceMain } from './splice.js';
-import { findNpmWasmOpt, findWasmMerge, findWasmOpt, FIX_NPM, runTool, supportedFlags, toolVersion, type BinaryenTool } from './tools.js';
-import { foldConstantExpressions, keepOnlyExports } from './wasm-binary.js';
+import { findWasmMerge, findWasmOpt, runTool, supportedFlags, type BinaryenTool } from '../binaryen.js';
+import { FIX_NPM } from './tools.js';
+import { keepExports } from '../../runtime/wasm-binary.js';
+import { foldConstantExpressions } from './const-exprs.js';
 
 /**
  * The features the QuickJS runtime and the glue use, listed one by one: `-all` makes
@@ -50,8 +52,8 @@ export function engineCacheDir(): string {
   return join(base, 'js-engine');
 }
 
-async function requireTool(find: () => BinaryenTool | undefined, name: string): Promise<BinaryenTool> {
-  const tool = find();
+async function requireTool(find: () => Promise<BinaryenTool[]>, name: string): Promise<BinaryenTool> {
+  const [tool] = await find();
   if (!tool) throw new ToolchainMissingError(`${name} (binaryen)`, FIX_NPM);
   return tool;
 }
@@ -60,7 +62,7 @@ async function engineKey(plan: LinkPlan, merge: BinaryenTool, opt: BinaryenTool)
   const hash = createHash('sha256').update(ENGINE_FORMAT);
   for (const m of plan.modules) hash.update(m.name).update(m.bytes);
   hash.update(plan.hostWat);
-  hash.update(`${merge.path}@${await toolVersion(merge)} ${opt.path}@${await toolVersion(opt)}`);
+  hash.update(`${merge.path}@${merge.release} ${opt.path}@${opt.release}`);
   return hash.digest('hex').slice(0, 32);
 }
 
@@ -76,14 +78,14 @@ async function linkEngine(plan: LinkPlan, dir: string, merge: BinaryenTool, opt:
   mergeArgs.push('host.wat', MERGE_NAMES.host);
   await runTool(merge, [...mergeArgs, '--rename-export-conflicts', ...FEATURES, '-o', 'merged.wasm'], dir);
   const merged = new Uint8Array(await readFile(join(dir, 'merged.wasm')));
-  await writeFile(join(dir, 'engine-exports.wasm'), keepOnlyExports(merged, COMMAND_EXPORTS));
+  await writeFile(join(dir, 'engine-exports.wasm'), keepExports(merged, COMMAND_EXPORTS));
   const cleanup = async (tool: BinaryenTool) =>
     runTool(tool, ['engine-exports.wasm', ...(await supportedFlags(tool, FEATURES)), '--remove-unused-module-elements', '-o', 'engine.wasm'], dir);
   try {
     await cleanup(opt);
   } catch (error) {
     // An older native wasm-opt may not read what wasm-merge 132 wrote: npm's always does.
-    const npm = findNpmWasmOpt();
+    const npm = (await findWasmOpt()).find((t) => !t.native);
     if (!opt.native || !npm) throw error;
     await cleanup(npm);
   }

@@ -12,7 +12,9 @@
  * componentize-qjs lays things out differently, this fails with a message, not silently.
  */
 import { hostModuleWat, type HostImport, type MainImport } from './host-module.js';
-import { coreModulesOf, exportedGlobalValue, readModule, renameImports, type Import, type ModuleInfo } from './wasm-binary.js';
+import { coreModulesOf } from '../../runtime/wasm-binary.js';
+import { renameImports, type ImportEntry as Import } from '../../runtime/wasm-imports.js';
+import { exportedGlobalValue, readModule, type ModuleInfo } from './const-exprs.js';
 
 export class RelinkError extends Error {
   constructor(message: string) {
@@ -57,7 +59,7 @@ export function identifyRoles(component: Uint8Array): ComponentRoles {
     exportsName(m.info, 'memory', 'memory') &&
     exportsName(m.info, '__indirect_function_table', 'table') &&
     !m.info.imports.some((i) => i.kind === 'memory'));
-  const runtime = one(`QuickJS runtime module (exports ${INTERPRETER_SYMBOL})`, (m) => exportsName(m.info, INTERPRETER_SYMBOL, 'func'));
+  const runtime = one(`QuickJS runtime module (exports ${INTERPRETER_SYMBOL})`, (m) => exportsName(m.info, INTERPRETER_SYMBOL, 'function'));
   const glue = one(`wit-dylib glue module (imports env.${INTERPRETER_SYMBOL})`, (m) => importsFrom(m.info, 'env', INTERPRETER_SYMBOL));
 
   // main exports "<library>:memory_base" per dynamic library; the runtime is the library whose
@@ -99,7 +101,7 @@ export function planLink(roles: ComponentRoles, options: { outbound?: boolean } 
   const mainImports: MainImport[] = [];
   const toHost = (imp: Import) => {
     const exportName = `${imp.module}#${imp.name}`;
-    if (imp.kind !== 'func' || !imp.type) throw new RelinkError(`cannot provide the non-function import ${imp.module}.${imp.name}`);
+    if (imp.kind !== 'function' || !imp.type) throw new RelinkError(`cannot provide the non-function import ${imp.module}.${imp.name}`);
     if (!hostImports.some((h) => h.exportName === exportName)) {
       hostImports.push({ module: imp.module, name: imp.name, type: imp.type, exportName });
     }
@@ -109,7 +111,7 @@ export function planLink(roles: ComponentRoles, options: { outbound?: boolean } 
   const fromMain = (name: string, imp: Import) => {
     const exp = roles.main.info.exports.find((e) => e.name === name);
     if (!exp) throw new RelinkError(`the main module does not export "${name}"`);
-    if (exp.kind !== imp.kind || exp.kind === 'func' || exp.kind === 'tag') {
+    if (exp.kind !== imp.kind || exp.kind === 'function' || exp.kind === 'tag') {
       throw new RelinkError(`${imp.module}.${imp.name} is a ${imp.kind} but main's "${name}" is a ${exp.kind}`);
     }
     const known = mainImports.find((m) => m.name === name);
@@ -126,8 +128,8 @@ export function planLink(roles: ComponentRoles, options: { outbound?: boolean } 
   const linkLibrary = (library: string) => (imp: Import) => {
     if (imp.module === 'env') {
       if (imp.name === '__memory_base' || imp.name === '__table_base') return fromMain(`${library}:${imp.name.slice(2)}`, imp);
-      if (imp.kind !== 'func') return fromMain(imp.name, imp);
-      if (exportsName(roles.runtime.info, imp.name, 'func')) return { module: MERGE_NAMES.runtime, name: imp.name };
+      if (imp.kind !== 'function') return fromMain(imp.name, imp);
+      if (exportsName(roles.runtime.info, imp.name, 'function')) return { module: MERGE_NAMES.runtime, name: imp.name };
       throw new RelinkError(`nothing provides the function env.${imp.name}`);
     }
     if (imp.module === 'GOT.func') return fromMain(`${library}:${imp.name}`, imp);
@@ -149,10 +151,10 @@ export function planLink(roles: ComponentRoles, options: { outbound?: boolean } 
   }
 
   const need = (info: ModuleInfo, name: string, what: string) => {
-    if (!exportsName(info, name, 'func')) throw new RelinkError(`the ${what} does not export "${name}"`);
+    if (!exportsName(info, name, 'function')) throw new RelinkError(`the ${what} does not export "${name}"`);
     return name;
   };
-  const handle = roles.glue.info.exports.find((e) => e.kind === 'func' && e.name.startsWith('[async-lift]'));
+  const handle = roles.glue.info.exports.find((e) => e.kind === 'function' && e.name.startsWith('[async-lift]'));
   if (!handle) throw new RelinkError('the glue module exports no async-lifted function');
   const callback = need(roles.glue.info, `[callback]${handle.name}`, 'glue module');
 

@@ -12,20 +12,9 @@
  * The engine is the same for every script, so it is linked once and cached; a build only
  * componentizes and splices (milliseconds instead of seconds of wasm-merge).
  */
-import { concatBytes } from '../../runtime/module.js';
-import {
-  importDesc,
-  limits,
-  readModule,
-  readTypes,
-  Reader,
-  SECTION,
-  sections,
-  skipConstExprRest,
-  valtype,
-  WasmBinaryError,
-  writeU32,
-} from './wasm-binary.js';
+import { concatBytes, limits, Reader, SECTION, sections, skipConstExprRest, valtype, WasmFormatError, writeU32Leb } from '../../runtime/wasm-binary.js';
+import { importDesc, readTypes } from '../../runtime/wasm-imports.js';
+import { readModule } from './const-exprs.js';
 
 /** Section order of the binary format (custom sections go last). */
 const ORDER = [
@@ -51,15 +40,15 @@ function readMain(main: Uint8Array): MainEntities {
   const find = (id: number) => secs.find((s) => s.id === id);
   const only = (id: number, what: string): Uint8Array => {
     const s = find(id);
-    if (!s) throw new WasmBinaryError(`the main module defines no ${what}`);
+    if (!s) throw new WasmFormatError(`the main module defines no ${what}`);
     const r = new Reader(main, s.contentStart, s.end);
-    if (r.u32() !== 1) throw new WasmBinaryError(`the main module defines more than one ${what}`);
+    if (r.u32() !== 1) throw new WasmFormatError(`the main module defines more than one ${what}`);
     const start = r.at;
     if (id === SECTION.table) valtype(r);
     limits(r);
     return main.subarray(start, r.at);
   };
-  if (info.imports.some((i) => i.kind !== 'func')) throw new WasmBinaryError('the main module imports a memory, table or global');
+  if (info.imports.some((i) => i.kind !== 'function')) throw new WasmFormatError('the main module imports a memory, table or global');
 
   const globals = new Map<string, { bytes: Uint8Array; valtype: string; mutable: boolean }>();
   const globalSec = find(SECTION.global);
@@ -73,7 +62,7 @@ function readMain(main: Uint8Array): MainEntities {
       const mutable = r.byte() === 1;
       // Copied as they are, so they must not refer to main's own index space.
       const op = r.byte();
-      if (op < 0x41 || op > 0x44) throw new WasmBinaryError(`main's global ${i} is not initialized with a constant`);
+      if (op < 0x41 || op > 0x44) throw new WasmFormatError(`main's global ${i} is not initialized with a constant`);
       skipConstExprRest(r, op);
       defined.push({ bytes: main.subarray(start, r.at), valtype: vt, mutable });
     }
@@ -92,10 +81,10 @@ function readMain(main: Uint8Array): MainEntities {
 
 function section(id: number, body: Uint8Array[]): Uint8Array {
   const size = body.reduce((n, p) => n + p.length, 0);
-  return concatBytes([Uint8Array.from([id, ...writeU32(size)]), ...body]);
+  return concatBytes([Uint8Array.from([id, ...writeU32Leb(size)]), ...body]);
 }
 
-const u32 = (n: number) => Uint8Array.from(writeU32(n));
+const u32 = (n: number) => Uint8Array.from(writeU32Leb(n));
 
 /** Replaces the engine's imports from `mainName` with main's definitions (see the file comment). */
 export function spliceMain(engine: Uint8Array, main: Uint8Array, mainName: string): Uint8Array {
@@ -103,7 +92,7 @@ export function spliceMain(engine: Uint8Array, main: Uint8Array, mainName: strin
   const secs = sections(engine);
   const find = (id: number) => secs.find((s) => s.id === id);
   if (find(SECTION.memory) || find(SECTION.table)) {
-    throw new WasmBinaryError('the linked engine defines its own memory or table; expected to import main\'s');
+    throw new WasmFormatError('the linked engine defines its own memory or table; expected to import main\'s');
   }
   const typeSec = find(SECTION.type);
   const types = typeSec ? readTypes(engine, typeSec) : [];
@@ -123,29 +112,29 @@ export function spliceMain(engine: Uint8Array, main: Uint8Array, mainName: strin
       const name = r.name();
       const desc = importDesc(r, types);
       if (module !== mainName) {
-        if (desc.kind !== 'func') throw new WasmBinaryError(`the linked engine imports the ${desc.kind} ${module}.${name}; only functions may stay imports`);
+        if (desc.kind !== 'function') throw new WasmFormatError(`the linked engine imports the ${desc.kind} ${module}.${name}; only functions may stay imports`);
         keptImports.push(engine.subarray(start, r.at));
         continue;
       }
       if (desc.kind === 'memory') {
-        if (memory) throw new WasmBinaryError('the linked engine imports main\'s memory twice');
+        if (memory) throw new WasmFormatError('the linked engine imports main\'s memory twice');
         memory = true;
       } else if (desc.kind === 'table') {
-        if (table) throw new WasmBinaryError('the linked engine imports main\'s table twice');
+        if (table) throw new WasmFormatError('the linked engine imports main\'s table twice');
         table = true;
       } else if (desc.kind === 'global') {
         const g = m.globals.get(name);
-        if (!g) throw new WasmBinaryError(`the main module exports no global "${name}"`);
+        if (!g) throw new WasmFormatError(`the main module exports no global "${name}"`);
         if (g.valtype !== desc.global!.valtype || g.mutable !== desc.global!.mutable) {
-          throw new WasmBinaryError(`global "${name}" is ${g.mutable ? 'mutable' : 'immutable'} ${g.valtype} in main but imported differently`);
+          throw new WasmFormatError(`global "${name}" is ${g.mutable ? 'mutable' : 'immutable'} ${g.valtype} in main but imported differently`);
         }
         newGlobals.push(g.bytes);
       } else {
-        throw new WasmBinaryError(`the linked engine imports the ${desc.kind} ${module}.${name}; main provides no code`);
+        throw new WasmFormatError(`the linked engine imports the ${desc.kind} ${module}.${name}; main provides no code`);
       }
     }
   }
-  if (!memory) throw new WasmBinaryError('the linked engine does not import main\'s memory');
+  if (!memory) throw new WasmFormatError('the linked engine does not import main\'s memory');
 
   const out: Uint8Array[] = [engine.subarray(0, 8)];
   const dataSec = find(SECTION.data);

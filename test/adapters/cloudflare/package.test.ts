@@ -8,7 +8,7 @@ import type { Artifact } from '../../../src/target/types.js';
 import { adapter } from '../../../adapters/cloudflare/index.js';
 import { COMPATIBILITY_DATE, FREE_LIMIT_BYTES, PAID_LIMIT_BYTES, sizeWarnings } from '../../../adapters/cloudflare/package.js';
 import { encodeMultipart, parseMultipart } from '../../../adapters/cloudflare/multipart.js';
-import { definedMemories } from '../../../src/runtime/module.js';
+import { definedMemories } from '../../../src/runtime/wasm-binary.js';
 import { UserError } from '../../../src/util/errors.js';
 import { writeOnce } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import { checkMerged } from '../../../adapters/fastly/merge.js';
-import { readImports } from '../../../adapters/fastly/wasm-binary.js';
+import { readImports } from '../../../src/runtime/wasm-imports.js';
 import { prepare, request, text, viaFastly, viaWfn, watFixture, type Prepared } from './helpers.js';
 
 let echo: Prepared;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { compileWat } from '../../../adapters/fastly/adapter-module.js';
 import { runFastly, type FastlyRunResult } from '../../../adapters/fastly/emulator/run.js';
 import { mergeFunction } from '../../../adapters/fastly/merge.js';
-import { readImports } from '../../../adapters/fastly/wasm-binary.js';
+import { readImports } from '../../../src/runtime/wasm-imports.js';
 import { invokeHttp } from '../../../src/runtime/invoke.js';
 import type { HttpRequest, InvokeResult } from '../../../src/runtime/types.js';
 

@@ -1,7 +1,7 @@
 /** The emulated hostcalls, called directly: the ABI rules of compute-at-edge.witx. */
 import { describe, expect, test } from 'vitest';
 import { FastlyHost, ipOctets, parseUserAgent, Status } from '../../../adapters/fastly/emulator/hostcalls.js';
-import type { ImportEntry } from '../../../adapters/fastly/wasm-binary.js';
+import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 
 const i32 = (params: number) => ({ params: new Array(params).fill('i32'), results: ['i32'] }) as ImportEntry['type'];
 

@@ -13,7 +13,7 @@ import * as tar from 'tar';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { adapter } from '../../../adapters/fastly/index.js';
 import { checkMerged } from '../../../adapters/fastly/merge.js';
-import { formatFuncType, readImports } from '../../../adapters/fastly/wasm-binary.js';
+import { formatFuncType, readImports } from '../../../src/runtime/wasm-imports.js';
 import type { Artifact, Bundle } from '../../../src/target/types.js';
 import { compileWat } from '../../../adapters/fastly/adapter-module.js';
 import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';

@@ -13,7 +13,7 @@ import { adapter } from '../../../adapters/lambda/index.js';
 import { extractPackage } from '../../../adapters/lambda/emulator/index.js';
 import { checkVariableNames, lambdaSettings } from '../../../adapters/lambda/limits.js';
 import { deterministicZip, readZip } from '../../../adapters/lambda/zip.js';
-import { definedMemories } from '../../../src/runtime/module.js';
+import { definedMemories } from '../../../src/runtime/wasm-binary.js';
 import { UserError } from '../../../src/util/errors.js';
 import { CONTRACT_CASES, ECHO_WAT, ENV_DUMP_WAT, writeOnce } from '../../fixtures/contract.js';
 import { buildTemplate } from '../../helpers/templates.js';

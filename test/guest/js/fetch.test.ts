@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { buildProject } from '../../../src/pipeline/build.js';
-import { startDevServer, type DevServer } from '../../../src/server/dev.js';
+import { startDevServer, type DevServer } from '../../../src/project/dev.js';
 import { request } from '../../helpers/http.js';
 import { itWithToolchain } from '../../helpers/toolchain-gate.js';
 import { sha256, startUpstream, testBytes, type Upstream } from '../../helpers/upstream.js';

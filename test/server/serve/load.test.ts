@@ -1,7 +1,7 @@
 // A bounded load test on loopback (autocannon): every request is answered with 200, zero
 // errors, and the server's own counts agree (nothing lost, nothing extra).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '../../../src/bench/serve.js';
+import { runLoad } from '../../../src/bench/load.js';
 import { ECHO_WAT } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';
 import { admin, deploy, startTestServe, type TestServer } from './helpers.js';

@@ -1,3 +1,4 @@
+/** Terminal colour for stdout and stderr: on a TTY only, never with NO_COLOR; the CLI and the bench table use it. */
 import { Chalk } from 'chalk';
 
 /** Colour only on a TTY and never with NO_COLOR (https://no-color.org). */

@@ -1,0 +1,120 @@
+/**
+ * `wfn dev` and `wfn dev --target X`: one dev loop (dev-loop.ts: watch -> one build -> swap)
+ * feeding either the dev server (the function itself, src/server/dev.ts) or the package of
+ * target X in X's own emulator, restarted on the same address with each new build.
+ */
+import { missingSecretsMessage, secretValues } from '../config/secrets.js';
+import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { startDevHttpServer } from '../server/dev.js';
+import type { Emulator, TargetAdapter } from '../target/types.js';
+import { startDevLoop } from './dev-loop.js';
+import type { FunctionSource } from './resolve.js';
+
+export interface DevOptions {
+  host: string;
+  port: number;
+  /** Serve this project (rebuild on change)... */
+  projectDir?: string;
+  /** ...or this .wasm file as it is. */
+  wasmPath?: string;
+  memoryMiB?: number;
+  timeoutMs?: number;
+  /** For a .wasm: its variables, route and [outbound] (a project takes them from wfn.toml; none = no calls). */
+  env?: Record<string, string>;
+  route?: string;
+  outbound?: OutboundSettings;
+  watch?: boolean;
+  /** Request log lines. */
+  log(line: string): void;
+  /** Build progress and errors. */
+  progress(message: string): void;
+}
+
+export interface DevServer {
+  url: string;
+  /** Resolves when the rebuild triggered by the latest change has finished. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `wfn dev`: the function on a local server; a build error is shown as a 500 page, a bad .wasm refused up front. */
+export async function startDevServer(options: DevOptions): Promise<DevServer> {
+  const source: FunctionSource = options.wasmPath ? { kind: 'wasm', path: options.wasmPath } : { kind: 'project', dir: options.projectDir! };
+  const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: options.progress });
+  try {
+    const loop = await startDevLoop({
+      source,
+      // The server loads the module through the runtime, which checks the contract.
+      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true },
+      watch: options.watch,
+      progress: options.progress,
+      swap: ({ artifact, route }) => {
+        // Secrets are read like any variable; their values come from this shell.
+        const secrets = secretValues(artifact.secrets, process.env);
+        if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
+        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound);
+      },
+      failed(error) {
+        // A module that does not conform is refused up front (a UserError), not served as 500s.
+        if (source.kind === 'wasm') throw error;
+        server.showBuildError(error.message);
+        options.progress(`build failed:\n${error.message}`);
+      },
+    });
+    return {
+      url: server.url,
+      idle: () => loop.idle(),
+      async close() {
+        await loop.close();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+}
+
+export interface EmulateRequest {
+  host: string;
+  port: number;
+  memoryMiB?: number;
+  timeoutMs?: number;
+  log(line: string): void;
+  progress(message: string): void;
+}
+
+/** `wfn dev --target`: package each build for the target and run that very package in its emulator, on one address. */
+export async function startTargetEmulator(adapter: TargetAdapter, source: FunctionSource, options: EmulateRequest): Promise<Emulator> {
+  let current: Emulator | undefined;
+  let port = options.port;
+  const loop = await startDevLoop({
+    source,
+    overrides: { acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs },
+    progress: options.progress,
+    async swap({ artifact }) {
+      options.progress(`packaging for ${adapter.name}`);
+      const bundle = await adapter.package(artifact);
+      const previous = current;
+      current = undefined;
+      await previous?.close();
+      current = await adapter.emulate(bundle, { host: options.host, port, log: options.log });
+      port = Number(new URL(current.url).port);
+      if (previous) options.progress(`restarted the ${adapter.name} emulator with the new build`);
+    },
+    failed(error, first) {
+      if (first) throw error;
+      options.progress(`build failed, still serving the previous build:\n${error.message}`);
+    },
+  });
+  const running = current!;
+  return {
+    get url() {
+      return current?.url ?? running.url;
+    },
+    async close() {
+      await loop.close();
+      await current?.close();
+    },
+  };
+}

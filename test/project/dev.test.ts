@@ -1,0 +1,166 @@
+/**
+ * The one dev loop behind `wfn dev` and `wfn dev --target`: a change is built once and
+ * swapped in; a failed build leaves the previous one in service. The pipeline is replaced
+ * by a stand-in that counts its calls and writes a contract module per build (no toolchain),
+ * so the counts are exact and the test is fast.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BuildResult } from '../../src/pipeline/build.js';
+import type { Artifact, Bundle, Emulator, TargetAdapter } from '../../src/target/types.js';
+import { writeOnce } from '../fixtures/contract.js';
+import { wat2wasm } from '../helpers/wat.js';
+
+/** What the stand-in pipeline builds next: a body to answer, or an error to throw. */
+const next = { body: 'one', error: undefined as string | undefined };
+const builds: string[] = [];
+
+vi.mock('../../src/pipeline/build.js', () => ({
+  async buildProject(config: { dir: string; name: string }): Promise<BuildResult> {
+    builds.push(next.error ?? next.body);
+    if (next.error) throw new Error(next.error);
+    const artifact = path.join(config.dir, 'dist', `${config.name}.wasm`);
+    const bytes = await wat2wasm(writeOnce({ stdout: `Content-Type: text/plain\n\n${next.body}` }));
+    await mkdir(path.dirname(artifact), { recursive: true });
+    await writeFile(artifact, bytes);
+    return { artifact, manifestPath: '', size: bytes.length, sha256: '', cached: false, durationMs: 1, manifest: {} as BuildResult['manifest'] };
+  },
+}));
+
+const { startDevServer, startTargetEmulator } = await import('../../src/project/dev.js');
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'wfn-dev-loop-'));
+  await writeFile(path.join(dir, 'wfn.toml'), 'name = "loop"\nlanguage = "assemblyscript"\n');
+  await writeFile(path.join(dir, 'index.ts'), '// v1\n');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Progress lines, and a way to wait for the one that says a change went through. */
+function progressLog() {
+  const lines: string[] = [];
+  const waiters: { match: RegExp; resolve(): void }[] = [];
+  return {
+    lines,
+    progress(line: string) {
+      lines.push(line);
+      for (const w of waiters.filter((w) => w.match.test(line))) w.resolve();
+    },
+    next(match: RegExp): Promise<void> {
+      return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+  };
+}
+
+/** A target whose package and emulator only record what they were given. */
+function recordingAdapter() {
+  const events: string[] = [];
+  let port = 0;
+  const adapter: TargetAdapter = {
+    name: 'recording',
+    async package(artifact: Artifact): Promise<Bundle> {
+      events.push(`package ${path.basename(artifact.wasmPath)}`);
+      return { target: 'recording', name: artifact.name, dir: path.dirname(artifact.wasmPath), files: [], size: 0, warnings: [], artifact };
+    },
+    async emulate(_bundle, options): Promise<Emulator> {
+      port = options.port || 49152;
+      events.push(`emulate :${options.port}`);
+      const id = events.filter((e) => e.startsWith('emulate')).length;
+      return { url: `http://127.0.0.1:${port}/`, close: async () => void events.push(`close ${id}`) };
+    },
+    deploy: () => Promise.reject(new Error('not here')),
+  };
+  return { adapter, events };
+}
+
+describe('wfn dev --target', () => {
+  it('builds once per change, then packages and restarts the emulator on the same port', async () => {
+    builds.length = 0;
+    next.body = 'one';
+    const { adapter, events } = recordingAdapter();
+    const log = progressLog();
+    const emulator = await startTargetEmulator(adapter, { kind: 'project', dir }, { host: '127.0.0.1', port: 0, log: () => {}, progress: log.progress });
+    try {
+      expect(builds).toEqual(['one']);
+      expect(events).toEqual(['package loop.wasm', 'emulate :0']);
+
+      const restarted = log.next(/restarted the recording emulator/);
+      next.body = 'two';
+      await writeFile(path.join(dir, 'index.ts'), '// v2\n');
+      await restarted;
+      expect(builds).toEqual(['one', 'two']); // one build per change, not two
+      expect(events).toEqual(['package loop.wasm', 'emulate :0', 'package loop.wasm', 'close 1', 'emulate :49152']);
+      expect(emulator.url).toBe('http://127.0.0.1:49152/');
+
+      const failed = log.next(/build failed, still serving the previous build/);
+      next.error = 'syntax error on line 1';
+      await writeFile(path.join(dir, 'index.ts'), '// v3\n');
+      await failed;
+      expect(builds).toEqual(['one', 'two', 'syntax error on line 1']);
+      expect(events).toHaveLength(5); // nothing packaged, nothing closed
+      expect(log.lines.join('\n')).toContain('syntax error on line 1');
+    } finally {
+      next.error = undefined;
+      await emulator.close();
+    }
+    expect(events.at(-1)).toBe('close 2');
+  });
+
+  it('refuses to start when the first build fails', async () => {
+    next.error = 'no entry file';
+    try {
+      const { adapter, events } = recordingAdapter();
+      await expect(startTargetEmulator(adapter, { kind: 'project', dir }, { host: '127.0.0.1', port: 0, log: () => {}, progress: () => {} })).rejects.toThrow('no entry file');
+      expect(events).toEqual([]);
+    } finally {
+      next.error = undefined;
+    }
+  });
+});
+
+describe('wfn dev', () => {
+  it('serves the new build after a change, and the build error as a 500 page until the next good build', async () => {
+    builds.length = 0;
+    next.body = 'first';
+    const log = progressLog();
+    const server = await startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, log: () => {}, progress: log.progress });
+    const get = async () => {
+      const r = await fetch(server.url);
+      return [r.status, await r.text()] as const;
+    };
+    try {
+      expect(await get()).toEqual([200, 'first']);
+
+      next.error = 'type error in index.ts';
+      const failed = log.next(/build failed/);
+      await writeFile(path.join(dir, 'index.ts'), '// broken\n');
+      await failed;
+      await server.idle();
+      const [status, page] = await get();
+      expect(status).toBe(500);
+      expect(page).toContain('type error in index.ts');
+
+      next.error = undefined;
+      next.body = 'second';
+      const built = log.next(/^built /);
+      await writeFile(path.join(dir, 'index.ts'), '// fixed\n');
+      await built;
+      await server.idle();
+      expect(await get()).toEqual([200, 'second']);
+      expect(builds).toEqual(['first', 'type error in index.ts', 'second']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a .wasm that breaks the contract up front', async () => {
+    const bad = path.join(dir, 'bad.wasm');
+    await writeFile(bad, await wat2wasm('(module (func (export "_start")))'));
+    await expect(startDevServer({ host: '127.0.0.1', port: 0, wasmPath: bad, log: () => {}, progress: () => {} })).rejects.toThrow(/does not follow the wfn function contract/);
+  });
+});
