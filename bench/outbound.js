@@ -1,7 +1,9 @@
 // Issue 15: what one outbound call costs. Per language, on `wfn dev`: the latency a call adds to a
 // request (the proxy template calling the upstream, minus the same function answering without a
 // call) beside a direct Node fetch() of the same loopback upstream, p50 and p99, as a ratio in one
-// run (goal under 1.5x at p50 for Rust, AS and JS); and req/s of the proxy template on `wfn serve`.
+// run (goal under 1.5x at p50 for Rust, AS and JS); the same on the Cloudflare (workerd, JSPI) and
+// Fastly (the adapter on the emulated hostcalls) emulators, running the packaged function; and
+// req/s of the proxy template on `wfn serve`.
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +26,59 @@ const stats = (samples) => {
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 };
 
+/**
+ * The latency one call adds: the function calling the upstream minus the same function answering
+ * without a call, beside a direct fetch of the upstream; sequential, interleaved, so the three
+ * series see the same machine noise.
+ */
+async function extraLatency(upstreamUrl, proxyUrl, baselineUrl) {
+  const direct = [];
+  const called = [];
+  const without = [];
+  for (let i = 0; i < SAMPLES + 100; i++) {
+    const d = await timeMs(upstreamUrl);
+    const p = await timeMs(proxyUrl);
+    const b = await timeMs(`${baselineUrl}?baseline`);
+    if (i < 100) continue;
+    direct.push(d);
+    called.push(p);
+    without.push(b);
+  }
+  const d = stats(direct);
+  // Paired: each iteration's request with a call minus the same iteration's request without one.
+  const extra = stats(called.map((v, i) => v - without[i]));
+  return { direct: d, withCall: stats(called), withoutCall: stats(without), extra, ratioP50: extra.p50 / d.p50, ratioP99: extra.p99 / d.p99 };
+}
+
+const latencyRow = (name, r) => [name, `${fmt.ms(r.direct.p50)} / ${fmt.ms(r.direct.p99)}`, `${fmt.ms(r.extra.p50)} / ${fmt.ms(r.extra.p99)}`, fmt.x(r.ratioP50), fmt.x(r.ratioP99)];
+
+/** The same measure on the Cloudflare and Fastly emulators, each running the packaged proxy template. */
+async function targetLatency(upstreamUrl, outbound) {
+  const { DEFAULT_LIMITS } = await import('../lib/src/config/types.js');
+  const results = {};
+  const rows = [['target, language', 'direct fetch p50 / p99', 'call from the function p50 / p99', 'ratio p50', 'ratio p99']];
+  for (const target of ['cloudflare', 'fastly']) {
+    const { adapter } = await import(`../lib/adapters/${target}/index.js`);
+    for (const language of ['assemblyscript', 'rust', 'js']) {
+      const wasmPath = await buildTemplate(language, 'proxy');
+      const projectDir = await mkdtemp(path.join(tmpdir(), `wfn-bench-${target}-`));
+      const artifact = (name, env) => ({ name, wasmPath, env, secrets: [], limits: DEFAULT_LIMITS, outbound, projectDir: path.join(projectDir, name) });
+      const emulate = async (a) => adapter.emulate(await adapter.package(a), { host: '127.0.0.1', port: 0, log: () => {} });
+      const proxy = await emulate(artifact('proxy', { UPSTREAM: upstreamUrl }));
+      const baseline = await emulate(artifact('baseline', {}));
+      try {
+        const r = (results[`${target}/${language}`] = await extraLatency(upstreamUrl, proxy.url, baseline.url));
+        rows.push(latencyRow(`${target}, ${language}`, r));
+      } finally {
+        await proxy.close();
+        await baseline.close();
+      }
+    }
+  }
+  table(`Outbound: one call from the packaged function on the Cloudflare and Fastly emulators beside a direct Node fetch (${SAMPLES} sequential requests)`, rows);
+  return results;
+}
+
 export async function benchOutbound() {
   const { startDevServer } = await import('../lib/src/project/dev.js');
   const { DEFAULT_OUTBOUND } = await import('../lib/src/runtime/outbound/abi.js');
@@ -39,33 +94,15 @@ export async function benchOutbound() {
       const proxy = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath, env: { UPSTREAM: upstream.url }, outbound, log: () => {}, progress: () => {} });
       const baseline = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath, env: {}, log: () => {}, progress: () => {} });
       try {
-        const direct = [];
-        const called = [];
-        const without = [];
-        for (let i = 0; i < SAMPLES + 100; i++) {
-          // Interleaved, so the three series see the same machine noise.
-          const d = await timeMs(upstream.url);
-          const p = await timeMs(proxy.url);
-          const b = await timeMs(`${baseline.url}?baseline`);
-          if (i < 100) continue;
-          direct.push(d);
-          called.push(p);
-          without.push(b);
-        }
-        const d = stats(direct);
-        const p = stats(called);
-        const b = stats(without);
-        // Paired: each iteration's request with a call minus the same iteration's request without one.
-        const extra = stats(called.map((v, i) => v - without[i]));
-        const r = { direct: d, withCall: p, withoutCall: b, extra, ratioP50: extra.p50 / d.p50, ratioP99: extra.p99 / d.p99 };
-        results.latency[language] = r;
-        rows.push([language, `${fmt.ms(d.p50)} / ${fmt.ms(d.p99)}`, `${fmt.ms(extra.p50)} / ${fmt.ms(extra.p99)}`, fmt.x(r.ratioP50), fmt.x(r.ratioP99)]);
+        const r = (results.latency[language] = await extraLatency(upstream.url, proxy.url, baseline.url));
+        rows.push(latencyRow(language, r));
       } finally {
         await proxy.close();
         await baseline.close();
       }
     }
     table(`Outbound: one call from a function on wfn dev beside a direct Node fetch (loopback upstream, ${SAMPLES} sequential requests; goal p50 ratio < 1.5x)`, rows);
+    results.targets = await targetLatency(upstream.url, outbound);
 
     // req/s of the proxy template on `wfn serve` (a child process), beside the upstream alone.
     const dataDir = await mkdtemp(path.join(tmpdir(), 'wfn-bench-outbound-'));

@@ -4,11 +4,14 @@
  *   - logs each request in the shared access-log format (timings come from the shim in
  *     x-wfn-* response headers, which it strips),
  *   - enforces the configured timeout: workerd does not enforce CPU limits locally, and a
- *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted,
+ *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted
+ *     (a function that calls out is given a moment more: while it waits on a call the shim
+ *     answers 504 itself at the timeout, and workerd, not stuck, is left running),
  *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does,
  *   - forwards the request line's path and a validated Host only (a malformed one is a 400), so
  *     the Worker's request.url is built the way the other hosts build theirs.
  */
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Bundle, EmulateOptions, Emulator } from '../../src/target/types.js';
@@ -18,8 +21,14 @@ import { accessLogLine } from '../../src/http/access-log.js';
 import { listen } from '../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, readBody, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
-import { WORKERD_CONFIG_FILE } from './package.js';
+import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
+import { readImports } from '../../src/runtime/wasm-imports.js';
+import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
+import { wasmFileName, WORKERD_CONFIG_FILE } from './package.js';
 import { startWorkerd, type WorkerdProcess } from './workerd.js';
+
+/** How long past the function's timeout the proxy waits for the shim's own 504 before restarting workerd. */
+const SHIM_TIMEOUT_GRACE_MS = 1000;
 
 /** Cloudflare accepts request bodies up to 100 MB on the free plan. */
 const MAX_BODY = 100 * 1024 * 1024;
@@ -48,10 +57,11 @@ class WorkerdGone extends Error {}
 export async function startCloudflareEmulator(bundle: Bundle, options: CloudflareEmulatorOptions): Promise<CloudflareEmulator> {
   const configFile = path.join(bundle.dir, WORKERD_CONFIG_FILE);
   const timeoutMs = options.timeoutMs ?? bundle.artifact.limits.timeoutMs;
+  const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some((i) => i.module === OUTBOUND_MODULE);
+  const restartAfterMs = callsOut ? timeoutMs + SHIM_TIMEOUT_GRACE_MS : timeoutMs;
   const env = options.env ?? process.env;
-  for (const name of bundle.artifact.secrets) {
-    if (env[name] === undefined) options.log(`warning: secret ${name} is not set in the environment; the Worker sees no binding for it`);
-  }
+  const { missing } = secretValues(bundle.artifact.secrets, env);
+  if (missing.length > 0) options.log(`cloudflare: ${missingSecretsMessage(missing)}`);
 
   let closed = false;
   let starts = 0;
@@ -151,7 +161,7 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
       abort.abort();
       // A runaway loop holds workerd's isolate: nothing else would be answered until it ends.
       restart(wd);
-    }, timeoutMs);
+    }, restartAfterMs);
     try {
       const got = await forward(wd, req, url, body, abort.signal);
       const timings = got.headers.find(([k]) => k === TIMINGS_HEADER)?.[1];

@@ -105,7 +105,13 @@ export function workerdConfig(artifact: Artifact, wasmName: string): string {
 using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker) ],
+  services = [
+    (name = "main", worker = .worker),
+    # The Worker's fetch() goes here: loopback and private addresses too (workerd's default
+    # network allows public addresses only), so a function can call a local upstream. The
+    # [outbound] allow list of wfn.toml, checked by the shim, decides what may be called.
+    (name = "network", network = (allow = ["public", "private"])),
+  ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "main") ],
 );
 
@@ -115,6 +121,7 @@ const worker :Workerd.Worker = (
     (name = ${capnpText(wasmName)}, wasm = embed ${capnpText(wasmName)}),
   ],
   compatibilityDate = ${capnpText(COMPATIBILITY_DATE)},
+  globalOutbound = "network",
   bindings = [
     ${bindings.join(',\n    ')},
   ],
@@ -158,6 +165,8 @@ export async function packageWorker(artifact: Artifact): Promise<Bundle> {
     memoryCapBytes: artifact.limits.memoryMiB * 1024 * 1024,
     vars: Object.keys(artifact.env),
     secrets: artifact.secrets,
+    outbound: artifact.outbound,
+    timeoutMs: artifact.limits.timeoutMs,
   });
   const metadata = new TextEncoder().encode(JSON.stringify(workerMetadata(artifact), null, 2) + '\n');
   const config = new TextEncoder().encode(workerdConfig(artifact, wasmName));

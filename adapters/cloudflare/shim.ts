@@ -3,9 +3,18 @@
  * src/runtime): a module Worker whose `fetch` turns the request into CGI, runs the
  * function's .wasm (a WebAssembly.Module imported by the entry) in a fresh instance, and
  * turns stdout into the Response. No node:* imports; runs in workerd and on Cloudflare.
+ *
+ * A function that imports wfn_http_v1 calls out through the Worker's own fetch(): `send`
+ * suspends the wasm stack (JSPI) while the call runs (performFetch: redirect 'manual', the
+ * allow list checked on every hop, the per-call timeout and size limit); the function's own
+ * timeout still wins (504), as the isolate is free to notice it while the stack waits.
  */
 import { errorResponse } from '../../src/runtime/cgi.js';
-import { invokeHttp } from '../../src/runtime/invoke.js';
+import { usesOutbound } from '../../src/runtime/contract.js';
+import { invokeHttp, type OutboundBinding } from '../../src/runtime/invoke.js';
+import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { performFetch } from '../../src/runtime/outbound/fetch.js';
+import { policyFor } from '../../src/runtime/outbound/policy.js';
 import type { HttpRequest, HttpResponse, InvokeResult } from '../../src/runtime/types.js';
 import { EMULATOR_BINDING, encodeEmulatorHeaders } from './protocol.js';
 
@@ -16,6 +25,10 @@ export interface ShimConfig {
   /** Binding names of configured variables (plain_text) and secrets (secret_text). */
   vars: string[];
   secrets: string[];
+  /** [outbound] of wfn.toml (origins and limits only: nothing secret). */
+  outbound: OutboundSettings;
+  /** The function's timeout (ms): enforced here while it waits on outbound calls. */
+  timeoutMs: number;
 }
 
 type Env = Record<string, unknown>;
@@ -45,7 +58,30 @@ function toResponse(res: HttpResponse, extra: [string, string][]): Response {
   return new Response(body, { status: res.status, headers, encodeBody: 'manual' } as ResponseInit);
 }
 
+/** The run, or a 504 once the function's timeout passes (the call in flight is aborted). */
+async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abort: AbortController): Promise<InvokeResult> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<InvokeResult>((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      resolve({
+        response: errorResponse(504),
+        stderr: new Uint8Array(0),
+        outcome: 'timeout',
+        reason: `the function ran longer than its timeout (${timeoutMs} ms), waiting on an outbound call`,
+        timings: { instantiateUs: 0, runUs: timeoutMs * 1000 },
+      });
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
+  const callsOut = usesOutbound(module);
   return {
     async fetch(request: Request, env: Env): Promise<Response> {
       const fnEnv: Record<string, string> = {};
@@ -62,7 +98,18 @@ export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
       };
       let result: InvokeResult;
       try {
-        result = await invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes });
+        if (callsOut) {
+          const abort = new AbortController();
+          const outbound: OutboundBinding = {
+            settings: config.outbound,
+            suspending: true,
+            perform: (call) => performFetch(call, { policy: policyFor(config.outbound.allow), settings: config.outbound, signal: abort.signal }),
+          };
+          const run = invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes, outbound });
+          result = await withinTimeout(run, config.timeoutMs, abort);
+        } else {
+          result = await invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes });
+        }
       } catch (error) {
         result = { response: errorResponse(500), stderr: new Uint8Array(0), outcome: 'trap', reason: `host error: ${String(error)}`, timings: { instantiateUs: 0, runUs: 0 } };
       }

@@ -1,7 +1,8 @@
 /**
  * Builds the adapter module from adapter.wat: expands its small template (literals,
- * values fixed at package time such as the configured variables), then compiles it with
- * wabt. Results are cached by the expanded text's hash, in memory and optionally on disk.
+ * values fixed at package time such as the configured variables, the secrets.wat and
+ * outbound.wat fragments when the function needs them), then compiles it with wabt.
+ * Results are cached by the expanded text's hash, in memory and optionally on disk.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,9 @@ import path from 'node:path';
 import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
+import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { outboundValues } from './outbound-policy.js';
+import { watBytes, watString } from './wat-text.js';
 import { siblingFile } from '../../src/util/paths.js';
 
 export interface AdapterOptions {
@@ -16,6 +20,10 @@ export interface AdapterOptions {
   env: Record<string, string>;
   /** Whether the function's memory declares a maximum (the adapter's memory must match: see merge.ts). */
   guestHasMaxMemory: boolean;
+  /** Secrets read from a Fastly secret store into the environment (names only: values stay in the store). */
+  secrets?: { store: string; names: string[] };
+  /** Set when the function imports wfn_http_v1: the policy compiled into the adapter. */
+  outbound?: OutboundSettings;
 }
 
 /** Where @lit strings start in the adapter's memory, and how much room they have (see adapter.wat). */
@@ -26,42 +34,52 @@ const ADAPTER_MAX_PAGES = 4096;
 
 const encoder = new TextEncoder();
 
-/** adapter.wat beside this file, or (when running from lib/) in the package's adapters/ folder. */
-export function adapterWatPath(): string {
-  return siblingFile(import.meta.url, 'adapter.wat', 'asset');
+/** A .wat file of this folder (beside this file, or when running from lib/ in the package's adapters/ folder). */
+export function adapterWatPath(file = 'adapter.wat'): string {
+  return siblingFile(import.meta.url, file, 'asset');
 }
 
-/** Bytes as the inside of a WAT string literal. */
-export function watString(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) {
-    out += b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c ? String.fromCharCode(b) : `\\${b.toString(16).padStart(2, '0')}`;
-  }
-  return out;
+/** A fragment file's two parts: imports (above the `;; @@code` line) and code. */
+function fragment(file: string): { imports: string; code: string } {
+  const text = readFileSync(adapterWatPath(file), 'utf8');
+  const at = text.indexOf(';; @@code');
+  if (at < 0) throw new Error(`${file}: the ";; @@code" line is missing`);
+  return { imports: text.slice(0, at), code: text.slice(at) };
 }
 
-/** The bytes a WAT string literal's inside stands for (the escapes adapter.wat uses). */
-export function watBytes(text: string): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch !== '\\') {
-      out.push(...encoder.encode(ch));
-      continue;
-    }
-    const next = text[i + 1];
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '"': 34, "'": 39, '\\': 92 };
-    if (next in simple) {
-      out.push(simple[next]);
-      i++;
-    } else if (/^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      out.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      throw new Error(`adapter.wat: unsupported string escape \\${next}`);
-    }
+/** The name the secret store is linked to a service under (deploy.ts links it so). */
+export function secretStoreName(functionName: string): string {
+  return `wfn-${functionName}`.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 255);
+}
+
+function secretsValues(secrets: AdapterOptions['secrets']): Record<string, string> {
+  if (!secrets || secrets.names.length === 0) return {};
+  for (const name of secrets.names) {
+    if (name === '' || name.includes('=') || name.includes('\0')) throw new UserError(`The secret name ${JSON.stringify(name)} is not valid.`);
   }
-  return Uint8Array.from(out);
+  return {
+    SECRET_STORE: watString(encoder.encode(secrets.store)),
+    SECRET_NAMES: watString(encoder.encode(secrets.names.map((n) => `${n}\0`).join(''))),
+    SECRET_STORE_MISSING: watString(
+      encoder.encode(`wfn: the Fastly secret store "${secrets.store}" is not linked to this service: ${secrets.names.join(', ')} not set\n`),
+    ),
+  };
+}
+
+/** Replaces each {{NAME}} once (what a value brings in is not scanned again). */
+function fillPlaceholders(text: string, values: Record<string, string>, file: string): string {
+  return text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (whole, name: string) => {
+    if (name === 'LITS' || name === 'LITS_BYTES') return whole;
+    if (!(name in values)) throw new Error(`${file}: unknown placeholder ${whole}`);
+    return values[name];
+  });
+}
+
+/** The fragment's parts, filled, under <PREFIX>_IMPORTS and <PREFIX>_CODE (empty when not wanted). */
+function fragmentValues(prefix: string, file: string, wanted: boolean, values: Record<string, string>): Record<string, string> {
+  if (!wanted) return { [`${prefix}_IMPORTS`]: '', [`${prefix}_CODE`]: '' };
+  const part = fragment(file);
+  return { [`${prefix}_IMPORTS`]: fillPlaceholders(part.imports, values, file), [`${prefix}_CODE`]: fillPlaceholders(part.code, values, file) };
 }
 
 function configSegment(env: Record<string, string>): { bytes: Uint8Array; count: number } {
@@ -91,18 +109,22 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
     BODY_400: body(400),
     BODY_500: body(500),
     BODY_502: body(502),
+    ...secretsValues(options.secrets),
+    ...(options.outbound ? outboundValues(options.outbound) : {}),
   };
-  let text = template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (whole, name: string) => {
-    if (name === 'LITS' || name === 'LITS_BYTES') return whole;
-    if (!(name in values)) throw new Error(`adapter.wat: unknown placeholder ${whole}`);
-    return values[name];
+  const hasSecrets = (options.secrets?.names.length ?? 0) > 0;
+  Object.assign(values, fragmentValues('SECRETS', 'secrets.wat', hasSecrets, values), fragmentValues('OUTBOUND', 'outbound.wat', !!options.outbound, values), {
+    SECRETS_EMIT: hasSecrets ? '(call $emit_secrets)' : '',
+    OUTBOUND_INIT: options.outbound ? '(call $ob_init)' : '',
   });
+  let text = fillPlaceholders(template, values, 'adapter.wat');
 
   // @lit"..." -> the literal's place in the adapter's memory; identical literals share it.
+  // @off"..." and @len"..." -> its offset or its length alone.
   const offsets = new Map<string, { offset: number; length: number }>();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  text = text.replace(/@lit"((?:[^"\\]|\\.)*)"/g, (_whole, inner: string) => {
+  text = text.replace(/@(lit|off|len)"((?:[^"\\]|\\.)*)"/g, (_whole, form: string, inner: string) => {
     let place = offsets.get(inner);
     if (!place) {
       const bytes = watBytes(inner);
@@ -111,6 +133,8 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
       chunks.push(bytes);
       size += bytes.length;
     }
+    if (form === 'off') return `(i32.const ${place.offset})`;
+    if (form === 'len') return `(i32.const ${place.length})`;
     return `(i32.const ${place.offset}) (i32.const ${place.length})`;
   });
   if (size > LITS_ROOM) throw new Error(`adapter.wat: the literals take ${size} bytes, more than the ${LITS_ROOM} reserved`);

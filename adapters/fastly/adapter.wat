@@ -15,7 +15,10 @@
 ;; Template, expanded by adapter-module.ts before wabt compiles it:
 ;;   @lit followed by a quoted string -> (i32.const OFFSET) (i32.const LENGTH) of that
 ;;                                       text, copied into $am at start
+;;   @off / @len and a quoted string   -> only (i32.const OFFSET) / (i32.const LENGTH)
 ;;   a NAME in double braces          -> a value computed at package time
+;;   SECRETS_* / OUTBOUND_* in double braces -> the parts of secrets.wat / outbound.wat,
+;;                                       only when the function has secrets / imports wfn_http_v1
 ;; The CGI mapping mirrors src/runtime/cgi.ts exactly (same variables, same order, same
 ;; decoding and fallbacks, same response parsing); test/adapters/fastly-adapter.test.ts
 ;; compares the two.
@@ -43,6 +46,8 @@
   (import "fastly_http_resp" "status_set" (func $resp_status_set (param i32 i32) (result i32)))
   (import "fastly_http_resp" "header_append" (func $resp_header_append (param i32 i32 i32 i32 i32) (result i32)))
   (import "fastly_http_resp" "send_downstream" (func $resp_send_downstream (param i32 i32 i32) (result i32)))
+{{SECRETS_IMPORTS}}
+{{OUTBOUND_IMPORTS}}
 
   ;; The adapter's memory. Its maximum follows the function's (see merge.ts: the lowering
   ;; adds up only the maxima that exist).
@@ -634,7 +639,6 @@
   (func $emit_config
     (local $src i32) (local $end i32) (local $len i32) (local $klen i32)
     (global.set $cfg_start (global.get $arena))
-    (if (i32.eqz (i32.const {{CONFIG_BYTES}})) (then (global.set $cfg_end (global.get $arena)) (return)))
     ;; load the segment above the arena, then keep the entries one by one
     (local.set $src (i32.add (global.get $arena) (i32.const {{CONFIG_BYTES}})))
     (call $ensure (i32.add (local.get $src) (i32.const {{CONFIG_BYTES}})))
@@ -651,6 +655,7 @@
             (global.set $cfg_count (i32.add (global.get $cfg_count) (i32.const 1)))))
         (local.set $src (i32.add (i32.add (local.get $src) (local.get $len)) (i32.const 1)))
         (br $each)))
+    {{SECRETS_EMIT}}
     (global.set $cfg_end (global.get $arena)))
 
   ;; argv as cgi.ts: the raw path, then each "&"-separated query pair, decoded.
@@ -773,7 +778,8 @@
     (global.set $bi_end (global.get $arena))
 
     (call $emit_config)
-    (call $emit_argv))
+    (call $emit_argv)
+    {{OUTBOUND_INIT}})
 
   ;; ------------------------------------------------------------- preview1 exports
 
@@ -1080,4 +1086,6 @@
     (call $guest_start)
     (call $finish))
 
+{{SECRETS_CODE}}
+{{OUTBOUND_CODE}}
 )

@@ -4,13 +4,18 @@
  *   no service yet:  POST /service (type wasm), POST .../version/1/domain
  *   a service:       GET .../version, PUT .../version/{active or latest}/clone
  *   then:            PUT .../version/{v}/package (multipart, field "package"), PUT .../version/{v}/activate
- * Request bodies are form-encoded, as the API documents them. The token is never logged.
+ * With secrets, a secret store is filled and linked to the version first (secret-store.ts).
+ * Request bodies are form-encoded or JSON, as the API documents each. The token and the
+ * secrets are never logged.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../src/util/errors.js';
 import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
+import { secretStoreName } from './adapter-module.js';
+import { secretValues } from '../../src/config/secrets.js';
+import { fillSecretStore, linkSecretStore } from './secret-store.js';
 
 export const DEFAULT_FASTLY_API = 'https://api.fastly.com';
 const STATE_FILE = 'service.json';
@@ -28,7 +33,8 @@ interface ServiceState {
   domain?: string;
 }
 
-type Body = URLSearchParams | FormData | undefined;
+/** Form-encoded, multipart, or (a plain object) JSON. */
+type Body = URLSearchParams | FormData | Record<string, unknown> | undefined;
 
 export class FastlyApi {
   constructor(private readonly base: string, private readonly token: string, private readonly log: (m: string) => void = () => {}) {}
@@ -36,12 +42,13 @@ export class FastlyApi {
   async call<T>(method: string, apiPath: string, body?: Body, allow404 = false): Promise<T | undefined> {
     const url = `${this.base}${apiPath}`;
     let res: Response;
+    const json = body !== undefined && !(body instanceof URLSearchParams) && !(body instanceof FormData);
     try {
       res = await fetch(url, {
         method,
         // fetch sets the form or multipart Content-Type from the body itself.
-        headers: { 'Fastly-Key': this.token, Accept: 'application/json', 'User-Agent': 'wfn' },
-        body,
+        headers: { 'Fastly-Key': this.token, Accept: 'application/json', 'User-Agent': 'wfn', ...(json ? { 'Content-Type': 'application/json' } : {}) },
+        body: json ? JSON.stringify(body) : (body as URLSearchParams | FormData | undefined),
       });
     } catch (error) {
       throw new UserError(
@@ -113,6 +120,16 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
   const archive = await readFile(bundle.archive);
   const name = bundle.name;
   const flags = options.flags as { serviceId?: string; domain?: string };
+  const { values: secrets, missing } = secretValues(bundle.artifact.secrets, options.env);
+  if (missing.length > 0) {
+    throw new UserError(
+      `Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`,
+      `Export ${missing[0]}=... before deploying: wfn puts secrets into a Fastly secret store, never into the package.`,
+    );
+  }
+  const store = secretStoreName(name);
+  // Secrets first: their values change in place, even when the package does not.
+  const storeId = bundle.artifact.secrets.length > 0 ? await fillSecretStore(api, store, secrets, options.log) : undefined;
 
   // Which service: --service-id, else the one this package was deployed to before, else one named like the function.
   const state = await readState(bundle.dir);
@@ -160,6 +177,8 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
       domain = flags.domain ?? domains[0];
     }
   }
+
+  if (storeId) await linkSecretStore(api, serviceId, version, storeId, store);
 
   const upload = new FormData();
   upload.append('package', new Blob([archive], { type: 'application/gzip' }), path.basename(bundle.archive));

@@ -8,6 +8,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, DeployOptions, EmulateOptions, TargetAdapter } from '../../src/target/types.js';
 import { deployToFastly } from './deploy.js';
+import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
+import { secretStoreName } from './adapter-module.js';
 import { startFastlyEmulator } from './emulator/server.js';
 import { isFastlyModule, packageForFastly } from './package.js';
 
@@ -26,12 +28,16 @@ export const adapter: TargetAdapter = {
 
   async emulate(bundle: Bundle, options: EmulateOptions) {
     const wasm = new Uint8Array(await readFile(mainWasmPath(bundle)));
+    // The secret store deploy would fill, filled from this shell's environment.
+    const secrets = secretValues(bundle.artifact.secrets, process.env);
+    if (secrets.missing.length > 0) options.log(`fastly: ${missingSecretsMessage(secrets.missing)}`);
     const emulator = await startFastlyEmulator(wasm, {
       host: options.host,
       port: options.port,
       log: options.log,
       memoryMiB: bundle.artifact.limits.memoryMiB,
       timeoutMs: bundle.artifact.limits.timeoutMs,
+      secretStores: { [secretStoreName(bundle.name)]: secrets.values },
     });
     return { url: emulator.url, close: () => emulator.close() };
   },

@@ -15,8 +15,9 @@ import { definedMemories, keepExports, readExports, renameExports, WasmFormatErr
 import { readImports, renameImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import { execChecked } from '../../src/util/exec.js';
-import { buildAdapter } from './adapter-module.js';
-
+import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
+import { buildAdapter, type AdapterOptions } from './adapter-module.js';
 
 /**
  * The features binaryen may read and write. Not `-all`: that also turns on encodings
@@ -29,12 +30,19 @@ const FEATURES = [
   '--enable-exception-handling', '--enable-threads',
 ];
 
+/** Bumped when the merge steps change: merged modules cached by an older wfn are not reused. */
+const MERGE_RECIPE = '2 zeroed growth';
+
 /** The function's `_start`, renamed so the adapter's `_start` can wrap it. */
 export const GUEST_START = '__wfn_guest_start';
 
 export interface MergeOptions {
   /** Configured variables, baked into the adapter. */
   env: Record<string, string>;
+  /** Secrets, read from this Fastly secret store at run time. */
+  secrets?: AdapterOptions['secrets'];
+  /** [outbound] of wfn.toml (used when the function imports wfn_http_v1; none = deny every call). */
+  outbound?: OutboundSettings;
   /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -70,6 +78,38 @@ function featureBits(b: Binaryen): number {
 }
 
 /**
+ * binaryen's lowered `memory.grow` of the function's memory moves the adapter's memory up by
+ * the pages added, but leaves the adapter's old bytes where the function's new pages now are:
+ * those pages must read as zero (wasm's memory.grow gives zeroed pages; Go's runtime relies on
+ * it and crashes otherwise). This replaces it with the same steps plus clearing those bytes.
+ * Names as binaryen 132's MultiMemoryLowering makes them (version-pinned; checked).
+ */
+function zeroFunctionGrowth(b: Binaryen, module: ReturnType<Binaryen['readBinary']>): void {
+  if (!module.getFunction('0_grow') || !module.getFunction('0_size') || !module.getGlobal('1_byte_offset')) {
+    throw new Error('the lowered module lacks binaryen\'s 0_grow / 0_size / 1_byte_offset (another binaryen version?)');
+  }
+  const i32 = b.i32;
+  const m = module;
+  const delta = () => m.local.get(0, i32);
+  const bytes = () => m.i32.shl(delta(), m.i32.const(16));
+  const offset = () => m.global.get('1_byte_offset', i32);
+  // locals: 1 the size to return (pages), 2 the whole memory's pages before, 3 the adapter's bytes
+  const moved = () => m.local.get(3, i32);
+  const body = m.block(null, [
+    m.local.set(1, m.call('0_size', [], i32)),
+    m.local.set(2, m.memory.size()),
+    m.if(m.i32.eq(m.memory.grow(delta()), m.i32.const(-1)), m.return(m.i32.const(-1))),
+    m.local.set(3, m.i32.sub(m.i32.shl(m.local.get(2, i32), m.i32.const(16)), offset())),
+    m.memory.copy(m.i32.add(offset(), bytes()), offset(), moved()),
+    m.memory.fill(offset(), m.i32.const(0), m.select(m.i32.lt_u(bytes(), moved()), bytes(), moved())),
+    m.global.set('1_byte_offset', m.i32.add(offset(), bytes())),
+    m.local.get(1, i32),
+  ], i32);
+  m.removeFunction('0_grow');
+  m.addFunction('0_grow', b.createType([i32]), i32, [i32, i32, i32], body);
+}
+
+/**
  * --multi-memory-lowering, in-process (binaryen.js loads once per process; a wasm-opt
  * process per function costs as much again): one memory, the function's at address 0.
  */
@@ -80,6 +120,7 @@ async function lowerMemories(merged: Uint8Array): Promise<Uint8Array> {
   const module = (b.readBinary as (data: Uint8Array, features: number) => ReturnType<Binaryen['readBinary']>)(merged, featureBits(b));
   try {
     module.runPasses(['multi-memory-lowering']);
+    zeroFunctionGrowth(b, module);
     if (!module.validate()) throw new Error('the lowered module does not validate');
     return module.emitBinary();
   } finally {
@@ -102,12 +143,15 @@ export async function mergeProblems(fn: Uint8Array): Promise<string[]> {
   return problems;
 }
 
+const PREVIEW1 = new Set<string>(PREVIEW1_FUNCTIONS);
+
 /** Problems of a merged module: imports other than fastly_* / preview1, missing exports. */
 export function checkMerged(wasm: Uint8Array): string[] {
   const problems: string[] = [];
   if (!WebAssembly.validate(wasm as BufferSource)) problems.push('the merged module does not validate');
   for (const imp of readImports(wasm)) {
-    if (!imp.module.startsWith('fastly_') && imp.module !== 'wasi_snapshot_preview1') {
+    // (a wasi_snapshot_preview1 import that is not a preview1 function is one the adapter left unresolved)
+    if (!imp.module.startsWith('fastly_') && !(imp.module === 'wasi_snapshot_preview1' && PREVIEW1.has(imp.name))) {
       problems.push(`unexpected import ${imp.module}.${imp.name}`);
     }
   }
@@ -126,13 +170,21 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
+  // The function's wfn_http_v1 imports bind to the adapter too: wasm-merge resolves by module
+  // name, so they become wasi_snapshot_preview1."wfn_http_v1.<name>", which the adapter exports.
+  const outbound = readImports(fn).some((i) => i.module === OUTBOUND_MODULE);
   const adapter = await buildAdapter(
-    { env: options.env, guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined },
+    {
+      env: options.env,
+      guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined,
+      secrets: options.secrets,
+      outbound: outbound ? (options.outbound ?? DEFAULT_OUTBOUND) : undefined,
+    },
     options.cacheDir,
   );
   // The same function and adapter always merge to the same bytes: keep the result.
   const cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'wfn-fastly-cache');
-  const key = createHash('sha256').update(fn).update(adapter).update((await npmWasmMerge()).release).digest('hex').slice(0, 24);
+  const key = createHash('sha256').update(fn).update(adapter).update((await npmWasmMerge()).release).update(MERGE_RECIPE).digest('hex').slice(0, 24);
   const cached = path.join(cacheDir, `merged-${key}.wasm`);
   if (existsSync(cached)) {
     const wasm = new Uint8Array(await readFile(cached));
@@ -144,7 +196,13 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const adapterFile = path.join(dir, 'adapter.wasm');
     const mergedFile = path.join(dir, 'merged.wasm');
     if (!readExports(fn).some((e) => e.name === '_start')) throw new WasmFormatError('the module does not export "_start"');
-    await writeFile(fnFile, renameExports(fn, { _start: GUEST_START }));
+    let renamed = renameExports(fn, { _start: GUEST_START });
+    if (outbound) {
+      renamed = renameImports(renamed, (imp) =>
+        imp.module === OUTBOUND_MODULE ? { module: 'wasi_snapshot_preview1', name: `${OUTBOUND_MODULE}.${imp.name}` } : { module: imp.module, name: imp.name },
+      );
+    }
+    await writeFile(fnFile, renamed);
     await writeFile(adapterFile, adapter);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
     await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);

@@ -12,6 +12,7 @@ import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
+import { secretStoreName } from './adapter-module.js';
 import { mergeFunction } from './merge.js';
 
 /** Fixed file times inside the archive: the same function gives the same bytes. */
@@ -69,7 +70,13 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
     main = fn;
     warnings.push('the module already calls Fastly hostcalls: packaged as it is, without the adapter');
   } else {
-    const merged = await mergeFunction(fn, { env: artifact.env, cacheDir });
+    const merged = await mergeFunction(fn, {
+      env: artifact.env,
+      cacheDir,
+      // Names only: the values live in the secret store deploy fills (never in main.wasm).
+      secrets: artifact.secrets.length > 0 ? { store: secretStoreName(name), names: artifact.secrets } : undefined,
+      outbound: artifact.outbound,
+    });
     // The memory cap, written into the module as on every target: memory.grow past it fails.
     try {
       main = capMemory(merged.wasm, artifact.limits.memoryMiB);
@@ -79,11 +86,8 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
     }
     adapterSize = merged.adapterSize;
   }
-  if (artifact.secrets.length > 0) {
-    warnings.push(
-      `secrets (${artifact.secrets.join(', ')}) are not passed to Fastly: wfn does not put secret values into main.wasm; ` +
-        'keep them in a Fastly Secret Store',
-    );
+  if (artifact.secrets.length > 0 && isFastlyModule(fn)) {
+    warnings.push(`secrets (${artifact.secrets.join(', ')}) reach a module built for Fastly only through its own secret store calls`);
   }
 
   await rm(path.join(dir, name), { recursive: true, force: true });

@@ -16,6 +16,26 @@ import { WasiExit, WasiHost } from './wasi.js';
 export interface OutboundBinding {
   settings: OutboundSettings;
   perform(request: OutboundRequest): OutboundResult | Promise<OutboundResult>;
+  /**
+   * `perform` returns promises and the engine has JSPI (workerd): `send` becomes a
+   * WebAssembly.Suspending import and `_start` runs through WebAssembly.promising, so the
+   * wasm stack is suspended while the host awaits the call.
+   */
+  suspending?: boolean;
+}
+
+/** JSPI, where the engine has it (workerd has it without flags; Node 20 does not). */
+interface Jspi {
+  Suspending: new (fn: (...args: number[]) => unknown) => (...args: number[]) => unknown;
+  promising(fn: () => void): () => Promise<void>;
+}
+
+function jspi(): Jspi {
+  const api = WebAssembly as unknown as Partial<Jspi>;
+  if (typeof api.Suspending !== 'function' || typeof api.promising !== 'function') {
+    throw new Error('this engine has no JSPI (WebAssembly.Suspending / WebAssembly.promising)');
+  }
+  return api as Jspi;
 }
 
 export interface RunInput {
@@ -30,7 +50,6 @@ const UNAVAILABLE: OutboundBinding = {
   settings: DEFAULT_OUTBOUND,
   perform: () => ({ error: { code: OUTBOUND_ERROR.FAILED, message: 'outbound HTTP is not available on this host' } }),
 };
-
 
 /** Limits of a module whose memory was turned into the `wfn.memory` import (module.ts importMemory). */
 export interface PooledMemoryLimits {
@@ -87,6 +106,7 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
   if (lent) imports.wfn = { memory: lent };
   let outbound: OutboundHost | undefined;
+  let suspending = false;
   if (usesOutbound(module)) {
     const binding = input.outbound ?? UNAVAILABLE;
     outbound = new OutboundHost({
@@ -95,7 +115,9 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
       perform: binding.perform,
       log: (line) => host.appendStderr(`${line}\n`),
     });
-    Object.assign(imports, outbound.imports);
+    const api = outbound.imports;
+    suspending = binding.suspending === true;
+    imports.wfn_http_v1 = suspending ? { ...api.wfn_http_v1, send: new (jspi().Suspending)(api.wfn_http_v1.send) } : api.wfn_http_v1;
   }
   // Synchronous: the module is compiled already, and a dedicated thread gains nothing from a promise.
   const instance = new WebAssembly.Instance(module, imports);
@@ -106,7 +128,9 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   let exitCode: number | null = 0;
   let trap: string | undefined;
   try {
-    (instance.exports._start as () => void)();
+    const start = instance.exports._start as () => void;
+    if (suspending) await jspi().promising(start)();
+    else start();
   } catch (error) {
     if (error instanceof WasiExit) exitCode = error.code;
     else {

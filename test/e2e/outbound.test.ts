@@ -1,5 +1,5 @@
 // Outbound HTTP end to end: every language's proxy template, built once, on `wfn dev` (the
-// dev server and its worker pool), a `wfn serve` deploy and `dev --target lambda`, against
+// dev server and its worker pool), a `wfn serve` deploy and `dev --target lambda|cloudflare|fastly`, against
 // loopback upstreams. The same answers everywhere: the upstream's status, content type and body
 // byte for byte (3 MiB binary too) plus x-upstream-status; 502 with the host's message and one
 // log line when a call is denied, unreachable or times out; 504 at the function's own timeout
@@ -9,6 +9,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { adapter as cloudflare } from '../../adapters/cloudflare/index.js';
+import { adapter as fastly } from '../../adapters/fastly/index.js';
 import { adapter as lambda } from '../../adapters/lambda/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Language } from '../../src/config/types.js';
@@ -23,6 +25,7 @@ import { request } from '../helpers/http.js';
 import { itWithToolchain } from '../helpers/toolchain-gate.js';
 import { closedPort, sha256, startUpstream, testBytes, type Upstream } from '../helpers/upstream.js';
 import { startTestServe } from '../server/serve/helpers.js';
+import type { TargetAdapter } from '../../src/target/types.js';
 
 const LANGUAGES: Language[] = ['rust', 'assemblyscript', 'go', 'js'];
 const MiB3 = 3 * 1024 * 1024;
@@ -179,5 +182,31 @@ for (const language of LANGUAGES) {
         await Promise.all([emulator.close(), slow.close()]);
       }
     }, 600_000);
+
+    // The emulators running the shipped package: Cloudflare (workerd, JSPI) and Fastly (the adapter on hostcalls).
+    for (const target of [cloudflare, fastly] as TargetAdapter[]) {
+      it(`dev --target ${target.name}: the packaged function behaves the same; its timeout is 504 while others are answered`, async () => {
+        const { dir } = await built();
+        const config = await loadConfig(dir);
+        const wasmPath = path.join(dir, 'dist', `${config.name}.wasm`);
+        const lines: string[] = [];
+        const artifact = (name: string, outbound: OutboundSettings, timeoutMs: number) =>
+          ({ name, wasmPath, env: { UPSTREAM: upstream.url }, secrets: [], limits: { memoryMiB: 128, timeoutMs }, outbound, projectDir: path.join(dir, `${target.name}-${name}`) });
+        const emulator = await target.emulate(await target.package(artifact('proxy', settings(), 10_000)), { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
+        // (a generous function timeout: a Go instance starts slowly on a busy machine)
+        const slow = await target.emulate(await target.package(artifact('slow', settings({ timeoutMs: 60_000 }), 4000)), { host: '127.0.0.1', port: 0, log: () => {} });
+        try {
+          await checkProxy(emulator.url, () => lines.join('\n'));
+          const before = upstream.hanging();
+          let settled = false;
+          const hanging = request(`${slow.url}hang`).finally(() => (settled = true));
+          while (upstream.hanging() === before && !settled) await new Promise((r) => setTimeout(r, 10));
+          expect((await request(`${emulator.url}status/203`)).status).toBe(203);
+          expect((await hanging).status).toBe(504);
+        } finally {
+          await Promise.all([emulator.close(), slow.close()]);
+        }
+      }, 600_000);
+    }
   });
 }

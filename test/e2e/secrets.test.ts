@@ -1,4 +1,4 @@
-// Secrets on the Node targets: named in wfn.toml, valued from the environment, read by the
+// Secrets on every target: named in wfn.toml, valued from the environment, read by the
 // function like any variable, and never in --json output, logs, packages on disk or wfn serve's
 // records and answers. The function answers the secret reversed, so the canary value itself
 // appears nowhere a test greps, while the answer proves the function saw it exactly.
@@ -7,6 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { adapter as cloudflare } from '../../adapters/cloudflare/index.js';
+import { adapter as fastly } from '../../adapters/fastly/index.js';
 import { adapter as lambda } from '../../adapters/lambda/index.js';
 import { adapter as selfHosted } from '../../adapters/self-hosted/index.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -29,6 +31,26 @@ let reversed = "";
 for (let i = value.length - 1; i >= 0; i--) reversed += value.charAt(i);
 respond("", "text/plain", value.length == 0 ? "(unset)" : reversed);
 `;
+
+/**
+ * Starts a server with the canary in this process's environment (the emulators and dev read
+ * secrets from it), asks it once, and returns the answer's body; the environment is restored.
+ */
+async function askWithSecret(start: () => Promise<{ url: string; close(): Promise<void> }>): Promise<string> {
+  const saved = process.env[NAME];
+  process.env[NAME] = CANARY;
+  try {
+    const server = await start();
+    try {
+      return (await request(server.url)).body.toString();
+    } finally {
+      await server.close();
+    }
+  } finally {
+    if (saved === undefined) delete process.env[NAME];
+    else process.env[NAME] = saved;
+  }
+}
 
 /** Every file under dir that holds the canary. */
 async function filesWithCanary(dir: string): Promise<string[]> {
@@ -68,19 +90,8 @@ describe('secrets', async () => {
 
   it('wfn dev: the same, and nothing logged holds the value', async () => {
     const lines: string[] = [];
-    const saved = process.env[NAME];
-    process.env[NAME] = CANARY;
-    try {
-      const dev = await startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, watch: false, log: (l) => lines.push(l), progress: (l) => lines.push(l) });
-      try {
-        expect((await request(dev.url)).body.toString()).toBe(REVERSED);
-      } finally {
-        await dev.close();
-      }
-    } finally {
-      if (saved === undefined) delete process.env[NAME];
-      else process.env[NAME] = saved;
-    }
+    const answer = await askWithSecret(() => startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, watch: false, log: (l) => lines.push(l), progress: (l) => lines.push(l) }));
+    expect(answer).toBe(REVERSED);
     expect(lines.join('\n')).not.toContain(CANARY);
   }, 600_000);
 
@@ -128,4 +139,18 @@ describe('secrets', async () => {
     }
     expect(lines.join('\n')).not.toContain(CANARY);
   }, 600_000);
+
+  for (const target of [cloudflare, fastly]) {
+    it(`${target.name}: deploy --dry-run --json and the package hold the name only; dev --target ${target.name} passes the value`, async () => {
+      const dry = await wfn(['deploy', dir, '--target', target.name, '--dry-run', '--json'], { env: { [NAME]: CANARY } });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout + dry.stderr).not.toContain(CANARY);
+      const bundle = await target.package(await artifactFrom({ kind: 'project', dir }));
+      expect(await filesWithCanary(bundle.dir)).toEqual([]);
+      const lines: string[] = [];
+      expect(await askWithSecret(() => target.emulate(bundle, { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) }))).toBe(REVERSED);
+      expect(lines.join('\n')).not.toContain(CANARY);
+      expect(await filesWithCanary(bundle.dir)).toEqual([]);
+    }, 600_000);
+  }
 });

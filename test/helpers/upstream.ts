@@ -2,6 +2,8 @@
  * A loopback upstream for the outbound HTTP tests (127.0.0.1, never the internet). Paths:
  *   /echo...        200: JSON of method, url, headers and the body's length and sha256
  *   /bytes?n=N      N pseudo-random bytes (application/octet-stream), the same for the same N
+ *   /chunked?n=N    the same bytes without a content-length (chunked, 64 KiB writes)
+ *   /gzip?n=N       the same bytes gzip-encoded (content-encoding: gzip)
  *   /status/N       status N, text body
  *   /headers        repeated response headers (set-cookie twice, x-multi twice)
  *   /redirect/N?to=URL  status N with Location: URL (default /echo)
@@ -11,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 
 export interface Upstream {
   url: string;
@@ -55,6 +58,19 @@ export async function startUpstream(): Promise<Upstream> {
       if (parts[0] === 'bytes') {
         const data = testBytes(Number(url.searchParams.get('n') ?? 0));
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
+        res.end(data);
+        return;
+      }
+      if (parts[0] === 'chunked') {
+        const data = testBytes(Number(url.searchParams.get('n') ?? 0));
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let at = 0; at < data.length; at += 65536) res.write(data.subarray(at, at + 65536));
+        res.end();
+        return;
+      }
+      if (parts[0] === 'gzip') {
+        const data = gzipSync(testBytes(Number(url.searchParams.get('n') ?? 0)));
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip', 'content-length': data.length });
         res.end(data);
         return;
       }

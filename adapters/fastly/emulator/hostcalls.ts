@@ -8,9 +8,11 @@
  * Every import of the module that is not implemented here gets a stub that answers
  * $unsupported and is logged by name: a program never crashes on a missing hostcall.
  *
- * No node:* imports: the same host could run in any JavaScript engine.
+ * Backend requests (send_async and friends) go through a BackendNet, which blocks the
+ * program's thread while the network thread works; nothing else here needs Node.
  */
 import type { FuncType, ImportEntry } from '../../../src/runtime/wasm-imports.js';
+import type { BackendNet } from './backend-net.js';
 
 /** Replaces a header list in place (guests can append any number of headers: no spread). */
 function replaceAll(headers: [string, string][], next: [string, string][]): void {
@@ -68,6 +70,8 @@ interface RequestEntry {
   uri: string;
   version: number;
   headers: Headers;
+  /** auto_decompress_response_set: gzip responses come back decoded. */
+  decompressGzip?: boolean;
 }
 
 interface ResponseEntry {
@@ -84,6 +88,8 @@ interface BodyEntry {
   readAt: number;
   /** The length the host announces (known_length); undefined for bodies the program writes. */
   knownLength?: number;
+  /** A backend response's body, streaming from the network (the exchange's id). */
+  stream?: number;
 }
 
 interface EndpointEntry {
@@ -91,7 +97,39 @@ interface EndpointEntry {
   name: string;
 }
 
-type Entry = RequestEntry | ResponseEntry | BodyEntry | EndpointEntry;
+/** A request sent to a backend, its response not taken yet. */
+interface PendingEntry {
+  kind: 'pending';
+  exchange: number;
+}
+
+interface SecretStoreEntry {
+  kind: 'secret_store';
+  entries: Record<string, string>;
+}
+
+interface SecretEntry {
+  kind: 'secret';
+  value: Uint8Array;
+}
+
+type Entry = RequestEntry | ResponseEntry | BodyEntry | EndpointEntry | PendingEntry | SecretStoreEntry | SecretEntry;
+
+/** A backend registered with register_dynamic_backend: where requests to it go, and how. */
+interface Backend {
+  target: string;
+  useSsl: boolean;
+  hostOverride?: string;
+  sniHostname?: string;
+  connectTimeoutMs?: number;
+  firstByteTimeoutMs?: number;
+  betweenBytesTimeoutMs?: number;
+}
+
+/** $backend_config_options bits (typenames.witx). */
+const BACKEND_OPTION = { hostOverride: 1 << 1, connectTimeout: 1 << 2, firstByteTimeout: 1 << 3, betweenBytesTimeout: 1 << 4, useSsl: 1 << 5, sniHostname: 1 << 11 };
+/** $send_error_detail_tag: ok. */
+const SEND_OK = 1;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const encoder = new TextEncoder();
@@ -142,6 +180,12 @@ export interface HostOptions {
   log(line: string): void;
   /** A request id for downstream_client_request_id. */
   requestId?: string;
+  /** Where backend requests go; without it, sending answers $unsupported. */
+  net?: BackendNet;
+  /** Secret stores by name (the values `wfn dev` took from its environment). */
+  secretStores?: Record<string, Record<string, string>>;
+  /** False: register_dynamic_backend is refused, as on a service without dynamic backends. */
+  dynamicBackends?: boolean;
 }
 
 /** The hostcalls for one request; `imports()` for instantiation, then `bind(memory)`. */
@@ -153,6 +197,7 @@ export class FastlyHost {
   private readonly downstreamBody: number;
   private readonly started = performance.now();
   private readonly unsupportedSeen = new Set<string>();
+  private readonly backends = new Map<string, Backend>();
   /** The response sent downstream (final once the instance is done). */
   private sent: { resp: ResponseEntry; body: BodyEntry; streaming: boolean; bodyHandle: number } | undefined;
   /** Hostcalls the program called that the emulator does not implement. */
@@ -288,6 +333,30 @@ export class FastlyHost {
       body.buf.set(data, body.length);
     }
     body.length = need;
+  }
+
+  /** A backend response's body, read to its end into memory (when it is sent on or appended). */
+  private materialize(bd: BodyEntry): boolean {
+    if (bd.stream === undefined) return true;
+    for (;;) {
+      const got = this.options.net!.read(bd.stream, 1 << 20);
+      if (!(got instanceof Uint8Array)) {
+        this.options.log(`fastly emulator: reading a backend response failed: ${got.error}`);
+        return false;
+      }
+      if (got.length === 0) break;
+      this.bodyAppend(bd, got);
+    }
+    bd.stream = undefined;
+    return true;
+  }
+
+  private closeBody(h: number): number {
+    const bd = this.get(h, 'body');
+    if (!bd) return Status.BADF;
+    if (bd.stream !== undefined) this.options.net?.cancel(bd.stream);
+    this.handles.delete(h >>> 0);
+    return Status.OK;
   }
 
   // ------------------------------------------------------------- header calls
@@ -494,9 +563,17 @@ export class FastlyHost {
         return Status.OK;
       },
       close: (h: number) => (req(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
+      ...this.backendCalls(),
       cache_override_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
       cache_override_v2_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
-      auto_decompress_response_set: (h: number) => (req(h) ? Status.OK : Status.BADF),
+      auto_decompress_response_set: (h: number, encodings: number) => {
+        const r = req(h);
+        if (!r) return Status.BADF;
+        // $content_encodings: only gzip (bit 0) is defined
+        if (encodings >>> 0 > 1) return Status.INVAL;
+        r.decompressGzip = encodings === 1;
+        return Status.OK;
+      },
     };
   }
 
@@ -528,6 +605,7 @@ export class FastlyHost {
         const bd = body(b);
         if (!r || !bd) return Status.BADF;
         if (this.sent) return Status.HTTPUSER;
+        if (!this.materialize(bd)) return Status.ERROR;
         this.sent = { resp: r, body: bd, streaming: streaming !== 0, bodyHandle: b >>> 0 };
         this.handles.delete(h >>> 0);
         // A non-streaming body is consumed; a streaming one stays writable until closed.
@@ -552,6 +630,16 @@ export class FastlyHost {
       read: (h: number, buf: number, len: number, nreadOut: number) => {
         const bd = body(h);
         if (!bd) return Status.BADF;
+        if (bd.stream !== undefined) {
+          const got = this.options.net!.read(bd.stream, len >>> 0);
+          if (!(got instanceof Uint8Array)) {
+            this.options.log(`fastly emulator: reading a backend response failed: ${got.error}`);
+            return Status.ERROR;
+          }
+          this.bytes(buf, got.length).set(got);
+          this.u32(nreadOut, got.length);
+          return Status.OK;
+        }
         const n = Math.min(len >>> 0, bd.length - bd.readAt);
         this.bytes(buf, n).set(bd.buf.subarray(bd.readAt, bd.readAt + n));
         bd.readAt += n;
@@ -570,12 +658,13 @@ export class FastlyHost {
         const d = body(dest);
         const s = body(src);
         if (!d || !s) return Status.BADF;
+        if (!this.materialize(s)) return Status.ERROR;
         this.bodyAppend(d, s.buf.subarray(s.readAt, s.length));
         this.handles.delete(src >>> 0);
         return Status.OK;
       },
-      close: (h: number) => (body(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
-      abandon: (h: number) => (body(h) && this.handles.delete(h >>> 0) ? Status.OK : Status.BADF),
+      close: (h: number) => this.closeBody(h),
+      abandon: (h: number) => this.closeBody(h),
       known_length: (h: number, out: number) => {
         const bd = body(h);
         if (!bd) return Status.BADF;
@@ -623,13 +712,20 @@ export class FastlyHost {
         },
       },
       fastly_async_io: {
-        // Everything here is in memory: every handle is ready at once.
-        select: (_handles: number, count: number, _timeout: number, out: number) => {
-          this.u32(out, count > 0 ? 0 : 0xffffffff);
+        // Backend requests and their bodies become ready as the network delivers; all else at once.
+        select: (handles: number, count: number, timeoutMs: number, out: number) => {
+          const list = Array.from({ length: count >>> 0 }, (_, i) => this.view().getUint32((handles >>> 0) + i * 4, true));
+          if (list.length === 0) return Status.INVAL;
+          if (list.some((h) => !this.handles.has(h))) return Status.BADF;
+          const checks = list.map((h) => () => this.ready(h));
+          let index = checks.findIndex((c) => c());
+          if (index < 0) index = this.options.net!.waitAny(checks, timeoutMs >>> 0 === 0 ? undefined : timeoutMs >>> 0);
+          this.u32(out, index < 0 ? 0xffffffff : index);
           return Status.OK;
         },
-        is_ready: (_h: number, out: number) => {
-          this.u32(out, 1);
+        is_ready: (h: number, out: number) => {
+          if (!this.handles.has(h >>> 0)) return Status.BADF;
+          this.u32(out, this.ready(h) ? 1 : 0);
           return Status.OK;
         },
       },
@@ -644,11 +740,162 @@ export class FastlyHost {
         },
       },
       fastly_backend: {
-        // No backends are configured in the emulator.
-        exists: (_name: number, _len: number, out: number) => {
-          this.u32(out, 0);
+        // Only dynamic backends exist in the emulator.
+        exists: (name: number, len: number, out: number) => {
+          this.u32(out, this.backends.has(this.str(name, len)) ? 1 : 0);
           return Status.OK;
         },
+        is_dynamic: (name: number, len: number, out: number) => {
+          if (!this.backends.has(this.str(name, len))) return Status.INVAL;
+          this.u32(out, 1);
+          return Status.OK;
+        },
+      },
+      fastly_secret_store: this.secretStoreCalls(),
+    };
+  }
+
+  // ------------------------------------------------------------ backends
+
+  private registerBackend(namePtr: number, nameLen: number, targetPtr: number, targetLen: number, mask: number, cfg: number): number {
+    if (this.options.dynamicBackends === false) {
+      this.options.log('fastly emulator: register_dynamic_backend refused: dynamic backends are not enabled on this service');
+      return Status.UNSUPPORTED;
+    }
+    const name = this.str(namePtr, nameLen);
+    const target = this.str(targetPtr, targetLen);
+    if (name === '' || this.backends.has(name)) return Status.INVAL;
+    if (!/^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/.test(target)) return Status.INVAL;
+    const view = this.view();
+    const at = cfg >>> 0;
+    const u32 = (offset: number) => view.getUint32(at + offset, true);
+    const text = (offset: number) => this.str(u32(offset), u32(offset + 4));
+    const has = (bit: number) => (mask & bit) !== 0;
+    this.backends.set(name, {
+      target,
+      useSsl: has(BACKEND_OPTION.useSsl),
+      hostOverride: has(BACKEND_OPTION.hostOverride) ? text(0) : undefined,
+      connectTimeoutMs: has(BACKEND_OPTION.connectTimeout) ? u32(8) : undefined,
+      firstByteTimeoutMs: has(BACKEND_OPTION.firstByteTimeout) ? u32(12) : undefined,
+      betweenBytesTimeoutMs: has(BACKEND_OPTION.betweenBytesTimeout) ? u32(16) : undefined,
+      sniHostname: has(BACKEND_OPTION.sniHostname) ? text(52) : undefined,
+    });
+    return Status.OK;
+  }
+
+  /** Starts the request on the backend; the exchange's id, or a status. */
+  private startSend(h: number, b: number, backendPtr: number, backendLen: number): { exchange: number } | { status: number } {
+    const r = this.get(h, 'request');
+    const bd = this.get(b, 'body');
+    if (!r || !bd) return { status: Status.BADF };
+    const backend = this.backends.get(this.str(backendPtr, backendLen));
+    if (!backend) return { status: Status.INVAL };
+    if (!this.options.net) {
+      this.options.log('fastly emulator: no network for backend requests in this host');
+      return { status: Status.UNSUPPORTED };
+    }
+    let path: string;
+    try {
+      const url = new URL(r.uri);
+      path = `${url.pathname}${url.search}`;
+    } catch {
+      return { status: Status.INVAL };
+    }
+    const exchange = this.options.net.start({
+      method: r.method,
+      url: `${backend.useSsl ? 'https' : 'http'}://${backend.target}${path}`,
+      headers: r.headers.map(([k, v]) => [k, v]),
+      body: bd.buf.slice(bd.readAt, bd.length),
+      hostOverride: backend.hostOverride,
+      servername: backend.sniHostname,
+      connectTimeoutMs: backend.connectTimeoutMs,
+      firstByteTimeoutMs: backend.firstByteTimeoutMs,
+      betweenBytesTimeoutMs: backend.betweenBytesTimeoutMs,
+      decompressGzip: r.decompressGzip,
+    });
+    // The request and its body are consumed by the send.
+    this.handles.delete(h >>> 0);
+    this.handles.delete(b >>> 0);
+    return { exchange };
+  }
+
+  /** Blocks for the response head; the response and body handles, or ERROR with the detail's tag. */
+  private awaitResponse(exchange: number, detailPtr: number | undefined, respOut: number, bodyOut: number): number {
+    const ex = this.options.net!.waitHead(exchange);
+    if (!ex?.head) {
+      if (detailPtr !== undefined) this.u32(detailPtr, ex?.error?.tag ?? 22);
+      this.options.log(`fastly emulator: backend request failed: ${ex?.error?.message ?? 'unknown error'}`);
+      this.options.net!.cancel(exchange);
+      return Status.ERROR;
+    }
+    if (detailPtr !== undefined) this.u32(detailPtr, SEND_OK);
+    this.u32(respOut, this.add({ kind: 'response', status: ex.head.status, version: HTTP_11, headers: ex.head.headers.map(([k, v]) => [k, v]) }));
+    this.u32(bodyOut, this.add({ kind: 'body', buf: new Uint8Array(0), length: 0, readAt: 0, stream: exchange }));
+    return Status.OK;
+  }
+
+  /** Is the handle ready for I/O (fastly_async_io): a pending request with its head, a body with data? */
+  private ready(h: number): boolean {
+    const e = this.handles.get(h >>> 0);
+    if (e?.kind === 'pending') return this.options.net!.headReady(e.exchange);
+    if (e?.kind === 'body' && e.stream !== undefined) return e.readAt < e.length || this.options.net!.bodyReady(e.stream);
+    return true;
+  }
+
+  private backendCalls(): Record<string, (...a: any[]) => number> {
+    const sendAsync = (h: number, b: number, name: number, nameLen: number, pendingOut: number) => {
+      const started = this.startSend(h, b, name, nameLen);
+      if ('status' in started) return started.status;
+      this.u32(pendingOut, this.add({ kind: 'pending', exchange: started.exchange }));
+      return Status.OK;
+    };
+    const send = (h: number, b: number, name: number, nameLen: number, detail: number | undefined, respOut: number, bodyOut: number) => {
+      const started = this.startSend(h, b, name, nameLen);
+      if ('status' in started) return started.status;
+      return this.awaitResponse(started.exchange, detail, respOut, bodyOut);
+    };
+    const wait = (p: number, detail: number | undefined, respOut: number, bodyOut: number) => {
+      const pending = this.get(p, 'pending');
+      if (!pending) return Status.BADF;
+      this.handles.delete(p >>> 0);
+      return this.awaitResponse(pending.exchange, detail, respOut, bodyOut);
+    };
+    return {
+      register_dynamic_backend: (n: number, nl: number, t: number, tl: number, mask: number, cfg: number) => this.registerBackend(n, nl, t, tl, mask, cfg),
+      send_async: sendAsync,
+      send_async_v2: (h: number, b: number, name: number, nameLen: number, _streaming: number, pendingOut: number) => sendAsync(h, b, name, nameLen, pendingOut),
+      send_async_streaming: sendAsync,
+      send: (h: number, b: number, name: number, nameLen: number, respOut: number, bodyOut: number) => send(h, b, name, nameLen, undefined, respOut, bodyOut),
+      send_v2: (h: number, b: number, name: number, nameLen: number, detail: number, respOut: number, bodyOut: number) => send(h, b, name, nameLen, detail, respOut, bodyOut),
+      send_v3: (h: number, b: number, name: number, nameLen: number, detail: number, respOut: number, bodyOut: number) => send(h, b, name, nameLen, detail, respOut, bodyOut),
+      pending_req_wait: (p: number, respOut: number, bodyOut: number) => wait(p, undefined, respOut, bodyOut),
+      pending_req_wait_v2: (p: number, detail: number, respOut: number, bodyOut: number) => wait(p, detail, respOut, bodyOut),
+    };
+  }
+
+  private secretStoreCalls(): Record<string, (...a: any[]) => number> {
+    return {
+      open: (name: number, len: number, out: number) => {
+        const entries = this.options.secretStores?.[this.str(name, len)];
+        if (!entries) return Status.NONE;
+        this.u32(out, this.add({ kind: 'secret_store', entries }));
+        return Status.OK;
+      },
+      get: (store: number, key: number, len: number, out: number) => {
+        const s = this.get(store, 'secret_store');
+        if (!s) return Status.BADF;
+        const value = s.entries[this.str(key, len)];
+        if (value === undefined) return Status.NONE;
+        this.u32(out, this.add({ kind: 'secret', value: encoder.encode(value) }));
+        return Status.OK;
+      },
+      plaintext: (secret: number, buf: number, len: number, nwOut: number) => {
+        const s = this.get(secret, 'secret');
+        return s ? this.out(s.value, buf, len, nwOut) : Status.BADF;
+      },
+      from_bytes: (buf: number, len: number, out: number) => {
+        this.u32(out, this.add({ kind: 'secret', value: this.bytes(buf, len).slice() }));
+        return Status.OK;
       },
     };
   }

@@ -20,31 +20,34 @@ export interface PoolOptions {
   memoryCapBytes: number;
   timeoutMs: number;
   size?: number;
+  /** Secret stores the program can open, by name. */
+  secretStores?: Record<string, Record<string, string>>;
+  /** False: the service has no dynamic backends (register_dynamic_backend is refused). */
+  dynamicBackends?: boolean;
 }
 
-let bundledWorker: Promise<string> | undefined;
+const bundled = new Map<string, Promise<string>>();
 
-/** worker.js beside this file; from the TypeScript sources (tests), worker.ts bundled by esbuild. */
-async function workerScript(): Promise<string> {
-  const entry = siblingFile(import.meta.url, 'worker', 'bundle');
+/**
+ * A thread's script: <name>.js beside this file; from the TypeScript sources (tests), <name>.ts
+ * bundled by esbuild. The program's worker, and its network thread (backend-thread.ts).
+ */
+export async function threadScript(name: 'worker' | 'backend-thread'): Promise<string> {
+  const entry = siblingFile(import.meta.url, name, 'bundle');
   if (entry.endsWith('.js')) return entry;
-  bundledWorker ??= (async () => {
-    const { build } = await import('esbuild');
-    const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
-    await mkdir(outDir, { recursive: true });
-    const outfile = path.join(outDir, `worker-${process.pid}.mjs`);
-    await build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'silent',
-    });
-    return outfile;
-  })();
-  return bundledWorker;
+  let script = bundled.get(name);
+  if (!script) {
+    script = (async () => {
+      const { build } = await import('esbuild');
+      const outDir = path.join(os.tmpdir(), 'wfn-fastly-emulator');
+      await mkdir(outDir, { recursive: true });
+      const outfile = path.join(outDir, `${name}-${process.pid}.mjs`);
+      await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'silent' });
+      return outfile;
+    })();
+    bundled.set(name, script);
+  }
+  return script;
 }
 
 export function failedRun(status: number, outcome: FastlyOutcome, reason: string, runUs = 0): FastlyRunResult {
@@ -68,10 +71,18 @@ export class EmulatorPool {
   ) {}
 
   static async create(options: PoolOptions): Promise<EmulatorPool> {
-    const init: WorkerRequest = { type: 'load', module: options.module, imports: options.imports, memoryCapBytes: options.memoryCapBytes };
+    const init: WorkerRequest = {
+      type: 'load',
+      module: options.module,
+      imports: options.imports,
+      memoryCapBytes: options.memoryCapBytes,
+      netScript: await threadScript('backend-thread'),
+      secretStores: options.secretStores,
+      dynamicBackends: options.dynamicBackends,
+    };
     const size = options.size ?? Math.min(4, Math.max(1, os.availableParallelism()));
     const pool = new TimedWorkerPool<{ req: DownstreamRequest; requestId: string }, FastlyRunResult>(
-      { script: await workerScript(), size, init, failure: failedRun, noun: 'program' },
+      { script: await threadScript('worker'), size, init, failure: failedRun, noun: 'program' },
       ({ req, requestId }) => ({ message: { type: 'invoke', req, requestId } }),
     );
     return new EmulatorPool(pool, options.timeoutMs);

@@ -7,7 +7,7 @@ import { errorResponse } from '../../../src/runtime/cgi.js';
 import type { HttpResponse, Outcome } from '../../../src/runtime/types.js';
 import { WasiExit, WasiHost } from '../../../src/runtime/wasi.js';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
-import { FastlyHost, type DownstreamRequest } from './hostcalls.js';
+import { FastlyHost, type DownstreamRequest, type HostOptions } from './hostcalls.js';
 
 export type FastlyOutcome = Outcome | 'noresponse';
 
@@ -17,6 +17,10 @@ export interface FastlyRunOptions {
   /** Memory cap in bytes, to tell a memory-limit trap from others. */
   memoryCapBytes?: number;
   requestId?: string;
+  /** Backend requests, secret stores, dynamic backends: as the host offers them. */
+  net?: HostOptions['net'];
+  secretStores?: HostOptions['secretStores'];
+  dynamicBackends?: boolean;
 }
 
 export interface FastlyRunResult {
@@ -49,7 +53,13 @@ export function fastlyEnvironment(requestId: string): [string, string][] {
 export async function runFastly(module: WebAssembly.Module, req: DownstreamRequest, options: FastlyRunOptions): Promise<FastlyRunResult> {
   const logs: string[] = [];
   const requestId = options.requestId ?? '0'.repeat(32);
-  const host = new FastlyHost(req, { log: (line) => logs.push(line), requestId });
+  const host = new FastlyHost(req, {
+    log: (line) => logs.push(line),
+    requestId,
+    net: options.net,
+    secretStores: options.secretStores,
+    dynamicBackends: options.dynamicBackends,
+  });
   const wasi = new WasiHost({ args: ['main.wasm'], env: fastlyEnvironment(requestId), stdin: new Uint8Array(0) });
   const imports = { ...host.imports(options.imports), ...wasi.imports } as WebAssembly.Imports;
 

@@ -23,6 +23,10 @@ export interface FastlyEmulatorOptions {
   /** Largest request body accepted (bytes). */
   maxBodyBytes?: number;
   workers?: number;
+  /** Secret stores the program can open, by name (values from `wfn dev`'s environment). */
+  secretStores?: Record<string, Record<string, string>>;
+  /** False: the emulated service has no dynamic backends. */
+  dynamicBackends?: boolean;
 }
 
 export interface FastlyEmulator {
@@ -73,6 +77,8 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
     timeoutMs: options.timeoutMs,
     size: options.workers,
+    secretStores: options.secretStores,
+    dynamicBackends: options.dynamicBackends,
   });
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;
 

@@ -1,11 +1,21 @@
 /** Worker-thread side of the emulator: keeps the compiled module and runs one request at a time. */
 import { parentPort } from 'node:worker_threads';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
+import { BackendNet } from './backend-net.js';
 import type { DownstreamRequest } from './hostcalls.js';
 import { runFastly, type FastlyRunResult } from './run.js';
 
 export type WorkerRequest =
-  | { type: 'load'; module: WebAssembly.Module; imports: ImportEntry[]; memoryCapBytes: number }
+  | {
+      type: 'load';
+      module: WebAssembly.Module;
+      imports: ImportEntry[];
+      memoryCapBytes: number;
+      /** The network thread's script (started on the first backend request). */
+      netScript: string;
+      secretStores?: Record<string, Record<string, string>>;
+      dynamicBackends?: boolean;
+    }
   | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string; cancelled?: Int32Array };
 
 export interface WorkerReply {
@@ -15,6 +25,7 @@ export interface WorkerReply {
 }
 
 let loaded: Extract<WorkerRequest, { type: 'load' }> | undefined;
+let net: BackendNet | undefined;
 
 // One message at a time, in arrival order: the pool may queue a second task behind the running one.
 let chain: Promise<void> = Promise.resolve();
@@ -25,6 +36,7 @@ parentPort!.on('message', (msg: WorkerRequest) => {
 async function handle(msg: WorkerRequest): Promise<void> {
   if (msg.type === 'load') {
     loaded = msg;
+    net = new BackendNet(msg.netScript);
     return;
   }
   // Cancelled while it waited behind the previous request (the pool's protocol): do not run it.
@@ -39,6 +51,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
       imports: loaded.imports,
       memoryCapBytes: loaded.memoryCapBytes,
       requestId: msg.requestId,
+      net,
+      secretStores: loaded.secretStores,
+      dynamicBackends: loaded.dynamicBackends,
     });
     reply = { id: msg.id, result };
   } catch (error) {

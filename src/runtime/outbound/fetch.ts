@@ -18,9 +18,9 @@ export interface PerformFetchOptions {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that describe a body: dropped when a redirect turns the request into a GET. */
-const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
+export const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
 /** Credentials do not follow a redirect to another origin (WHATWG fetch drops authorization too). */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+export const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 /** Encodings fetch() decodes: the body handed on is decoded, so these headers would be false. */
 const DECODED = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
 

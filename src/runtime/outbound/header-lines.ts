@@ -11,7 +11,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * Headers the host owns on an outbound request (fetch sets or refuses them): the guest's are
  * dropped. `host` comes from the URL and `content-length` from the body.
  */
-const HOST_OWNED = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+export const HOST_OWNED_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-connection']);
 
 export class HeaderLineError extends Error {
   constructor(message: string) {
@@ -53,5 +53,5 @@ export function encodeHeaderLines(pairs: readonly [string, string][]): Uint8Arra
 
 /** The guest's request headers without the ones the host owns. */
 export function withoutHostOwnedHeaders(pairs: [string, string][]): [string, string][] {
-  return pairs.filter(([name]) => !HOST_OWNED.has(name));
+  return pairs.filter(([name]) => !HOST_OWNED_HEADERS.has(name));
 }

@@ -123,3 +123,11 @@ describe('the CGI mapping matches wfn runtime', () => {
     expect((await same(echo, request('http://h/?none'))).fastly.response.status).toBe(502);
   });
 });
+
+describe("the adapter's memory stays out of the function's way", () => {
+  test('pages the function grows read as zero, though the adapter memory was there (Go relies on it)', async () => {
+    const grow = await prepare(await watFixture('grow.wat'));
+    const { fastly } = await same(grow, request('http://h/'));
+    expect(text(fastly.response.body)).toBe('clean');
+  });
+});

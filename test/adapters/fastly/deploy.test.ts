@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { adapter } from '../../../adapters/fastly/index.js';
 import type { Artifact, Bundle } from '../../../src/target/types.js';
+import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';
 import { UserError } from '../../../src/util/errors.js';
 import { watFixture } from './helpers.js';
 
@@ -22,6 +23,7 @@ interface Seen {
   key?: string;
   contentType?: string;
   form?: Record<string, string>;
+  json?: Record<string, unknown>;
   packageBytes?: Buffer;
   packageName?: string;
 }
@@ -29,7 +31,9 @@ interface Seen {
 /** A small stateful fake of the Fastly API. */
 class FakeFastly {
   seen: Seen[] = [];
-  services = new Map<string, { name: string; versions: { number: number; active: boolean; hashsum?: string; domains: string[] }[] }>();
+  services = new Map<string, { name: string; versions: { number: number; active: boolean; hashsum?: string; domains: string[]; resources: { resource_id: string; name: string }[] }[] }>();
+  /** Secret stores: id -> name and secrets (base64, as the API stores them). */
+  stores = new Map<string, { name: string; secrets: Map<string, string> }>();
   rejectAuth = false;
   private server = http.createServer((req, res) => void this.handle(req, res));
   url = '';
@@ -50,6 +54,7 @@ class FakeFastly {
     const url = new URL(req.url!, 'http://x');
     const seen: Seen = { method: req.method!, path: url.pathname + url.search, key: req.headers['fastly-key'] as string, contentType: req.headers['content-type'] };
     if (seen.contentType?.startsWith('application/x-www-form-urlencoded')) seen.form = Object.fromEntries(new URLSearchParams(body.toString()));
+    if (seen.contentType?.startsWith('application/json')) seen.json = JSON.parse(body.toString()) as Record<string, unknown>;
     if (seen.contentType?.startsWith('multipart/form-data')) {
       const fd = await new Response(body, { headers: { 'content-type': seen.contentType } }).formData();
       const file = fd.get('package') as File | null;
@@ -71,10 +76,35 @@ class FakeFastly {
       const found = [...this.services].find(([, s]) => s.name === url.searchParams.get('name'));
       return found ? send(200, { id: found[0], name: found[1].name }) : send(404, { msg: 'Record not found', detail: 'Cannot find service' });
     }
+    if (url.pathname === '/resources/stores/secret' && req.method === 'GET') {
+      // Two stores per page: the client must follow next_cursor.
+      const all = [...this.stores].map(([id, st]) => ({ id, name: st.name, created_at: '2026-01-01T00:00:00Z' }));
+      const from = Number(url.searchParams.get('cursor') ?? 0);
+      const next = from + 2 < all.length ? String(from + 2) : '';
+      return send(200, { data: all.slice(from, from + 2), meta: { next_cursor: next, limit: 2 } });
+    }
+    if (url.pathname === '/resources/stores/secret' && req.method === 'POST') {
+      const storeName = seen.json?.name;
+      if (typeof storeName !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(storeName)) return send(400, { msg: 'Bad request', detail: 'invalid name' });
+      if ([...this.stores.values()].some((st) => st.name === storeName)) return send(409, { msg: 'Conflict' });
+      const id = `STORE${this.stores.size + 1}`;
+      this.stores.set(id, { name: storeName, secrets: new Map() });
+      return send(200, { id, name: storeName, created_at: '2026-01-01T00:00:00Z' });
+    }
+    if ((g = m(/^\/resources\/stores\/secret\/(\w+)\/secrets$/)) && req.method === 'PUT') {
+      const st = this.stores.get(g[1]);
+      if (!st) return send(404, { msg: 'Record not found' });
+      const { name: secretName, secret } = seen.json ?? {};
+      if (typeof secretName !== 'string' || typeof secret !== 'string' || Buffer.from(secret, 'base64').toString('base64') !== secret) {
+        return send(400, { msg: 'Bad request', detail: 'name and a base64 secret are required' });
+      }
+      st.secrets.set(secretName, secret);
+      return send(200, { name: secretName, digest: 'x', created_at: '2026-01-01T00:00:00Z' });
+    }
     if (req.method === 'POST' && url.pathname === '/service') {
       if (seen.form?.type !== 'wasm') return send(400, { msg: 'Bad request', detail: 'type must be wasm' });
       const id = `SVC${this.services.size + 1}`;
-      this.services.set(id, { name: seen.form.name, versions: [{ number: 1, active: false, domains: [] }] });
+      this.services.set(id, { name: seen.form.name, versions: [{ number: 1, active: false, domains: [], resources: [] }] });
       return send(200, { id, name: seen.form.name, type: 'wasm', versions: [{ number: 1, active: false, locked: false }] });
     }
     const svc = (id: string) => this.services.get(id);
@@ -88,7 +118,7 @@ class FakeFastly {
       if (!s || !v) return send(404, { msg: 'Record not found' });
       const action = g[3];
       if (action === 'clone' && req.method === 'PUT') {
-        const copy = { number: s.versions.length + 1, active: false, hashsum: v.hashsum, domains: [...v.domains] };
+        const copy = { number: s.versions.length + 1, active: false, hashsum: v.hashsum, domains: [...v.domains], resources: [...v.resources] };
         s.versions.push(copy);
         return send(200, { number: copy.number, active: false });
       }
@@ -97,6 +127,14 @@ class FakeFastly {
         return send(200, { name: seen.form!.name, version: v.number });
       }
       if (action === 'domain' && req.method === 'GET') return send(200, v.domains.map((name) => ({ name })));
+      if (action === 'resource' && req.method === 'GET') return send(200, v.resources.map((r) => ({ ...r, id: `LINK-${r.resource_id}`, service_id: g![1], version: v.number })));
+      if (action === 'resource' && req.method === 'POST') {
+        if (v.active) return send(400, { msg: 'Bad request', detail: 'the version is locked' });
+        const { resource_id, name: linkName } = seen.form ?? {};
+        if (!resource_id || !this.stores.has(resource_id) || !linkName) return send(400, { msg: 'Bad request', detail: 'resource_id and name are required' });
+        v.resources.push({ resource_id, name: linkName });
+        return send(200, { id: `LINK-${resource_id}`, resource_id, name: linkName, service_id: g[1], version: v.number });
+      }
       if (action === 'package' && req.method === 'PUT') {
         if (!seen.packageBytes) return send(400, { msg: 'Bad request', detail: 'missing package' });
         v.hashsum = createHash('sha512').update(seen.packageBytes).digest('hex');
@@ -122,7 +160,7 @@ beforeAll(async () => {
   const project = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-deploy-'));
   const wasmPath = path.join(project, 'hello.wasm');
   await writeFile(wasmPath, await watFixture('misbehave.wat'));
-  artifact = { name: 'hello', wasmPath, env: {}, secrets: [], limits: { memoryMiB: 128, timeoutMs: 10_000 }, projectDir: project };
+  artifact = { name: 'hello', wasmPath, env: {}, secrets: [], limits: { memoryMiB: 128, timeoutMs: 10_000 }, outbound: DEFAULT_OUTBOUND, projectDir: project };
   bundle = await adapter.package(artifact);
 });
 
@@ -197,3 +235,50 @@ describe('deploy to Fastly', () => {
     expect((missing as UserError).message).toContain('FASTLY_API_TOKEN');
   });
 });
+
+describe('secrets on Fastly', () => {
+  const CANARY = 'canary-secret-5b1e0c';
+
+  test('are put into a secret store named after the function and linked to the version; never logged', async () => {
+    // Three stores already (two per page): the client pages through to find none of them is ours.
+    for (const n of ['a', 'b', 'c']) fake.stores.set(`OLD-${n}`, { name: `other-${n}`, secrets: new Map() });
+    const withSecrets = await adapter.package({ ...artifact, name: 'keyed', secrets: ['API_KEY', 'OTHER'] });
+    const logs: string[] = [];
+    fake.seen = [];
+    await adapter.deploy(withSecrets, { env: { ...env(), API_KEY: CANARY, OTHER: 'ünïcode' }, flags: {}, log: (m) => logs.push(m) });
+    const calls = fake.seen.map((x) => `${x.method} ${x.path.replace(/\?.*$/, '')}`);
+    expect(calls.slice(0, 5)).toEqual([
+      'GET /resources/stores/secret',
+      'GET /resources/stores/secret',
+      'POST /resources/stores/secret',
+      'PUT /resources/stores/secret/STORE4/secrets',
+      'PUT /resources/stores/secret/STORE4/secrets',
+    ]);
+    expect(fake.seen[1].path).toContain('cursor=2');
+    expect(fake.seen[2].json).toEqual({ name: 'wfn-keyed' });
+    expect(fake.seen[3].json).toEqual({ name: 'API_KEY', secret: Buffer.from(CANARY).toString('base64') });
+    expect(fake.seen[4].json).toEqual({ name: 'OTHER', secret: Buffer.from('ünïcode').toString('base64') });
+    const link = fake.seen.find((x) => x.method === 'POST' && x.path.endsWith('/resource'));
+    expect(link?.form).toEqual({ resource_id: 'STORE4', name: 'wfn-keyed' });
+    expect(calls.indexOf('POST /service/SVC2/version/1/resource')).toBeLessThan(calls.indexOf('PUT /service/SVC2/version/1/activate'));
+    expect(JSON.stringify(logs)).not.toContain(CANARY);
+    expect(JSON.stringify(logs)).not.toContain(Buffer.from(CANARY).toString('base64'));
+
+    // The same package again: nothing to upload, but the secret's new value goes into the store.
+    fake.seen = [];
+    const again = await adapter.deploy(withSecrets, { env: { ...env(), API_KEY: 'rotated', OTHER: 'x' }, flags: {}, log: () => {} });
+    expect(again.unchanged).toBe(true);
+    expect(fake.stores.get('STORE4')!.secrets.get('API_KEY')).toBe(Buffer.from('rotated').toString('base64'));
+    expect(fake.seen.some((x) => x.method === 'POST' && x.path === '/resources/stores/secret')).toBe(false);
+  });
+
+  test('a secret missing from the environment stops the deploy before any API call', async () => {
+    const withSecrets = await adapter.package({ ...artifact, name: 'keyed2', secrets: ['NOT_SET_ANYWHERE'] });
+    fake.seen = [];
+    const error = await adapter.deploy(withSecrets, { env: env(), flags: {}, log: () => {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe('Secret NOT_SET_ANYWHERE not set in the environment.');
+    expect(fake.seen).toEqual([]);
+  });
+});
+
