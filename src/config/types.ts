@@ -1,6 +1,7 @@
 /** wfn.toml after parsing, validation and defaults: the languages, the optimize levels, the default limits. */
 import type { Limits } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvSettings } from '../runtime/kv/abi.js';
 
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */
 export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
@@ -34,6 +35,8 @@ export interface ProjectConfig {
   limits: Limits;
   /** `[outbound]`: the allow list (deny by default) and the limits of outbound calls. */
   outbound: OutboundSettings;
+  /** `[kv]`: the key-value stores the function may open (none by default). */
+  kv: KvSettings;
 }
 
 /** The runtime enforces the limits; wfn.toml only sets them. */
