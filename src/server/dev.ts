@@ -10,6 +10,7 @@ import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer,
 import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvHosting } from '../runtime/node/pool.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import type { FunctionContext, Limits } from '../runtime/types.js';
 
@@ -25,7 +26,7 @@ export interface DevServerOptions {
 export interface DevHttpServer {
   url: string;
   /** Loads the .wasm and serves it from now on; in-flight requests keep the module they started with. */
-  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings): Promise<void>;
+  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings, kv?: KvHosting): Promise<void>;
   /** Answers every request with this build error until the next load. */
   showBuildError(message: string): void;
   close(): Promise<void>;
@@ -87,8 +88,8 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
 
   return {
     url,
-    async load(wasmPath, limits, fn, outbound) {
-      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound });
+    async load(wasmPath, limits, fn, outbound, kv) {
+      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound, kv });
       const previous = 'fn' in state ? state.fn : undefined;
       state = { fn: loaded }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== loaded.key) pool.forget(previous.key);
