@@ -137,3 +137,26 @@ describe('the local KV service answers workerd\'s protocol and refuses bad input
     }
   });
 });
+
+describe('wfn dev --target cloudflare keeps its KV namespaces in SQLite files under .wfn/kv/cloudflare', () => {
+  it('values survive a restart of the emulator', async () => {
+    const artifact = { ...bundle.artifact, name: 'kv-restart' };
+    const b = await adapter.package(artifact);
+    const first = await adapter.emulate(b, { host: '127.0.0.1', port: 0, log: () => {} });
+    try {
+      const set = await request(first.url, { method: 'POST', body: script(['open default', 'set 1 kept 0', 'open second', 'set 2 other 0'], binary(1000)) });
+      expect(text(set.body)).toBe('open 0 1\nset 0\nopen 0 2\nset 0\n');
+    } finally {
+      await first.close();
+    }
+    const second = await adapter.emulate(b, { host: '127.0.0.1', port: 0, log: () => {} });
+    try {
+      const got = await request(second.url, { method: 'POST', body: script(['open default', 'get 1 kept', 'list 1 0 - -', 'open second', 'list 2 0 - -']) });
+      expect(text(got.body)).toBe(`open 0 1\nget 0 1000\n${text(binary(1000))}\nlist 0 6\n\nkept\nopen 0 2\nlist 0 7\n\nother\n`);
+    } finally {
+      await second.close();
+    }
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(path.join(dir, '.wfn', 'kv', 'cloudflare', 'default.sqlite'))).toBe(true);
+  }, 60_000);
+});

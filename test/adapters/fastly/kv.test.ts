@@ -98,3 +98,35 @@ describe('wfn_kv_v1 on Fastly (kv.wat on fastly_kv_store)', () => {
     expect(text(Buffer.from(r.body)).split('\n').slice(2)).toEqual(['', Buffer.from('quote"back\\slash\ttab\u0001').toString('latin1'), '']);
   });
 });
+
+describe('wfn dev --target fastly keeps its KV stores in SQLite files under .wfn/kv/fastly', () => {
+  it('the packaged main.wasm on the emulator\'s worker threads; values survive a restart', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { existsSync } = await import('node:fs');
+    const { adapter } = await import('../../../adapters/fastly/index.js');
+    const { DEFAULT_LIMITS } = await import('../../../src/config/types.js');
+    const { DEFAULT_OUTBOUND } = await import('../../../src/runtime/outbound/abi.js');
+    const { request } = await import('../../helpers/http.js');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-kv-'));
+    const wasmPath = path.join(dir, 'script.wasm');
+    await writeFile(wasmPath, await scriptWasm());
+    const bundle = await adapter.package({ name: 'kv-script', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: STORES, projectDir: dir });
+    const first = await adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
+    try {
+      const set = await request(first.url, { method: 'POST', body: script(['open default', 'set 1 kept 0', 'open second', 'set 2 other 0'], binary(1000)) });
+      expect(text(set.body)).toBe('open 0 1\nset 0\nopen 0 2\nset 0\n');
+    } finally {
+      await first.close();
+    }
+    const second = await adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
+    try {
+      const got = await request(second.url, { method: 'POST', body: script(['open default', 'get 1 kept', 'list 1 0 - -', 'open second', 'list 2 0 - -', 'get 2 kept']) });
+      expect(text(got.body)).toBe(`open 0 1\nget 0 1000\n${text(binary(1000))}\nlist 0 6\n\nkept\nopen 0 2\nlist 0 7\n\nother\nget 1 kv store "second": key not found\n`);
+    } finally {
+      await second.close();
+    }
+    expect(existsSync(path.join(dir, '.wfn', 'kv', 'fastly', 'default.sqlite'))).toBe(true);
+  }, 120_000);
+});
