@@ -25,4 +25,12 @@ declare module 'wfn:fn/host' {
   export function httpBodyRead(handle: number, max: number): Uint8Array;
   export function httpClose(handle: number): void;
   export function httpErrorMessage(): string;
+  /** Key-value (wfn_kv_v1): each returns its ok value or throws the API's error code (1: not found). */
+  export function kvOpen(name: string): number;
+  export function kvGet(store: number, key: string): Uint8Array;
+  export function kvSet(store: number, key: string, value: Uint8Array, ttlSeconds: number): void;
+  export function kvDelete(store: number, key: string): void;
+  /** The next page's cursor line ("" on the last page), then one key per line. */
+  export function kvList(store: number, prefix: string, cursor: string, limit: number): Uint8Array;
+  export function kvErrorMessage(): string;
 }

@@ -67,6 +67,8 @@ export interface JsBuildOptions {
   snapshot?: boolean;
   /** [outbound] allow is not empty: fetch() reaches the network through wfn_http_v1 (otherwise every call is denied). */
   outbound?: boolean;
+  /** [kv] stores: each becomes the binding env.<name> (wfn_kv_v1); none: the host functions answer DENIED. */
+  kvStores?: string[];
 }
 
 export async function buildJs(
@@ -79,7 +81,7 @@ export async function buildJs(
   const t0 = performance.now();
   const entry = resolve(projectDir, main);
   const snapshot = options.snapshot ?? true;
-  const { code, features } = await bundle(projectDir, entry, { perRequest: !snapshot });
+  const { code, features } = await bundle(projectDir, entry, { perRequest: !snapshot, kvStores: options.kvStores });
   const bundlePath = join(workDir, 'bundle.js');
   await writeFile(bundlePath, code);
   const witPath = join(workDir, 'world.wit');
@@ -103,7 +105,7 @@ export async function buildJs(
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles, { outbound: options.outbound });
+  const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0 });
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);

@@ -63,6 +63,8 @@ export interface BundleOptions {
    * the ES module componentize-qjs gets is a loader holding the bundle as a string.
    */
   perRequest?: boolean;
+  /** [kv] stores of wfn.toml: the runtime's kv module binds each as env.<name>. */
+  kvStores?: string[];
 }
 
 /** Bundles runtime + user entry into one ES module. `entry` is absolute. */
@@ -112,6 +114,8 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
       `import ${JSON.stringify(runtimeModule('globals'))};`,
       ...features.map((f) => `import ${JSON.stringify(runtimeModule(f))};`),
+      // Key-value bindings come from wfn.toml, not from the code (env.<name> is reached dynamically).
+      ...(options.kvStores?.length ? [`import { defineStores } from ${JSON.stringify(runtimeModule('kv'))};`, `defineStores(${JSON.stringify(options.kvStores)});`] : []),
       `export { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
     ].join('\n');
     const runtime = await esbuild.build({
@@ -143,7 +147,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     });
     const inputs = Object.keys(scan.metafile.inputs);
     const code = result.outputFiles[0].text;
-    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features };
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features: options.kvStores?.length ? [...features, 'kv'] : features };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {
