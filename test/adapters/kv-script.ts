@@ -108,5 +108,14 @@ export const CONFORMANCE: { name: string; lines: string[]; payload?: Uint8Array 
   { name: 'paging', payload: new Uint8Array(1), lines: [
     'open default', 'set 1 p1 0', 'set 1 p2 0', 'set 1 p3 0', 'list 1 2 p -',
   ] },
+  // 4294967295 and friends: pointers and lengths past the end of the function's memory (a few MiB)
+  { name: 'pointers outside the memory are INVALID, never a trap', payload: new TextEncoder().encode('v'), lines: [
+    'raw open 4294967000 7 0', 'raw open 512 4 4294967294', 'open default', 'set 1 k 0',
+    'raw get 1 4294967290 10 0 4', 'raw get 1 131072 1 4294967292 0', 'raw get 1 131072 1 0 4294967293',
+    'raw set 1 3000000000 1 0 1 0', 'raw set 1 131072 1 4000000000 1 0', 'raw delete 1 4294967295 1',
+    'raw list 1 4000000000 2 0 0 0 40 44', 'raw list 1 0 0 4000000000 5 0 40 44', 'raw list 1 0 0 0 0 0 4294967295 44',
+    'getopen 1 k', 'raw read 1 4294967000 100 0', 'raw read 1 8192 4 4294967294', 'read 1 1',
+    'raw error_message 4294967290 100 16', 'raw error_message 4096 4096 4294967295', 'errlen',
+  ] },
   { name: '1000 operations per invocation', lines: ['open default', 'getmany 1 k 1000', 'getmany 1 k 1', 'set 1 k 0'] },
 ];
