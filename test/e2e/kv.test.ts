@@ -3,7 +3,7 @@
 // same answers everywhere: binary values and a 5 MiB one byte for byte, keys listed by prefix in
 // the byte order of their UTF-8, 404 for a missing or expired key, 400 for a bad key; values
 // survive a restart of dev and of serve; a store not named in the function's config is refused.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,9 @@ const MiB5 = 5 * 1024 * 1024;
 async function buildKv(language: Language): Promise<{ dir: string; wasm: Uint8Array }> {
   const parent = await mkdtemp(path.join(tmpdir(), `wfn-kv-${language}-`));
   const project = await scaffoldProject(`kv-${language === 'assemblyscript' ? 'as' : language}`, language, 'kv', parent);
+  // A generous function timeout: a 5 MiB body through Go on a loaded 2-core machine can take seconds; this bound only catches hangs.
+  const toml = path.join(project.dir, 'wfn.toml');
+  await writeFile(toml, (await readFile(toml, 'utf8')).replace(/^timeout = \d+/m, 'timeout = 60000'));
   const built = await buildProject(await loadConfig(project.dir));
   return { dir: project.dir, wasm: new Uint8Array(await readFile(built.artifact)) };
 }
@@ -117,7 +120,8 @@ for (const language of LANGUAGES) {
       const dataDir = await tempDir('kv');
       let server = await startTestServe({ dataDir });
       try {
-        await server.deploy('kv', wasm, { kv: { stores: ['default'] } });
+        // The template's [limits] memory, as `wfn deploy` sends it (Go needs more than the test server's 64 MiB default for a 5 MiB body).
+        await server.deploy('kv', wasm, { kv: { stores: ['default'] }, limits: { memoryMiB: 128, timeoutMs: 60_000 } });
         await checkKv(`${server.url}/kv/`, () => server.messages.join('\n'));
         // Another function has stores of its own.
         await server.deploy('other', wasm, { kv: { stores: ['default'] } });
