@@ -5,8 +5,8 @@
  *     x-wfn-* response headers, which it strips),
  *   - enforces the configured timeout: workerd does not enforce CPU limits locally, and a
  *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted
- *     (a function that calls out is given a moment more: while it waits on a call the shim
- *     answers 504 itself at the timeout, and workerd, not stuck, is left running),
+ *     (a function that calls out or uses KV is given a moment more: while it waits on a call the
+ *     shim answers 504 itself at the timeout, and workerd, not stuck, is left running),
  *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does,
  *   - forwards the request line's path and a validated Host only (a malformed one is a 400), so
  *     the Worker's request.url is built the way the other hosts build theirs;
@@ -24,6 +24,7 @@ import { listen } from '../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, readBody, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
+import { KV_MODULE } from '../../src/runtime/kv/abi.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
 import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
 import type { KvStore } from '../../src/runtime/kv/store.js';
@@ -65,7 +66,10 @@ class WorkerdGone extends Error {}
 export async function startCloudflareEmulator(bundle: Bundle, options: CloudflareEmulatorOptions): Promise<CloudflareEmulator> {
   const configFile = path.join(bundle.dir, WORKERD_CONFIG_FILE);
   const timeoutMs = options.timeoutMs ?? bundle.artifact.limits.timeoutMs;
-  const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some((i) => i.module === OUTBOUND_MODULE);
+  // A function that waits on outbound or KV calls (JSPI) does not block the isolate: the shim answers its 504.
+  const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some(
+    (i) => i.module === OUTBOUND_MODULE || i.module === KV_MODULE,
+  );
   const restartAfterMs = callsOut ? timeoutMs + SHIM_TIMEOUT_GRACE_MS : timeoutMs;
   const env = options.env ?? process.env;
   const { missing } = secretValues(bundle.artifact.secrets, env);

@@ -64,7 +64,7 @@ function toResponse(res: HttpResponse, extra: [string, string][]): Response {
 }
 
 /** The run, or a 504 once the function's timeout passes (the call in flight is aborted). */
-async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abort: AbortController): Promise<InvokeResult> {
+async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abort: AbortController, waitingOn: string): Promise<InvokeResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<InvokeResult>((resolve) => {
     timer = setTimeout(() => {
@@ -73,7 +73,7 @@ async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abor
         response: errorResponse(504),
         stderr: new Uint8Array(0),
         outcome: 'timeout',
-        reason: `the function ran longer than its timeout (${timeoutMs} ms), waiting on an outbound or KV call`,
+        reason: `the function ran longer than its timeout (${timeoutMs} ms), waiting on ${waitingOn}`,
         timings: { instantiateUs: 0, runUs: timeoutMs * 1000 },
       });
     }, timeoutMs);
@@ -117,7 +117,8 @@ export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
             ? { settings: config.kv, suspending: true, perform: (request) => performOn((name) => workersKvStore(env, name), request) }
             : undefined;
           const run = invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes, outbound, kv });
-          result = await withinTimeout(run, config.timeoutMs, abort);
+          const waitingOn = callsOut && usesStores ? 'an outbound or KV call' : callsOut ? 'an outbound call' : 'a KV call';
+          result = await withinTimeout(run, config.timeoutMs, abort, waitingOn);
         } else {
           result = await invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes });
         }

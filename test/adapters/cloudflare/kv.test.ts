@@ -160,3 +160,23 @@ describe('wfn dev --target cloudflare keeps its KV namespaces in SQLite files un
     expect(existsSync(path.join(dir, '.wfn', 'kv', 'cloudflare', 'default.sqlite'))).toBe(true);
   }, 60_000);
 });
+
+describe('a KV call that never answers', () => {
+  it('the shim answers 504 at the function\'s timeout, naming the wait; workerd keeps running', async () => {
+    const hanging = memoryStore();
+    hanging.get = () => new Promise(() => {});
+    const logs: string[] = [];
+    const slow = await adapter.package({ ...bundle.artifact, name: 'kv-hang', limits: { ...bundle.artifact.limits, timeoutMs: 1500 } });
+    const e = await startCloudflareEmulator(slow, { host: '127.0.0.1', port: 0, log: (l) => logs.push(l), kvStore: () => hanging });
+    try {
+      const res = await request(e.url, { method: 'POST', body: script(['open default', 'get 1 k']) });
+      expect(res.status).toBe(504);
+      expect(logs.some((l) => / 504 .*waiting on a KV call/.test(l))).toBe(true);
+      expect(e.starts).toBe(1);
+      const next = await request(e.url, { method: 'POST', body: script(['open default', 'set 1 k 0']) });
+      expect(Buffer.from(next.body).toString()).toBe('open 0 1\nset 0\n');
+    } finally {
+      await e.close();
+    }
+  }, 60_000);
+});
