@@ -34,6 +34,8 @@ export interface ComponentEmulatorOptions extends EmulateOptions {
 export interface ComponentEmulator extends Emulator {
   /** How many times jco serve was (re)started: 1 + one per timeout or crash. */
   readonly starts: number;
+  /** The running jco serve's process id (its process group), once started. */
+  hostPid(): Promise<number>;
 }
 
 class HostGone extends Error {}
@@ -188,6 +190,7 @@ export async function startComponentEmulator(componentPath: string, options: Com
     get starts() {
       return starts;
     },
+    hostPid: async () => (await current).pid,
     async close() {
       closed = true;
       await new Promise<void>((resolve) => {

@@ -22,6 +22,8 @@ export interface JcoServeOptions {
 
 export interface JcoServeProcess {
   port: number;
+  /** The jco process, leader of its process group. */
+  pid: number;
   exited: Promise<void>;
   readonly alive: boolean;
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startJcoServe(componentPath: string, options: JcoServeOpti
   }
   return {
     port,
+    pid,
     exited,
     get alive() {
       return alive;

@@ -17,7 +17,8 @@ import { readImports } from '../../src/runtime/wasm-imports.js';
 import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../src/toolchains/wasm-link.js';
 import { UserError } from '../../src/util/errors.js';
 import { buildBridge } from './bridge-module.js';
-import { BRIDGE_WORLD, HANDLE_EXPORT, PROXY_IMPORTS, witSource } from './wit.js';
+import { PROXY_IMPORTS } from '../../src/pipeline/component-world.js';
+import { BRIDGE_WORLD, HANDLE_EXPORT, WASI_VERSION, witSource } from './wit.js';
 
 /** Bumped when the link steps change: components cached by an older wfn are not reused. */
 const LINK_RECIPE = '1';
@@ -65,7 +66,7 @@ export function checkLinked(core: Uint8Array): string[] {
   const problems: string[] = [];
   if (!WebAssembly.validate(core as BufferSource)) problems.push('the linked module does not validate');
   for (const imp of readImports(core)) {
-    if (!PROXY_IMPORTS.has(imp.module)) problems.push(`import ${imp.module}.${imp.name} is outside the wasi:http/proxy world`);
+    if (!imp.module.endsWith(`@${WASI_VERSION}`) || !PROXY_IMPORTS.has(imp.module.slice(0, -WASI_VERSION.length - 1))) problems.push(`import ${imp.module}.${imp.name} is outside the wasi:http/proxy world`);
   }
   const exports = readExports(core).map((e) => e.name).sort();
   const want = ['cabi_realloc', 'memory', HANDLE_EXPORT].sort();

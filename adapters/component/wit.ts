@@ -42,15 +42,3 @@ export function witSource(): string {
   source = text;
   return text;
 }
-
-/**
- * The interfaces a wasi:http/proxy component may import: the proxy world's own and what
- * they use (wasi:io). A component that imports anything else is not a proxy component.
- */
-export const PROXY_IMPORTS = new Set(
-  [
-    'wasi:http/types', 'wasi:http/outgoing-handler', 'wasi:io/error', 'wasi:io/poll', 'wasi:io/streams',
-    'wasi:clocks/monotonic-clock', 'wasi:clocks/wall-clock', 'wasi:random/random',
-    'wasi:cli/stdout', 'wasi:cli/stderr', 'wasi:cli/stdin',
-  ].map((name) => `${name}@${WASI_VERSION}`),
-);
