@@ -11,6 +11,7 @@
 export const ERRNO = {
   SUCCESS: 0,
   BADF: 8,
+  FAULT: 21,
   FBIG: 22,
   INVAL: 28,
   NOSYS: 52,
@@ -152,8 +153,10 @@ export class WasiHost {
     return ERRNO.SUCCESS;
   }
 
-  private iovecs(iovs: number, count: number): { ptr: number; len: number }[] {
+  /** The iovec array, or undefined when it lies past the end of memory (EFAULT). */
+  private iovecs(iovs: number, count: number): { ptr: number; len: number }[] | undefined {
     const view = this.view();
+    if (iovs + count * 8 > view.byteLength) return undefined;
     const list = [];
     for (let i = 0; i < count; i++) {
       list.push({ ptr: view.getUint32(iovs + i * 8, true), len: view.getUint32(iovs + i * 8 + 4, true) });
@@ -207,8 +210,12 @@ export class WasiHost {
         const sink = fd === 1 ? this.out : fd === 2 ? this.err : undefined;
         if (!sink) return ERRNO.BADF;
         const mem = this.bytes();
+        const list = this.iovecs(iovs, iovsLen);
+        if (!list) return ERRNO.FAULT;
         let written = 0;
-        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+        for (const { ptr, len } of list) {
+          // A buffer past the end of memory: EFAULT, not a silently shorter write.
+          if (ptr + len > mem.length) return ERRNO.FAULT;
           if (sink.length + len > this.maxOutput) return ERRNO.FBIG;
           sink.push(mem.subarray(ptr, ptr + len));
           written += len;
@@ -219,8 +226,11 @@ export class WasiHost {
       fd_read: (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
         if (fd !== 0) return ERRNO.BADF;
         const mem = this.bytes();
+        const list = this.iovecs(iovs, iovsLen);
+        if (!list) return ERRNO.FAULT;
         let read = 0;
-        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+        for (const { ptr, len } of list) {
+          if (ptr + len > mem.length) return ERRNO.FAULT;
           const chunk = this.stdin.subarray(this.stdinOffset, this.stdinOffset + len);
           mem.set(chunk, ptr);
           this.stdinOffset += chunk.length;
@@ -282,6 +292,15 @@ export class WasiHost {
       const tag = view.getUint8(sub + 8);
       if (tag === 0) {
         const clockId = view.getUint32(sub + 16, true);
+        if (clockId > 3) {
+          // An unknown clock: its event reports EINVAL at once (no sleep on a clock that does not exist).
+          const ev = events + fired * 32;
+          view.setBigUint64(ev, userdata, true);
+          view.setUint16(ev + 8, ERRNO.INVAL, true);
+          view.setUint8(ev + 10, tag);
+          fired++;
+          continue;
+        }
         let timeout = view.getBigUint64(sub + 24, true);
         const absolute = (view.getUint16(sub + 40, true) & 1) === 1;
         if (absolute) timeout = timeout > clockNanos(clockId) ? timeout - clockNanos(clockId) : 0n;
