@@ -1,7 +1,9 @@
 /**
  * A WASI preview1 host in pure TypeScript, entirely in memory: stdin/stdout/stderr
  * buffers, environment, args, clocks, random, proc_exit. No filesystem: there are no
- * preopened directories, so every path call fails with EBADF.
+ * preopened directories, so every path call fails with EBADF; no sockets either (ENOTSOCK on
+ * stdio, EBADF elsewhere). WebAssembly/wasi-testsuite's programs that need no filesystem pass
+ * (test/runtime/wasi-testsuite.test.ts).
  *
  * Platform-neutral on purpose (no node:* imports): esbuild bundles this very file into
  * the Cloudflare Worker and the Lambda handler. Not node:wasi: it caches the memory's
@@ -15,6 +17,7 @@ export const ERRNO = {
   FBIG: 22,
   INVAL: 28,
   NOSYS: 52,
+  NOTSOCK: 57,
   SPIPE: 70,
 } as const;
 
@@ -266,6 +269,11 @@ export class WasiHost {
       fd_prestat_get: badf,
       fd_prestat_dir_name: badf,
       fd_readdir: badf,
+      // No sockets: stdio is not one (ENOTSOCK), any other descriptor does not exist (EBADF).
+      sock_accept: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_recv: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_send: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_shutdown: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
       sched_yield: () => ERRNO.SUCCESS,
       poll_oneoff: (subs: number, events: number, count: number, neventsPtr: number) =>
         this.pollOneoff(subs, events, count, neventsPtr),

@@ -152,12 +152,17 @@ describe('WASI host: stdio', () => {
 });
 
 describe('WASI host: the rest of preview1', () => {
-  it('provides every preview1 function; no files (path_* and preopens: EBADF), no sockets (ENOSYS)', () => {
+  it('provides every preview1 function; no files (path_* and preopens: EBADF), no sockets (ENOTSOCK on stdio, else EBADF)', () => {
     const h = host();
     expect(Object.keys(h.wasi.imports.wasi_snapshot_preview1).sort()).toEqual([...PREVIEW1_FUNCTIONS].sort());
     expect(h.call('fd_prestat_get')(3, 0)).toBe(ERRNO.BADF);
     expect(h.call('path_open')(3, 0, 0, 4, 0, 0n, 0n, 0, 8)).toBe(ERRNO.BADF);
-    expect(h.call('sock_accept')(3, 0, 0)).toBe(ERRNO.NOSYS);
+    for (const name of ['sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']) {
+      expect([name, h.call(name)(3, 0, 0, 0, 0, 0)]).toEqual([name, ERRNO.BADF]);
+      expect([name, h.call(name)(1, 0, 0, 0, 0, 0)]).toEqual([name, ERRNO.NOTSOCK]);
+    }
+    // What is left unimplemented says so.
+    expect(h.call('fd_pread')(0, 0, 0, 0n, 0)).toBe(ERRNO.NOSYS);
   });
 
   it('proc_exit unwinds the guest with WasiExit and records the code', () => {
