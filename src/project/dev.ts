@@ -5,6 +5,7 @@
  */
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { checkPortFree } from '../http/listen.js';
 import { startDevHttpServer } from '../server/dev.js';
 import type { Emulator, TargetAdapter } from '../target/types.js';
 import { startDevLoop } from './dev-loop.js';
@@ -86,6 +87,8 @@ export interface EmulateRequest {
 
 /** `wfn dev --target`: package each build for the target and run that very package in its emulator, on one address. */
 export async function startTargetEmulator(adapter: TargetAdapter, source: FunctionSource, options: EmulateRequest): Promise<Emulator> {
+  // A busy port is said before the build, not after it (a Go build takes seconds).
+  await checkPortFree(options.port, options.host);
   let current: Emulator | undefined;
   let port = options.port;
   const loop = await startDevLoop({
