@@ -6,23 +6,22 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
+import { siblingFile } from '../../util/paths.js';
 import { featuresFor } from './features.js';
 import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
 /** The guest runtime's folder (src/guest/js): .ts sources under src/ (tests, dev), compiled .js under lib/. */
 export function runtimeDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guest', 'js');
+  return dirname(runtimeFile('globals'));
 }
 
-/** A runtime module's path without extension (esbuild picks .ts or .js). */
-function runtimeModule(name: string): string {
-  const base = join(runtimeDir(), name);
-  if (!existsSync(base + '.ts') && !existsSync(base + '.js')) {
-    throw new Error(`wfn's JavaScript runtime is incomplete: ${base}.js is missing (reinstall wfn)`);
-  }
-  return base;
+/**
+ * A runtime module's file, found as every file shipped beside wfn's modules is (siblingFile:
+ * the .ts under src/, the .js tsc wrote under lib/ in an installed CLI); esbuild reads either.
+ */
+function runtimeFile(name: string): string {
+  return siblingFile(import.meta.url, join('..', '..', 'guest', 'js', name), 'bundle');
 }
 
 /**
@@ -39,12 +38,6 @@ const urlParserDeps = {
     );
   },
 };
-
-/** A runtime module's file (.ts under src/, .js under lib/), for esbuild's onResolve. */
-function runtimeFile(name: string): string {
-  const base = runtimeModule(name);
-  return existsSync(base + '.ts') ? base + '.ts' : base + '.js';
-}
 
 /** The import specifiers componentize-qjs resolves itself (the world's interfaces). */
 const WORLD_IMPORTS = ['wfn:fn/host'];
@@ -109,10 +102,10 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     // of the snapshot; the http template's module would grow 14.5% instead of 9.4%.
     const runtimeSource = [
       // Evaluated inside a request: the request phase starts before any other module runs.
-      ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
-      `import ${JSON.stringify(runtimeModule('globals'))};`,
-      ...features.map((f) => `import ${JSON.stringify(runtimeModule(f))};`),
-      `export { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
+      ...(options.perRequest ? [`import ${JSON.stringify(runtimeFile('per-request'))};`] : []),
+      `import ${JSON.stringify(runtimeFile('globals'))};`,
+      ...features.map((f) => `import ${JSON.stringify(runtimeFile(f))};`),
+      `export { serve } from ${JSON.stringify(runtimeFile('serve'))};`,
     ].join('\n');
     const runtime = await esbuild.build({
       ...common,
