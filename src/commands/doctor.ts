@@ -15,7 +15,7 @@ export default class Doctor extends WfnCommand {
       const mark = !section.ok ? style.red('✗') : broken ? style.yellow('!') : style.green('✓');
       this.log(`${mark} ${section.name}${section.ok && broken ? style.dim(' (usable; one of its tools is broken, see below)') : ''}`);
       for (const t of section.tools) {
-        const mark = t.usable ? style.green('  ok     ') : t.found ? style.yellow('  broken ') : style.red('  missing');
+        const mark = t.usable ? style.green('  ok     ') : t.found ? style.yellow('  broken ') : t.optional ? style.dim('  absent ') : style.red('  missing');
         this.log(`${mark} ${t.name}${t.version ? ` ${style.dim(t.version)}` : ''}${t.detail ? style.dim(` — ${t.detail}`) : ''}`);
         if (!t.usable && t.fix) this.log(`           fix: ${t.fix}`);
       }

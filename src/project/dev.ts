@@ -3,6 +3,7 @@
  * feeding either the dev server (the function itself, src/server/dev.ts) or the package of
  * target X in X's own emulator, restarted on the same address with each new build.
  */
+import path from 'node:path';
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { checkPortFree } from '../http/listen.js';
@@ -38,7 +39,7 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
-/** `wfn dev`: the function on a local server; a build error is shown as a 500 page, a bad .wasm refused up front. */
+/** `wfn dev`: the function on a local server; a failed rebuild keeps the last good build in service, a bad .wasm is refused up front. */
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const source: FunctionSource = options.wasmPath ? { kind: 'wasm', path: options.wasmPath } : { kind: 'project', dir: options.projectDir! };
   const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: options.progress });
@@ -46,7 +47,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     const loop = await startDevLoop({
       source,
       // The server loads the module through the runtime, which checks the contract.
-      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true },
+      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true, dev: true },
       watch: options.watch,
       progress: options.progress,
       swap: ({ artifact, route }) => {
@@ -58,8 +59,12 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
       failed(error) {
         // A module that does not conform is refused up front (a UserError), not served as 500s.
         if (source.kind === 'wasm') throw error;
-        server.showBuildError(error.message);
-        options.progress(`build failed:\n${error.message}`);
+        const served = server.showBuildError(errorText(error));
+        options.progress(
+          served
+            ? `build failed; still serving the last good build (${path.relative(process.cwd(), served.wasmPath) || served.wasmPath}, built at ${served.loadedAt.toLocaleTimeString()}):\n${errorText(error)}`
+            : `build failed; nothing to serve until a build succeeds (requests get this error):\n${errorText(error)}`,
+        );
       },
     });
     return {
@@ -74,6 +79,12 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
     await server.close();
     throw error;
   }
+}
+
+/** The compiler's own words: the message, and the hint when there is one (a UserError's fix). */
+function errorText(error: Error): string {
+  const hint = (error as { hint?: string }).hint;
+  return `${error.message}${hint ? `\n${hint}` : ''}`;
 }
 
 export interface EmulateRequest {
@@ -93,7 +104,7 @@ export async function startTargetEmulator(adapter: TargetAdapter, source: Functi
   let port = options.port;
   const loop = await startDevLoop({
     source,
-    overrides: { acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs },
+    overrides: { acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, dev: true },
     progress: options.progress,
     async swap({ artifact }) {
       options.progress(`packaging for ${adapter.name}`);
@@ -107,7 +118,7 @@ export async function startTargetEmulator(adapter: TargetAdapter, source: Functi
     },
     failed(error, first) {
       if (first) throw error;
-      options.progress(`build failed, still serving the previous build:\n${error.message}`);
+      options.progress(`build failed, still serving the previous build:\n${errorText(error)}`);
     },
   });
   const running = current!;

@@ -99,8 +99,10 @@ async function packInstallAndUse(work: string): Promise<void> {
     expect(ran.stdout).toBe('HTTP/1.1 200 OK\ncontent-type: application/json\n\n{"method":"POST","path":"/x","query":{"n":"3"},"body":"yo"}');
     const which = await run('wfn', ['doctor', '--json'], { cwd: project, env });
     // doctor finds the installed copy's own tools (asc, wasm-opt, wizer) under the prefix.
-    const tools = (JSON.parse(which.stdout) as { sections: { tools: { name: string; path?: string; usable: boolean }[] }[] }).sections.flatMap((s) => s.tools);
-    const own = tools.filter((t) => t.path?.startsWith(prefix));
+    const report = JSON.parse(which.stdout) as { sections: { name: string; ok: boolean; tools: { name: string; path?: string; usable: boolean; optional?: boolean }[] }[] };
+    expect(report.sections.find((s) => s.name === 'tools')?.ok, which.stdout).toBe(true);
+    const tools = report.sections.flatMap((s) => s.tools);
+    const own = tools.filter((t) => t.path?.startsWith(prefix) && !t.optional);
     expect(own.length, JSON.stringify(tools)).toBeGreaterThan(0);
     expect(own.every((t) => t.usable), JSON.stringify(own)).toBe(true);
   }
