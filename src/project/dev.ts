@@ -8,6 +8,7 @@ import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { checkPortFree } from '../http/listen.js';
 import { startDevHttpServer } from '../server/dev.js';
+import { mapBundleStack } from '../toolchains/javascript/stack.js';
 import type { Emulator, TargetAdapter } from '../target/types.js';
 import { startDevLoop } from './dev-loop.js';
 import type { FunctionSource } from './resolve.js';
@@ -42,7 +43,10 @@ export interface DevServer {
 /** `wfn dev`: the function on a local server; a failed rebuild keeps the last good build in service, a bad .wasm is refused up front. */
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const source: FunctionSource = options.wasmPath ? { kind: 'wasm', path: options.wasmPath } : { kind: 'project', dir: options.projectDir! };
-  const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: options.progress });
+  // The function's stderr, with a JavaScript function's stack traces mapped to its own files.
+  const projectDir = options.projectDir;
+  const functionOutput = projectDir ? (text: string) => options.progress(mapBundleStack(text, projectDir)) : options.progress;
+  const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: functionOutput });
   try {
     const loop = await startDevLoop({
       source,

@@ -48,6 +48,13 @@ export interface BundleResult {
   features: string[];
   /** Files the bundle was built from (relative to the project), for the log. */
   inputs: string[];
+  /**
+   * esbuild's source map of `code` (sources relative to the project), kept beside the bundle
+   * so a stack trace can be mapped back to the user's files when it is reported (stack.ts).
+   * The code carries no sourceMappingURL: the snapshot stays the same size. Absent per
+   * request, where the bundle is a string inside a loader.
+   */
+  map?: string;
 }
 
 export interface BundleOptions {
@@ -133,10 +140,13 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       plugins: [runtimePlugin, ...(options.perRequest ? [hostShim] : [])],
       // A function body cannot say import.meta: esbuild substitutes an empty object.
       supported: options.perRequest ? { 'import-meta': false } : undefined,
+      // The map's sources are relative to the (never written) outfile: the project folder.
+      ...(options.perRequest ? {} : { sourcemap: 'external' as const, sourcesContent: false, outfile: join(projectDir, 'bundle.js') }),
     });
     const inputs = Object.keys(scan.metafile.inputs);
-    const code = result.outputFiles[0].text;
-    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features };
+    const code = result.outputFiles.find((f) => !f.path.endsWith('.map'))!.text;
+    const map = result.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features, map };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {

@@ -178,6 +178,9 @@ const IMPLS: Record<string, Impl> = {
       (i32.store offset=4 (local.get $p1) (local.get $p0))`,
   },
   'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // An uncaught exception in fetch(): the run ends with exit code 1 once the handler is done,
+  // as a Rust panic ends in a trap, so every host counts it as the function's failure.
+  'wfn:fn/host#fail': { sig: '>', body: '(global.set $failed (i32.const 1))' },
   // A streamed response body: each chunk reaches stdout when it is produced.
   'wfn:fn/host#write-stdout': { sig: 'ii>', body: '(drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))' },
   // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
@@ -325,6 +328,8 @@ interface host {
   http-error-message: func() -> string;
   /// SHA-256 of the bytes (crypto.subtle's digest and HMAC; a JavaScript SHA-256 is ~1000x slower in QuickJS).
   sha256: func(data: list<u8>) -> list<u8>;
+  /// The handler failed (an uncaught exception): the run exits with code 1 after its response.
+  fail: func();
 }
 
 world handler {
@@ -564,6 +569,7 @@ export function hostModuleWat(input: HostModuleInput): string {
 
   (global $task_context (mut i32) (i32.const 0))
   (global $returned (mut i32) (i32.const 0))
+  (global $failed (mut i32) (i32.const 0))
 
   (func $stack_alloc (param $size i32) (result i32)
     (global.set $sp (i32.sub (global.get $sp) (local.get $size)))
@@ -735,7 +741,8 @@ ${sha256Wat()}
     (if (i32.eqz (global.get $returned))
       (then
       ${writeText(2, "wfn: the handler's promise never settled (no pending work could settle it)\n")}
-      ${writeText(1, FALLBACK_500)})))
+      ${writeText(1, FALLBACK_500)}))
+    (if (global.get $failed) (then (call $proc_exit (i32.const 1)))))
 
   ;; ---- the imports of the merged modules, implemented on preview1
   ${funcs}
