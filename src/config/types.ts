@@ -7,7 +7,8 @@ import type { KvSettings } from '../runtime/kv/abi.js';
 export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
-export type OptimizeLevel = 'O3' | 'Oz' | 'none';
+/** wasm-opt levels: O3, Oz or none from wfn.toml and `wfn build`; O1 is `wfn dev`'s light level (seconds less per save). */
+export type OptimizeLevel = 'O3' | 'Oz' | 'O1' | 'none';
 
 /** wfn.toml, after parsing, validation and defaults. */
 export interface ProjectConfig {

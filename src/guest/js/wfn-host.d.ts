@@ -15,6 +15,8 @@ declare module 'wfn:fn/host' {
   export function sha256(data: Uint8Array): Uint8Array;
   /** The string for valid UTF-8 bytes; null when they are not valid UTF-8. */
   export function utf8Decode(bytes: Uint8Array): string | null;
+  /** The handler failed (an uncaught exception): the run exits with code 1 after its response. */
+  export function fail(): void;
   /**
    * Outbound HTTP (wfn_http_v1). Each returns its ok value or throws the API's error code
    * (a number). flags: bit 0 follow redirects, bits 8-31 the call's own timeout in ms.

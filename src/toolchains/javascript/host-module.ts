@@ -183,6 +183,9 @@ const IMPLS: Record<string, Impl> = {
       (i32.store offset=4 (local.get $p1) (local.get $p0))`,
   },
   'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // An uncaught exception in fetch(): the run ends with exit code 1 once the handler is done,
+  // as a Rust panic ends in a trap, so every host counts it as the function's failure.
+  'wfn:fn/host#fail': { sig: '>', body: '(global.set $failed (i32.const 1))' },
   // A streamed response body: each chunk reaches stdout when it is produced.
   'wfn:fn/host#write-stdout': { sig: 'ii>', body: '(drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))' },
   // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
@@ -433,6 +436,8 @@ interface host {
   kv-list: func(store: u32, prefix: string, cursor: string, limit: u32) -> result<list<u8>, u32>;
   /// The message of the last failed call ("" when the host gave none).
   kv-error-message: func() -> string;
+  /// The handler failed (an uncaught exception): the run exits with code 1 after its response.
+  fail: func();
 }
 
 world handler {
@@ -673,6 +678,7 @@ export function hostModuleWat(input: HostModuleInput): string {
 
   (global $task_context (mut i32) (i32.const 0))
   (global $returned (mut i32) (i32.const 0))
+  (global $failed (mut i32) (i32.const 0))
 
   (func $stack_alloc (param $size i32) (result i32)
     (global.set $sp (i32.sub (global.get $sp) (local.get $size)))
@@ -844,7 +850,8 @@ ${sha256Wat()}
     (if (i32.eqz (global.get $returned))
       (then
       ${writeText(2, "wfn: the handler's promise never settled (no pending work could settle it)\n")}
-      ${writeText(1, FALLBACK_500)})))
+      ${writeText(1, FALLBACK_500)}))
+    (if (global.get $failed) (then (call $proc_exit (i32.const 1)))))
 
   ;; ---- the imports of the merged modules, implemented on preview1
   ${funcs}
