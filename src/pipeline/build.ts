@@ -189,18 +189,21 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
 
   // The bundled files go in before the last check, so the smoke request can read them.
   let filesBytes = 0;
+  let smokeRaw = rawModule;
   if (config.files.length > 0) {
     const archive = await filesArchive(files);
     filesBytes = archive.length;
     log(`bundling ${describeFiles(files)}`);
     current = appendCustomSection(current, FILES_SECTION, archive);
+    // The compiled module it is compared with sees the same files.
+    if (!options.noSmoke) smokeRaw = await WebAssembly.compile(appendCustomSection(raw, FILES_SECTION, archive) as BufferSource);
   }
 
   const validated = await timed(async () => {
     const module = await compileModule(current, 'optimized');
     if (!options.noSmoke) {
       const { smokeTest } = await import('./smoke.js');
-      await smokeTest(config, rawModule, module, log);
+      await smokeTest(config, smokeRaw, module, log);
     }
     return module;
   });

@@ -25,4 +25,8 @@ declare module 'wfn:fn/host' {
   export function httpBodyRead(handle: number, max: number): Uint8Array;
   export function httpClose(handle: number): void;
   export function httpErrorMessage(): string;
+  /** Bundled files ([files]): at most `max` bytes from `offset`; throws the WASI errno (44: no such file). */
+  export function fileRead(path: string, offset: number, max: number): Uint8Array;
+  /** [size, mtime seconds, mtime nanoseconds, WASI file type (3 directory, 4 regular file)]; throws the WASI errno. */
+  export function fileStat(path: string): [number, number, number, number];
 }

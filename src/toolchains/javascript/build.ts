@@ -67,6 +67,8 @@ export interface JsBuildOptions {
   snapshot?: boolean;
   /** [outbound] allow is not empty: fetch() reaches the network through wfn_http_v1 (otherwise every call is denied). */
   outbound?: boolean;
+  /** [files] maps folders: the file-* host functions read them through WASI (otherwise they answer "no such file"). */
+  files?: boolean;
 }
 
 export async function buildJs(
@@ -103,7 +105,7 @@ export async function buildJs(
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles, { outbound: options.outbound });
+  const plan = planLink(roles, { outbound: options.outbound, files: options.files });
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);
