@@ -12,6 +12,7 @@ import { DEFAULT_OUTBOUND, OUTBOUND_ERROR, type OutboundRequest, type OutboundRe
 import { OutboundHost } from './outbound/imports.js';
 import { policyFor } from './outbound/policy.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
+import { filesOf } from './files.js';
 import { WasiExit, WasiHost } from './wasi.js';
 
 /** How this host makes the outbound calls of a function that imports wfn_http_v1. */
@@ -117,7 +118,7 @@ const now = () => performance.now();
 
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
 export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
-  const host = new WasiHost(input);
+  const host = new WasiHost({ ...input, files: filesOf(module) });
   const t0 = now();
   const imports: WebAssembly.Imports = { ...host.imports };
   const lent = pooled ? acquireMemory(module, pooled) : undefined;

@@ -35,4 +35,8 @@ declare module 'wfn:fn/host' {
   /** The next page's cursor line ("" on the last page), then one key per line. */
   export function kvList(store: number, prefix: string, cursor: string, limit: number): Uint8Array;
   export function kvErrorMessage(): string;
+  /** Bundled files ([files]): at most `max` bytes from `offset`; throws the WASI errno (44: no such file). */
+  export function fileRead(path: string, offset: number, max: number): Uint8Array;
+  /** [size, mtime seconds, mtime nanoseconds, WASI file type (3 directory, 4 regular file)]; throws the WASI errno. */
+  export function fileStat(path: string): [number, number, number, number];
 }

@@ -70,6 +70,8 @@ export interface JsBuildOptions {
   outbound?: boolean;
   /** [kv] stores: each becomes the binding env.<name> (wfn_kv_v1); none: the host functions answer DENIED. */
   kvStores?: string[];
+  /** [files] maps folders: the file-* host functions read them through WASI (otherwise they answer "no such file"). */
+  files?: boolean;
 }
 
 export async function buildJs(
@@ -108,7 +110,7 @@ export async function buildJs(
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0 });
+  const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0, files: options.files });
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);

@@ -76,6 +76,13 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     );
   }
   const esbuild = await import('esbuild');
+  // `import ... from 'wfn:files'`: the guest module that reads the bundled files (src/guest/js/files.ts).
+  const filesModule = {
+    name: 'wfn-files',
+    setup(build: import('esbuild').PluginBuild) {
+      build.onResolve({ filter: /^wfn:files$/ }, () => ({ path: runtimeFile('files') }));
+    },
+  };
   // Per request, the host interface comes from the loader, not from an import statement.
   const hostShim = {
     name: 'wfn-host-shim',
@@ -104,7 +111,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
   };
   try {
     // First pass: the script and its npm imports alone, to see which web APIs it names.
-    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS });
+    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS, plugins: [filesModule] });
     const features = featuresFor(scan.outputFiles[0].text);
     // Second: wfn's runtime with those modules, names minified too (the user's code keeps its
     // names: its classes' and functions' `name` is observable). This halves the runtime's share
@@ -141,7 +148,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       ...common,
       stdin: { contents: entrySource, resolveDir: projectDir, sourcefile: 'wfn-entry.js', loader: 'js' },
       external: options.perRequest ? [] : WORLD_IMPORTS,
-      plugins: [runtimePlugin, ...(options.perRequest ? [hostShim] : [])],
+      plugins: [runtimePlugin, filesModule, ...(options.perRequest ? [hostShim] : [])],
       // A function body cannot say import.meta: esbuild substitutes an empty object.
       supported: options.perRequest ? { 'import-meta': false } : undefined,
       // The map's sources are relative to the (never written) outfile: the project folder.
