@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fmt, table } from './lib.js';
 
 const { packageComponent } = await import('../lib/adapters/component/package.js');
-const { startComponentEmulator } = await import('../lib/adapters/component/emulator.js');
+const { startComponentEmulator } = await import('../lib/src/server/component/emulator.js');
 const { startDevServer } = await import('../lib/src/project/dev.js');
 const { runLoad } = await import('../lib/src/bench/load.js');
 const { DEFAULT_LIMITS } = await import('../lib/src/config/types.js');

@@ -8,8 +8,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { adapter, componentPath } from '../../../adapters/component/index.js';
-import { startComponentEmulator, type ComponentEmulator } from '../../../adapters/component/emulator.js';
-import { checkLinked, linkComponent } from '../../../adapters/component/link.js';
+import { startComponentEmulator, type ComponentEmulator } from '../../../src/server/component/emulator.js';
+import { checkLinked, linkComponent } from '../../../src/pipeline/component/link.js';
 import { componentWorld, proxyWorldProblems } from '../../../src/pipeline/component-world.js';
 import { artifactFrom } from '../../../src/project/artifact.js';
 import { UserError } from '../../../src/util/errors.js';
@@ -83,7 +83,7 @@ describe('component package', () => {
 
   it('the world check catches a component beyond the proxy world (jco\'s own preview1 adapter brings wasi:filesystem for fd_write)', async () => {
     const jco = await import('@bytecodealliance/jco');
-    const { witSource, BRIDGE_WORLD } = await import('../../../adapters/component/wit.js');
+    const { witSource, BRIDGE_WORLD } = await import('../../../src/pipeline/component/wit.js');
     const core = await wat2wasm(`(module
       (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
       (import "wasi:http/types@0.2.12" "[resource-drop]incoming-request" (func $drop (param i32)))

@@ -12,12 +12,12 @@
  *     where wasmtime serve and Spin answer 500.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { errorResponse } from '../../src/runtime/cgi.js';
-import type { HttpResponse, Outcome } from '../../src/runtime/types.js';
-import type { EmulateOptions, Emulator } from '../../src/target/types.js';
-import { accessLogLine } from '../../src/http/access-log.js';
-import { listen } from '../../src/http/listen.js';
-import { BadRequestError, createHttpServer, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
+import { errorResponse } from '../../runtime/cgi.js';
+import type { HttpResponse, Outcome } from '../../runtime/types.js';
+import type { EmulateOptions, Emulator } from '../../target/types.js';
+import { accessLogLine } from '../../http/access-log.js';
+import { listen } from '../../http/listen.js';
+import { BadRequestError, createHttpServer, requestUrl, sendHttpResponse } from '../../http/node-http.js';
 import { startJcoServe, type JcoServeProcess } from './jco-serve.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);

@@ -10,14 +10,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkContract } from '../../src/runtime/contract.js';
-import { capMemory } from '../../src/runtime/module.js';
-import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../src/runtime/wasm-binary.js';
-import { readImports } from '../../src/runtime/wasm-imports.js';
-import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../src/toolchains/wasm-link.js';
-import { UserError } from '../../src/util/errors.js';
+import { checkContract } from '../../runtime/contract.js';
+import { capMemory } from '../../runtime/module.js';
+import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
+import { readImports } from '../../runtime/wasm-imports.js';
+import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../toolchains/wasm-link.js';
+import { UserError } from '../../util/errors.js';
 import { buildBridge } from './bridge-module.js';
-import { PROXY_IMPORTS } from '../../src/pipeline/component-world.js';
+import { PROXY_IMPORTS } from '../component-world.js';
 import { BRIDGE_WORLD, HANDLE_EXPORT, WASI_VERSION, witSource } from './wit.js';
 
 /** Bumped when the link steps change: components cached by an older wfn are not reused. */
