@@ -39,6 +39,7 @@ export async function runDoctor(): Promise<DoctorSection[]> {
     await npmTool('wizer (snapshots)', 'wizer', ['--help'], reinstall),
     await npmTool('workerd (cloudflare emulator)', 'workerd', ['--version'], reinstall),
     await npmTool('fastly CLI (package validation)', 'fastly', ['version'], reinstall),
+    await npmTool('jco (component and spin: packaging, jco serve emulator)', 'jco', ['--version'], reinstall),
   ];
   // wizer --help prints usage, not a version: report the pinned package version instead.
   sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable) });
