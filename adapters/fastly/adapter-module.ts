@@ -1,7 +1,7 @@
 /**
  * Builds the adapter module from adapter.wat: expands its small template (literals,
- * values fixed at package time such as the configured variables, the secrets.wat and
- * outbound.wat fragments when the function needs them), then compiles it with wabt.
+ * values fixed at package time such as the configured variables, the secrets.wat,
+ * outbound.wat and kv.wat fragments when the function needs them), then compiles it with wabt.
  * Results are cached by the expanded text's hash, in memory and optionally on disk.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +11,8 @@ import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import type { KvSettings } from '../../src/runtime/kv/abi.js';
+import { kvValues } from './kv-values.js';
 import { outboundValues } from './outbound-policy.js';
 import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../src/toolchains/wat.js';
 import { siblingFile } from '../../src/util/paths.js';
@@ -24,6 +26,8 @@ export interface AdapterOptions {
   secrets?: { store: string; names: string[] };
   /** Set when the function imports wfn_http_v1: the policy compiled into the adapter. */
   outbound?: OutboundSettings;
+  /** Set when the function imports wfn_kv_v1: the stores it may open ([kv] stores), compiled in. */
+  kv?: KvSettings;
 }
 
 /** Where @lit strings start in the adapter's memory, and how much room they have (see adapter.wat). */
@@ -102,11 +106,13 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
     BODY_502: body(502),
     ...secretsValues(options.secrets),
     ...(options.outbound ? outboundValues(options.outbound) : {}),
+    ...(options.kv ? kvValues(options.kv) : {}),
   };
   const hasSecrets = (options.secrets?.names.length ?? 0) > 0;
-  Object.assign(values, fragmentValues('SECRETS', 'secrets.wat', hasSecrets, values), fragmentValues('OUTBOUND', 'outbound.wat', !!options.outbound, values), {
+  Object.assign(values, fragmentValues('SECRETS', 'secrets.wat', hasSecrets, values), fragmentValues('OUTBOUND', 'outbound.wat', !!options.outbound, values), fragmentValues('KV', 'kv.wat', !!options.kv, values), {
     SECRETS_EMIT: hasSecrets ? '(call $emit_secrets)' : '',
     OUTBOUND_INIT: options.outbound ? '(call $ob_init)' : '',
+    KV_INIT: options.kv ? '(call $kv_init)' : '',
   });
   const text = fillPlaceholders(template, values, 'adapter.wat');
 

@@ -16,6 +16,7 @@ import { definedMemories, keepExports, readExports, renameExports, WasmFormatErr
 import { readImports, renameImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { DEFAULT_KV, KV_MODULE, type KvSettings } from '../../src/runtime/kv/abi.js';
 import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
 import { buildAdapter, type AdapterOptions } from './adapter-module.js';
 
@@ -32,6 +33,8 @@ export interface MergeOptions {
   secrets?: AdapterOptions['secrets'];
   /** [outbound] of wfn.toml (used when the function imports wfn_http_v1; none = deny every call). */
   outbound?: OutboundSettings;
+  /** [kv] of wfn.toml (used when the function imports wfn_kv_v1; none = every open is denied). */
+  kv?: KvSettings;
   /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -89,12 +92,15 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
   // The function's wfn_http_v1 imports bind to the adapter too: wasm-merge resolves by module
   // name, so they become wasi_snapshot_preview1."wfn_http_v1.<name>", which the adapter exports.
   const outbound = readImports(fn).some((i) => i.module === OUTBOUND_MODULE);
+  // wfn_kv_v1 likewise: "wfn_kv_v1.<name>" exports of kv.wat.
+  const kv = readImports(fn).some((i) => i.module === KV_MODULE);
   const adapter = await buildAdapter(
     {
       env: options.env,
       guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined,
       secrets: options.secrets,
       outbound: outbound ? (options.outbound ?? DEFAULT_OUTBOUND) : undefined,
+      kv: kv ? (options.kv ?? DEFAULT_KV) : undefined,
     },
     options.cacheDir,
   );
@@ -113,9 +119,11 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const mergedFile = path.join(dir, 'merged.wasm');
     if (!readExports(fn).some((e) => e.name === '_start')) throw new WasmFormatError('the module does not export "_start"');
     let renamed = renameExports(fn, { _start: GUEST_START });
-    if (outbound) {
+    if (outbound || kv) {
       renamed = renameImports(renamed, (imp) =>
-        imp.module === OUTBOUND_MODULE ? { module: 'wasi_snapshot_preview1', name: `${OUTBOUND_MODULE}.${imp.name}` } : { module: imp.module, name: imp.name },
+        imp.module === OUTBOUND_MODULE || imp.module === KV_MODULE
+          ? { module: 'wasi_snapshot_preview1', name: `${imp.module}.${imp.name}` }
+          : { module: imp.module, name: imp.name },
       );
     }
     await writeFile(fnFile, renamed);

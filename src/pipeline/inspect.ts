@@ -1,5 +1,5 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
-import { checkContract, usesOutbound } from '../runtime/contract.js';
+import { checkContract, usesKv, usesOutbound } from '../runtime/contract.js';
 import { WASM_PAGE } from '../runtime/module.js';
 import { componentWorld, proxyWorldProblems } from './component-world.js';
 import { coreModulesOf, definedMemories, isComponent, listSections, readCustomSection, readName, Reader, readU32Leb, skipConstExprRest, WasmFormatError } from '../runtime/wasm-binary.js';
@@ -26,6 +26,8 @@ export interface Inspection {
   contract: { conforms: boolean; problems: string[] };
   /** The module imports wfn_http_v1: it makes outbound HTTP calls (allowed by [outbound] in wfn.toml). */
   outbound: boolean;
+  /** The module imports wfn_kv_v1: it uses key-value stores (the ones named in [kv] stores of wfn.toml). */
+  kv: boolean;
   snapshot: { likely: boolean; initFunc?: string; evidence: string };
 }
 
@@ -120,6 +122,7 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
     producers,
     contract: { conforms: problems.length === 0, problems },
     outbound: module ? usesOutbound(module) : false,
+    kv: module ? usesKv(module) : false,
     snapshot,
   };
 }

@@ -14,6 +14,8 @@ import { checkContract } from '../../runtime/contract.js';
 import { capMemory } from '../../runtime/module.js';
 import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
 import { readImports } from '../../runtime/wasm-imports.js';
+import { KV_MODULE } from '../../runtime/kv/abi.js';
+import { OUTBOUND_MODULE } from '../../runtime/outbound/abi.js';
 import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../toolchains/wasm-link.js';
 import { UserError } from '../../util/errors.js';
 import { buildBridge } from './bridge-module.js';
@@ -55,9 +57,9 @@ export async function linkProblems(fn: Uint8Array): Promise<string[]> {
   const memories = definedMemories(fn);
   if (memories.length !== 1) problems.push(`the module must define exactly one memory (it defines ${memories.length})`);
   else if (memories[0].memory64 || memories[0].shared) problems.push('a 64-bit or shared memory is not supported in a component');
-  if (readImports(fn).some((i) => i.module === 'wfn_http_v1')) {
-    problems.push('outbound HTTP (wfn_http_v1) is not mapped onto wasi:http/outgoing-handler yet');
-  }
+  const modules = new Set(readImports(fn).map((i) => i.module));
+  if (modules.has(OUTBOUND_MODULE)) problems.push(`outbound HTTP (${OUTBOUND_MODULE}) is not mapped onto wasi:http/outgoing-handler yet`);
+  if (modules.has(KV_MODULE)) problems.push(`key-value (${KV_MODULE}) has no counterpart in the wasi:http/proxy world`);
   return problems;
 }
 
