@@ -14,6 +14,7 @@ const ADAPTERS = {
   lambda: () => import('./lambda/index.js'),
   fastly: () => import('./fastly/index.js'),
   component: () => import('./component/index.js'),
+  spin: () => import('./spin/index.js'),
 } satisfies Record<string, () => Promise<{ adapter: TargetAdapter }>>;
 
 export type TargetName = keyof typeof ADAPTERS;

@@ -71,6 +71,11 @@ if (want('fastly')) {
   results.fastly = await benchFastly(await buildTemplate('assemblyscript', 'http'));
 }
 
+if (want('component')) {
+  const { benchComponent } = await import('./component.js');
+  results.component = await benchComponent(await buildTemplate('assemblyscript', 'http'));
+}
+
 if (want('languages')) {
   const { benchLanguages } = await import('./languages.js');
   results.languages = await benchLanguages();

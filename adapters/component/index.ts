@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Bundle, DeployOptions, EmulateOptions, TargetAdapter } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
-import { startComponentEmulator } from './emulator.js';
+import { startComponentEmulator } from '../../src/server/component/emulator.js';
 import { packageComponent } from './package.js';
 
 /** The .component.wasm inside a bundle. */

@@ -10,7 +10,7 @@ import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
-import { linkComponent } from './link.js';
+import { linkComponent } from '../../src/pipeline/component/link.js';
 
 /** A safe file name for the component. */
 export function packageName(name: string): string {

@@ -26,6 +26,7 @@ export default class Deploy extends WfnCommand {
     'url-auth': Flags.string({ description: 'lambda: Function URL auth.', options: ['none', 'iam'], default: 'none' }),
     'service-id': Flags.string({ description: 'fastly: the service to deploy to (default: create one).' }),
     domain: Flags.string({ description: 'fastly: the domain of a new service (default: <name>-<random>.edgecompute.app).' }),
+    registry: Flags.string({ description: 'spin: push to this OCI registry reference, host/name[:tag] (token from WFN_REGISTRY_TOKEN).' }),
   };
 
   async run() {
@@ -37,7 +38,7 @@ export default class Deploy extends WfnCommand {
       memoryMiB: flags.memory,
       timeoutMs: flags.timeout,
       env: flags.env,
-      flags: { url: flags.url, role: flags.role, urlAuth: flags['url-auth'], serviceId: flags['service-id'], domain: flags.domain },
+      flags: { url: flags.url, role: flags.role, urlAuth: flags['url-auth'], serviceId: flags['service-id'], domain: flags.domain, registry: flags.registry },
       log: (m) => this.progress(m),
     });
     const { bundle, result } = outcome;

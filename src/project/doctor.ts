@@ -57,6 +57,7 @@ export async function runDoctor(): Promise<DoctorSection[]> {
     await npmTool('workerd (cloudflare emulator)', 'workerd', ['--version'], reinstall),
     // Only for checking a package by hand (`fastly compute validate`): a dev dependency, not installed with wfn.
     { ...(await npmTool('fastly CLI (optional, validates a Fastly package by hand)', 'fastly', ['version'], 'npm install -g @fastly/cli')), optional: true },
+    await npmTool('jco (component and spin: packaging, jco serve emulator)', 'jco', ['--version'], reinstall),
   ];
   // wizer --help prints usage, not a version: report the pinned package version instead.
   sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable || t.optional) });

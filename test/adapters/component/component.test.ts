@@ -8,8 +8,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { adapter, componentPath } from '../../../adapters/component/index.js';
-import { startComponentEmulator, type ComponentEmulator } from '../../../adapters/component/emulator.js';
-import { checkLinked, linkComponent } from '../../../adapters/component/link.js';
+import { startComponentEmulator, type ComponentEmulator } from '../../../src/server/component/emulator.js';
+import { checkLinked, linkComponent } from '../../../src/pipeline/component/link.js';
 import { componentWorld, proxyWorldProblems } from '../../../src/pipeline/component-world.js';
 import { artifactFrom } from '../../../src/project/artifact.js';
 import { UserError } from '../../../src/util/errors.js';
@@ -57,6 +57,34 @@ const STREAM_8MIB_WAT = `(module ${PRELUDE}
     (call $out (i32.const 3000) (i32.const 8))
     (call $out (i32.const 65536) (i32.const 4194296))))`;
 
+/** 200,000 bytes of body (past the 64 KiB the bridge holds), then proc_exit(code). */
+const lateExit = (code: number) => `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 8)
+  (data (i32.const 16) "Content-Type: text/plain\\n\\n")
+  (func $out (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (memory.fill (i32.const 65536) (i32.const 97) (i32.const 200000))
+    (call $out (i32.const 16) (i32.const 26))
+    (call $out (i32.const 65536) (i32.const 200000))
+    (call $exit (i32.const ${code}))))`;
+
+/** GET, noting whether the response completed (a cut-off one ends in 'aborted' or an error). */
+function getAll(url: string): Promise<{ status: number; body: Buffer; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), complete: res.complete }));
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), complete: false }));
+    }).on('error', reject);
+  });
+}
+
 async function fixture(wat: string, name: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wfn-component-'));
   const file = path.join(dir, `${name}.wasm`);
@@ -83,7 +111,7 @@ describe('component package', () => {
 
   it('the world check catches a component beyond the proxy world (jco\'s own preview1 adapter brings wasi:filesystem for fd_write)', async () => {
     const jco = await import('@bytecodealliance/jco');
-    const { witSource, BRIDGE_WORLD } = await import('../../../adapters/component/wit.js');
+    const { witSource, BRIDGE_WORLD } = await import('../../../src/pipeline/component/wit.js');
     const core = await wat2wasm(`(module
       (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
       (import "wasi:http/types@0.2.12" "[resource-drop]incoming-request" (func $drop (param i32)))
@@ -154,6 +182,24 @@ describe('component emulator (jco serve)', () => {
     // The function's clock after its sleep (ns): later than the client's first chunk (ms).
     const stampNs = body.readBigUInt64LE(4194304);
     expect(BigInt(firstChunkAtMs) * 1_000_000n).toBeLessThan(stampNs);
+  });
+
+  it('a failure after the response started cuts the response off; exit 0 there completes it', async () => {
+    for (const [code, complete] of [[3, false], [0, true]] as const) {
+      const bundle = await adapter.package(await artifactFrom({ kind: 'wasm', path: await fixture(lateExit(code), `late-${code}`) }, {}));
+      const lines: string[] = [];
+      const emulator = await startComponentEmulator(componentPath(bundle), { host: '127.0.0.1', port: 0, log: (l) => lines.push(l), timeoutMs: 60_000, poolSize: 1 });
+      emulators.push(emulator);
+      const got = await getAll(emulator.url);
+      expect(got.status).toBe(200);
+      expect(got.complete, `exit ${code}`).toBe(complete);
+      if (complete) expect(got.body.equals(Buffer.alloc(200000, 97))).toBe(true);
+      else {
+        expect(got.body.length).toBeLessThanOrEqual(200000);
+        expect(got.body.toString()).not.toMatch(/Isolated component request failed/);
+        expect(lines.join('\n')).toMatch(/trap: the function failed after its response started/);
+      }
+    }
   });
 
   it('stops a looping function: 504 at the timeout, jco serve (the loop\'s process group) replaced, the next request answered too', async () => {

@@ -12,12 +12,12 @@
  *     where wasmtime serve and Spin answer 500.
  */
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { errorResponse } from '../../src/runtime/cgi.js';
-import type { HttpResponse, Outcome } from '../../src/runtime/types.js';
-import type { EmulateOptions, Emulator } from '../../src/target/types.js';
-import { accessLogLine } from '../../src/http/access-log.js';
-import { listen } from '../../src/http/listen.js';
-import { BadRequestError, createHttpServer, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
+import { errorResponse } from '../../runtime/cgi.js';
+import type { HttpResponse, Outcome } from '../../runtime/types.js';
+import type { EmulateOptions, Emulator } from '../../target/types.js';
+import { accessLogLine } from '../../http/access-log.js';
+import { listen } from '../../http/listen.js';
+import { BadRequestError, createHttpServer, requestUrl, sendHttpResponse } from '../../http/node-http.js';
 import { startJcoServe, type JcoServeProcess } from './jco-serve.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
@@ -140,12 +140,33 @@ export async function startComponentEmulator(componentPath: string, options: Com
             return;
           }
           res.writeHead(status, out);
+          // When the instance fails after its response started, jco appends its failure text to
+          // the body and ends it as if complete. The last bytes are held back to see that text:
+          // such a response is cut off instead (what wasmtime and Spin do: the client sees an
+          // incomplete response, not a complete wrong one).
           let bytes = 0;
+          let tail = Buffer.alloc(0);
           up.on('data', (c: Buffer) => {
-            bytes += c.length;
+            const all = tail.length > 0 ? Buffer.concat([tail, c]) : c;
+            const keep = Math.min(all.length, JCO_FAILURE_BODY.length);
+            const out = all.subarray(0, all.length - keep);
+            tail = Buffer.from(all.subarray(all.length - keep));
+            if (out.length > 0) {
+              bytes += out.length;
+              if (!res.write(out)) {
+                up.pause();
+                res.once('drain', () => up.resume());
+              }
+            }
           });
-          up.pipe(res);
           up.on('end', () => {
+            if (tail.toString() === JCO_FAILURE_BODY) {
+              res.destroy();
+              log(status, bytes, 'trap', 'the function failed after its response started: the response was cut off (jco serve\'s error is in the log above)');
+              return resolve();
+            }
+            bytes += tail.length;
+            res.end(tail);
             const outcome: Outcome = status === 502 ? 'malformed' : status >= 500 ? 'exit' : 'ok';
             log(status, bytes, outcome, outcome === 'ok' ? undefined : 'the function failed (its reason is in the log above)');
             resolve();

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { errorResponse } from '../../src/runtime/cgi.js';
-import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
-import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../src/toolchains/wat.js';
-import { UserError } from '../../src/util/errors.js';
-import { siblingFile } from '../../src/util/paths.js';
+import { errorResponse } from '../../runtime/cgi.js';
+import { SERVER_SOFTWARE } from '../../runtime/version.js';
+import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../toolchains/wat.js';
+import { UserError } from '../../util/errors.js';
+import { siblingFile } from '../../util/paths.js';
 import { WASI_VERSION } from './wit.js';
 
 export interface BridgeOptions {

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../src/util/errors.js';
+import { UserError } from '../../util/errors.js';
 
 export interface JcoServeOptions {
   /** jco's output and the component's stderr, line by line. */

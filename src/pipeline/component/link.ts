@@ -10,14 +10,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { checkContract } from '../../src/runtime/contract.js';
-import { capMemory } from '../../src/runtime/module.js';
-import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../src/runtime/wasm-binary.js';
-import { readImports } from '../../src/runtime/wasm-imports.js';
-import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../src/toolchains/wasm-link.js';
-import { UserError } from '../../src/util/errors.js';
+import { checkContract } from '../../runtime/contract.js';
+import { capMemory } from '../../runtime/module.js';
+import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
+import { readImports } from '../../runtime/wasm-imports.js';
+import { KV_MODULE } from '../../runtime/kv/abi.js';
+import { OUTBOUND_MODULE } from '../../runtime/outbound/abi.js';
+import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../toolchains/wasm-link.js';
+import { UserError } from '../../util/errors.js';
 import { buildBridge } from './bridge-module.js';
-import { PROXY_IMPORTS } from '../../src/pipeline/component-world.js';
+import { PROXY_IMPORTS } from '../component-world.js';
 import { BRIDGE_WORLD, HANDLE_EXPORT, WASI_VERSION, witSource } from './wit.js';
 
 /** Bumped when the link steps change: components cached by an older wfn are not reused. */
@@ -55,9 +57,9 @@ export async function linkProblems(fn: Uint8Array): Promise<string[]> {
   const memories = definedMemories(fn);
   if (memories.length !== 1) problems.push(`the module must define exactly one memory (it defines ${memories.length})`);
   else if (memories[0].memory64 || memories[0].shared) problems.push('a 64-bit or shared memory is not supported in a component');
-  if (readImports(fn).some((i) => i.module === 'wfn_http_v1')) {
-    problems.push('outbound HTTP (wfn_http_v1) is not mapped onto wasi:http/outgoing-handler yet');
-  }
+  const modules = new Set(readImports(fn).map((i) => i.module));
+  if (modules.has(OUTBOUND_MODULE)) problems.push(`outbound HTTP (${OUTBOUND_MODULE}) is not mapped onto wasi:http/outgoing-handler yet`);
+  if (modules.has(KV_MODULE)) problems.push(`key-value (${KV_MODULE}) has no counterpart in the wasi:http/proxy world`);
   return problems;
 }
 
