@@ -3,6 +3,7 @@
  * feeding either the dev server (the function itself, src/server/dev.ts) or the package of
  * target X in X's own emulator, restarted on the same address with each new build.
  */
+import path from 'node:path';
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
 import { projectKvDir } from '../runtime/node/kv-sqlite.js';
@@ -42,6 +43,7 @@ export interface DevServer {
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const source: FunctionSource = options.wasmPath ? { kind: 'wasm', path: options.wasmPath } : { kind: 'project', dir: options.projectDir! };
   const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: options.progress });
+  let kvAnnounced = false;
   try {
     const loop = await startDevLoop({
       source,
@@ -54,7 +56,11 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
         const secrets = secretValues(artifact.secrets, process.env);
         if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
         // Stores live in the project's .wfn/kv/ and survive restarts; a .wasm alone has none.
-        const kv = artifact.kv && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        const kv = artifact.kv?.stores.length && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        if (kv && !kvAnnounced) {
+          kvAnnounced = true;
+          options.progress(`key-value stores ${kv.settings.stores.join(', ')}: SQLite files in ${path.relative(process.cwd(), kv.backend.dir) || '.'} (they survive restarts)`);
+        }
         return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound, kv);
       },
       failed(error) {
