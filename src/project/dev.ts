@@ -48,6 +48,7 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const projectDir = options.projectDir;
   const functionOutput = projectDir ? (text: string) => options.progress(mapBundleStack(text, projectDir)) : options.progress;
   const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: functionOutput });
+  let kvAnnounced = false;
   try {
     const loop = await startDevLoop({
       source,
@@ -60,7 +61,11 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
         const secrets = secretValues(artifact.secrets, process.env);
         if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
         // Stores live in the project's .wfn/kv/ and survive restarts; a .wasm alone has none.
-        const kv = artifact.kv && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        const kv = artifact.kv?.stores.length && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        if (kv && !kvAnnounced) {
+          kvAnnounced = true;
+          options.progress(`key-value stores ${kv.settings.stores.join(', ')}: SQLite files in ${path.relative(process.cwd(), kv.backend.dir) || '.'} (they survive restarts)`);
+        }
         return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound, kv);
       },
       failed(error) {
