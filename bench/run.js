@@ -81,6 +81,11 @@ if (want('outbound')) {
   results.outbound = await benchOutbound();
 }
 
+if (want('kv')) {
+  const { benchKv } = await import('./kv.js');
+  results.kv = await benchKv();
+}
+
 if (want('snapshots')) {
   const { benchSnapshots } = await import('./languages.js');
   results.snapshots = await benchSnapshots();

@@ -47,7 +47,8 @@ async function startHelper(): Promise<{ outbound?: OutboundBinding; kv?: KvBindi
     : outboundData;
   const transferList = [...(callsOut ? [channel.port2] : []), ...(kvChannel ? [kvChannel.port2] : [])];
   const helper = new Worker(new URL(kvConfig ? KV_HELPER_FILE : OUTBOUND_HELPER_FILE, import.meta.url), { workerData, transferList });
-  await once(helper, 'online');
+  // The kv helper says when it is ready (a helper that fails to load rejects here: the init fails, visibly).
+  await once(helper, kvConfig ? 'message' : 'online');
   helper.unref();
   const result: { outbound?: OutboundBinding; kv?: KvBinding } = {};
   if (callsOut) {

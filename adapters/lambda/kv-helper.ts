@@ -4,7 +4,7 @@
  * Atomics.wait while this thread calls DynamoDB (src/runtime/node/kv-link.ts), and, when the
  * function also calls out, makes its outbound HTTP calls too: one helper thread for both.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { performOn } from '../../src/runtime/kv/store.js';
 import { serveKv } from '../../src/runtime/node/kv-link.js';
 import { serveOutbound } from '../../src/runtime/node/outbound.js';
@@ -17,3 +17,5 @@ const client = dynamoClient();
 const stores = new Map(Object.entries(data.tables).map(([store, table]) => [store, new DynamoKvStore(client, table)]));
 // The import object admits only [kv] stores names, and each has its table.
 serveKv(data.kv.port, data.kv.cell, (_scope, request) => performOn((name) => stores.get(name)!, request));
+// The handler waits for this before its first request: a helper that failed to load fails the init, visibly.
+parentPort!.postMessage('ready');

@@ -31,7 +31,7 @@ export function bundleHandler(): Promise<Uint8Array> {
 
 /** helper.mjs: the handler's helper thread for key-value (DynamoDB) and outbound calls. */
 export function bundleKvHelper(): Promise<Uint8Array> {
-  return bundleEntry('kv-helper', 'key-value (DynamoDB) and outbound HTTP helper thread of the Lambda handler');
+  return bundleEntry('kv-helper', 'key-value (DynamoDB) and outbound HTTP helper thread of the Lambda handler', true);
 }
 
 /** outbound.mjs: the handler's helper thread for outbound HTTP. */
@@ -39,7 +39,7 @@ export function bundleOutboundHelper(): Promise<Uint8Array> {
   return bundleEntry('outbound-helper', 'outbound HTTP helper thread of the Lambda handler');
 }
 
-function bundleEntry(name: string, what: string): Promise<Uint8Array> {
+function bundleEntry(name: string, what: string, requireShim = false): Promise<Uint8Array> {
   const cached = bundled.get(name);
   if (cached) return cached;
   const built = (async () => {
@@ -56,7 +56,8 @@ function bundleEntry(name: string, what: string): Promise<Uint8Array> {
       legalComments: 'none',
       charset: 'utf8',
       logLevel: 'silent',
-      banner: { js: `// wfn ${wfnVersion()}: ${what} (generated; see docs/targets/lambda.md)` },
+      // The AWS SDK (in helper.mjs) is CommonJS that requires Node's modules: an ES module needs a require for it.
+      banner: { js: `// wfn ${wfnVersion()}: ${what} (generated; see docs/targets/lambda.md)${requireShim ? `\nimport { createRequire as __wfnCreateRequire } from 'node:module';\nconst require = __wfnCreateRequire(import.meta.url);` : ''}` },
     });
     return result.outputFiles[0].contents;
   })();

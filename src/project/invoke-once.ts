@@ -62,7 +62,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     route = config.route;
     limits = config.limits;
     outbound = config.outbound;
-    kv = { settings: config.kv, backend: { kind: 'sqlite', dir: projectKvDir(source.dir) } };
+    kv = { settings: config.kv ?? { stores: [] }, backend: { kind: 'sqlite', dir: projectKvDir(source.dir) } };
   } else {
     wasmPath = source.path;
   }

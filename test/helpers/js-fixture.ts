@@ -18,13 +18,15 @@ export interface BuiltFixture {
   remove(): void;
 }
 
-export async function buildJsFixture(file: string): Promise<BuiltFixture> {
+/** `kvStores`: the fixture's `[kv] stores` (its env.<name> bindings). */
+export async function buildJsFixture(file: string, options: { kvStores?: string[] } = {}): Promise<BuiltFixture> {
   const root = mkdtempSync(join(tmpdir(), 'wfn-js-fixture-'));
   mkdirSync(join(root, 'src'));
   copyFileSync(join(JS_FIXTURES, file), join(root, 'src', 'index.js'));
   const name = file.replace(/\.js$/, '');
   const config: ProjectConfig = {
     file: join(root, 'wfn.toml'), dir: root, name, language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND,
+    kv: { stores: options.kvStores ?? [] },
   };
   const workDir = join(root, '.wfn', 'build');
   mkdirSync(workDir, { recursive: true });

@@ -6,7 +6,7 @@ import type { Bundle, EmulateOptions, Emulator } from '../../../src/target/types
 import { UserError } from '../../../src/util/errors.js';
 import { lambdaSettings } from '../limits.js';
 import { missingSecretsMessage, secretValues } from '../../../src/config/secrets.js';
-import { HANDLER, HANDLER_FILE } from '../package-config.js';
+import { HANDLER, HANDLER_FILE, KV_HELPER_FILE } from '../package-config.js';
 import { readZip } from '../zip.js';
 import { startGateway } from './gateway.js';
 
@@ -29,6 +29,9 @@ export async function extractPackage(zipFile: string): Promise<string> {
   return dir;
 }
 
+/** What Lambda's runtime sets for a function's SDK calls, passed through to the emulated sandbox. */
+const AWS_VARIABLES = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_DYNAMODB'];
+
 export async function emulateLambda(bundle: Bundle, options: LambdaEmulateOptions): Promise<Emulator> {
   if (!bundle.archive) throw new Error('the Lambda bundle has no zip');
   const taskDir = await extractPackage(bundle.archive);
@@ -38,6 +41,12 @@ export async function emulateLambda(bundle: Bundle, options: LambdaEmulateOption
   const secrets = secretValues(artifact.secrets, processEnv);
   if (secrets.missing.length > 0) options.log(`lambda: ${missingSecretsMessage(secrets.missing)}`);
   const env: Record<string, string> = { ...artifact.env, ...secrets.values };
+  // Lambda hands a function its role's credentials and region in the environment: a function with
+  // key-value stores gets this shell's, so its helper reaches DynamoDB (AWS_ENDPOINT_URL_DYNAMODB: a local one).
+  if (bundle.files.some((f) => f.path === KV_HELPER_FILE)) {
+    for (const name of AWS_VARIABLES) if (processEnv[name] !== undefined) env[name] = processEnv[name]!;
+    env.AWS_REGION ??= 'us-east-1';
+  }
   try {
     const gateway = await startGateway({
       host: options.host,
