@@ -175,3 +175,39 @@ describe('Fastly\'s own SDK on the emulator\'s fastly_kv_store (@fastly/js-compu
     }
   }, 300_000);
 });
+
+describe('kv.wat reads Fastly\'s list page as JSON, not as one fixed layout', () => {
+  it('members in any order, whitespace, values it skips (nested, with brackets in strings), escapes and surrogate pairs', async () => {
+    // The page exactly as written here, in place of the emulator's own JSON.stringify output.
+    const page = '{ "meta" : { "limit" : 1000 , "extra" : [1, {"a": "]}"}], "next_cursor" : "c\\u00e9\\/x" } ,\n'
+      + ' "other": [true, null, -1.5e3, "\\"]"],\t"data" : [ "\\ud83d\\ude00" , "a\\"b\\\\", "\\u00e9", "lone\\ud800x", "t\\tab" ] }';
+    const store = memoryStore();
+    store.list = () => ({ keys: ['placeholder'] });
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: unknown[]) =>
+      (value as { data?: unknown })?.data !== undefined ? page : (stringify as (...a: unknown[]) => string)(value, ...rest)) as typeof JSON.stringify;
+    let body: string;
+    try {
+      body = text((await viaFastly(script(['open default', 'list 1 0 - -']), { default: store, second: memoryStore() })).body);
+    } finally {
+      JSON.stringify = stringify;
+    }
+    const lines = ['c\u00e9/x', '\u{1F600}', 'a"b\\', '\u00e9', 'lone\ufffdx', 't\tab'].map((l) => `${l}\n`).join('');
+    expect(body).toBe(text(Buffer.from(`open 0 1\nlist 0 ${Buffer.byteLength(lines)}\n${lines}`)));
+  });
+
+  it('a page that is not JSON of that shape is FAILED, saying so', async () => {
+    const store = memoryStore();
+    store.list = () => ({ keys: [] });
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: unknown[]) =>
+      (value as { data?: unknown })?.data !== undefined ? '{"data": ["unterminated' : (stringify as (...a: unknown[]) => string)(value, ...rest)) as typeof JSON.stringify;
+    let r: Awaited<ReturnType<typeof viaFastly>>;
+    try {
+      r = await viaFastly(script(['open default', 'list 1 0 - -']), { default: store, second: memoryStore() });
+    } finally {
+      JSON.stringify = stringify;
+    }
+    expect(text(r.body)).toBe('open 0 1\nlist 9 kv store "default" failed: Fastly\'s KV store answered a list page that is not of the documented shape\n');
+  });
+});
