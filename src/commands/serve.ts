@@ -21,7 +21,7 @@ export default class Serve extends WfnCommand {
     timeout: Flags.integer({ description: 'Timeout per request of a function deployed without one, ms (default 10000).', min: 1 }),
     memory: Flags.integer({ description: 'Memory cap of a function deployed without one, MiB (default 128).', min: 1, max: 4096 }),
     'data-dir': Flags.string({ description: 'Folder of the file store.', default: './.wfn-serve' }),
-    store: Flags.string({ description: 'Where functions are kept.', options: ['file', 's3'], default: 'file' }),
+    store: Flags.string({ description: 'Where functions and their key-value stores are kept (s3: shared by replicas).', options: ['file', 's3'], default: 'file' }),
     's3-bucket': Flags.string({ description: 'S3 bucket of the s3 store.', env: 'WFN_S3_BUCKET' }),
     's3-prefix': Flags.string({ description: 'Key prefix in the bucket, e.g. prod/.', env: 'WFN_S3_PREFIX' }),
     'poll-interval': Flags.integer({ description: 'S3 store: how often replicas look for new deploys, ms.', default: 2000, min: 100, max: 60_000 }),

@@ -96,7 +96,7 @@ for (const language of LANGUAGES) {
     let kv: { dir: string; wasm: Uint8Array } | undefined;
     const built = async () => (kv ??= await buildKv(language));
 
-    it('wfn dev: round trips, list order, TTL, bad keys; the values survive a restart of wfn dev', async () => {
+    it('wfn dev: round trips, list order, TTL, bad keys; the values survive a restart of wfn dev; a .wasm alone has no stores', async () => {
       const { dir } = await built();
       const lines: string[] = [];
       const start = () => startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, watch: false, log: () => {}, progress: (m) => lines.push(m) });
@@ -112,6 +112,19 @@ for (const language of LANGUAGES) {
         expect(JSON.parse((await request(`${dev.url}?prefix=list/`)).body.toString())).toHaveLength(4);
       } finally {
         await dev.close();
+      }
+      // The same .wasm served alone has no wfn.toml, so no [kv] stores: its open is refused, naming the key.
+      const { wasm } = await built();
+      const wasmPath = path.join(dir, 'alone.wasm');
+      await writeFile(wasmPath, wasm);
+      const alone = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath, watch: false, log: () => {}, progress: (m) => lines.push(m) });
+      try {
+        const denied = await request(`${alone.url}x`);
+        expect(denied.status).toBe(500);
+        expect(denied.body.toString()).toBe('kv store "default" denied: not in [kv] stores of wfn.toml\n');
+        await eventually(async () => lines.join('\n').includes('wfn kv: kv store "default" denied: not in [kv] stores of wfn.toml'), 'the log line');
+      } finally {
+        await alone.close();
       }
     }, 600_000);
 

@@ -10,7 +10,9 @@
  * key. Two writes racing on one key end with the later one (last writer wins, as Workers KV).
  * Expired values read as absent and are not listed (S3 lists no metadata, so a list asks each
  * key's expiry with a HEAD); they stay in the bucket until overwritten: a bucket lifecycle rule
- * on `<prefix>kv/` can remove old objects.
+ * on `<prefix>kv/` can remove old objects. Keys are object names as they are: S3 and the SDK take
+ * "." and ".." segments literally (checked against moto), so a key never reaches outside its
+ * store's prefix; an S3-compatible store that refuses such names answers an error (UNAVAILABLE).
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { KV_ERROR, type KvPage, type KvRequest, type KvResult } from '../../runtime/kv/abi.js';

@@ -56,6 +56,17 @@ describe('self-hosted adapter', () => {
     expect((await adapter.deploy(bundle, { env: { ...env, API_KEY: 'rotated' }, flags: flags(), ...quiet })).version).toBe(2);
   });
 
+  it('carries [kv] stores to the server: the deployed function gets them', async () => {
+    const withKv = await adapter.package({ ...artifact, name: 'greet-kv', secrets: [], kv: { stores: ['default', 'sessions'] }, projectDir: path.join(artifact.projectDir!, 'kv') });
+    const manifest = JSON.parse(await readFile(path.join(withKv.dir, 'manifest.json'), 'utf8'));
+    expect(manifest.config.kv).toEqual({ stores: ['default', 'sessions'] });
+    await adapter.deploy(withKv, { env: { WFN_TOKEN: TOKEN }, flags: flags(), ...quiet });
+    expect((await admin(server.url, 'functions/greet-kv')).json.manifest.config.kv).toEqual({ stores: ['default', 'sessions'] });
+    // No stores: no [kv] in the manifest at all.
+    expect(JSON.parse(await readFile(path.join(bundle.dir, 'manifest.json'), 'utf8')).config.kv).toBeUndefined();
+    expect((await admin(server.url, 'functions/greet-kv', { method: 'DELETE' })).status).toBe(204);
+  });
+
   it('maps refusals to clear user errors, and changes nothing', async () => {
     const env = { WFN_TOKEN: 'wrong', API_KEY: 'x' };
     await expect(adapter.deploy(bundle, { env, flags: flags(), ...quiet })).rejects.toThrow(/refused the admin token \(401\)/);
