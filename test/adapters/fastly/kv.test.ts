@@ -211,3 +211,32 @@ describe('kv.wat reads Fastly\'s list page as JSON, not as one fixed layout', ()
     expect(text(r.body)).toBe('open 0 1\nlist 9 kv store "default" failed: Fastly\'s KV store answered a list page that is not of the documented shape\n');
   });
 });
+
+describe('a host that does not tell a value\'s length (known_length answers $none)', () => {
+  it('kv.wat reads the value into a body of its own first: the same answers', async () => {
+    const { FastlyHost, Status } = await import('../../../adapters/fastly/emulator/hostcalls.js');
+    const proto = FastlyHost.prototype as unknown as { imports: (...a: unknown[]) => Record<string, Record<string, unknown>> };
+    const original = proto.imports;
+    let bodies = 0;
+    proto.imports = function (this: unknown, ...a: unknown[]) {
+      const imports = original.apply(this, a);
+      if (imports.fastly_http_body?.known_length) imports.fastly_http_body.known_length = () => Status.NONE;
+      const make = imports.fastly_http_body?.new as ((out: number) => number) | undefined;
+      if (make) imports.fastly_http_body.new = (out: number) => (bodies++, make(out));
+      return imports;
+    };
+    const value = binary(200_000);
+    const lines = ['open default', 'set 1 v 0', 'get 1 v', 'getopen 1 v', 'read 1 5', 'close 1', 'list 1 0 - -'];
+    try {
+      const node = await viaNode(script(lines, value), { default: memoryStore(), second: memoryStore() });
+      const fastly = await viaFastly(script(lines, value), { default: memoryStore(), second: memoryStore() });
+      expect(fastly.outcome, fastly.reason).toBe('ok');
+      expect(text(fastly.body)).toBe(text(node.body));
+      expect(text(fastly.body)).toContain(`get 0 ${value.length}\n`);
+      // bodies made: the response's, set's value, list's page, and a copy for each of the two gets
+      expect(bodies).toBe(5);
+    } finally {
+      proto.imports = original;
+    }
+  });
+});
