@@ -240,3 +240,26 @@ describe('a host that does not tell a value\'s length (known_length answers $non
     }
   });
 });
+
+describe('kv.wat imports fastly_kv_store as Fastly\'s own SDK does', () => {
+  it('every fastly_kv_store and fastly_http_body hostcall of main.wasm has the type @fastly/js-compute\'s KVStore imports', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { formatFuncType } = await import('../../../src/runtime/wasm-imports.js');
+    const { buildJsCompute } = await import('./helpers.js');
+    const reference = readImports(new Uint8Array(await readFile(await buildJsCompute('js-compute-kv'))));
+    const refTypes = new Map(reference.map((i) => [`${i.module}.${i.name}`, formatFuncType(i.type)]));
+    const ours = readImports(mergedBytes).filter((i) => i.module === 'fastly_kv_store' || i.module === 'fastly_http_body');
+    const kvNames = ours.filter((i) => i.module === 'fastly_kv_store').map((i) => i.name).sort();
+    expect(kvNames).toEqual(['delete', 'delete_wait', 'insert', 'insert_wait', 'list', 'list_wait', 'lookup', 'lookup_wait_v2', 'open']);
+    const compared: string[] = [];
+    for (const imp of ours) {
+      const key = `${imp.module}.${imp.name}`;
+      const want = refTypes.get(key);
+      if (want === undefined) continue;
+      compared.push(key);
+      expect(`${key} ${formatFuncType(imp.type)}`).toBe(`${key} ${want}`);
+    }
+    // the SDK uses each of them (lookup_wait or its v2): all but at most one compared
+    expect(compared.filter((k) => k.startsWith('fastly_kv_store.')).length).toBeGreaterThanOrEqual(8);
+  }, 300_000);
+});
