@@ -263,3 +263,38 @@ describe('kv.wat imports fastly_kv_store as Fastly\'s own SDK does', () => {
     expect(compared.filter((k) => k.startsWith('fastly_kv_store.')).length).toBeGreaterThanOrEqual(8);
   }, 300_000);
 });
+
+describe('the package of a function that uses KV', () => {
+  it('`fastly compute validate` (the Fastly CLI, offline) accepts it; main.wasm imports fastly_kv_store only when the function uses KV', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { adapter, mainWasmPath } = await import('../../../adapters/fastly/index.js');
+    const { checkMerged } = await import('../../../adapters/fastly/merge.js');
+    const { DEFAULT_LIMITS } = await import('../../../src/config/types.js');
+    const { DEFAULT_OUTBOUND } = await import('../../../src/runtime/outbound/abi.js');
+    const { readFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-kvpkg-'));
+    const wasmPath = path.join(dir, 'script.wasm');
+    await writeFile(wasmPath, await scriptWasm());
+    const bundle = await adapter.package({ name: 'kv-pkg', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: STORES, projectDir: dir });
+    const main = new Uint8Array(await readFile(mainWasmPath(bundle)));
+    expect(checkMerged(main)).toEqual([]);
+    expect(readImports(main).filter((i) => i.module.startsWith('wfn_'))).toEqual([]);
+    const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'fastly');
+    const { stdout, stderr } = await promisify(execFile)(cli, ['compute', 'validate', '--package', bundle.archive!, '--non-interactive'], {
+      timeout: 60_000,
+      env: { ...process.env, FASTLY_API_TOKEN: '' },
+    });
+    expect(`${stdout}${stderr}`).toMatch(/Validated package/);
+    // a function without wfn_kv_v1 gets no kv.wat, whatever [kv] says
+    const { watFixture } = await import('./helpers.js');
+    const plainPath = path.join(dir, 'plain.wasm');
+    await writeFile(plainPath, await watFixture('echo.wat'));
+    const plain = await adapter.package({ name: 'plain', wasmPath: plainPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: STORES, projectDir: dir });
+    expect(readImports(new Uint8Array(await readFile(mainWasmPath(plain)))).filter((i) => i.module === 'fastly_kv_store')).toEqual([]);
+  }, 300_000);
+});
