@@ -7,7 +7,7 @@
  */
 import { MAX_CURSOR_BYTES, MAX_KEY_BYTES, MAX_LIST_LIMIT, MAX_OPERATIONS, MAX_VALUE_BYTES, type KvSettings } from '../../src/runtime/kv/abi.js';
 import { keyProblem, kvErrors, kvLogLine } from '../../src/runtime/kv/messages.js';
-import { watString } from './wat-text.js';
+import { watString } from '../../src/toolchains/wat.js';
 
 const encoder = new TextEncoder();
 

@@ -67,6 +67,25 @@ export const WFN_TOML_SCHEMA = {
         },
       },
     },
+    files: {
+      type: 'object',
+      description: 'Bundled files, read-only: each key is where the function sees a folder ("/", "/templates"), the value the project folder ("public/") or a table { dir, include, exclude } with globs. They travel inside the artifact.',
+      additionalProperties: {
+        oneOf: [
+          { type: 'string', description: 'A project folder, e.g. "public/".' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['dir'],
+            properties: {
+              dir: { type: 'string', description: 'A project folder, e.g. "public/".' },
+              include: { type: 'array', items: { type: 'string' }, description: 'Globs relative to dir: only matching files (default all).' },
+              exclude: { type: 'array', items: { type: 'string' }, description: 'Globs relative to dir: files left out (names starting with "." always are).' },
+            },
+          },
+        ],
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

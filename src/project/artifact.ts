@@ -27,7 +27,15 @@ export interface ArtifactOverrides {
   acceptsAsIs?(bytes: Uint8Array): boolean;
   /** Skip the up-front contract check of a .wasm: the caller loads it through the runtime, which checks it anyway. */
   checkedByCaller?: boolean;
+  /**
+   * A dev build (`wfn dev`): wasm-opt at the light level O1 instead of the configured one
+   * ("none" stays none), so a save costs less; `wfn build` and `wfn deploy` keep the full level.
+   */
+  dev?: boolean;
 }
+
+/** The level of a dev build: light, unless the project turned optimization off. */
+export const DEV_OPTIMIZE = 'O1';
 
 /** An artifact with what `wfn dev` needs beside it. */
 export interface BuiltArtifact {
@@ -44,7 +52,8 @@ export async function buildArtifact(source: FunctionSource, overrides: ArtifactO
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
-    const build = await buildProject(config, { log: overrides.log });
+    const optimize = overrides.dev && config.build.optimize !== 'none' ? DEV_OPTIMIZE : undefined;
+    const build = await buildProject(config, { log: overrides.log, optimize });
     const artifact: Artifact = {
       name: overrides.name ?? config.name,
       wasmPath: build.artifact,

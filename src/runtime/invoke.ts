@@ -12,6 +12,7 @@ import { DEFAULT_OUTBOUND, OUTBOUND_ERROR, type OutboundRequest, type OutboundRe
 import { OutboundHost } from './outbound/imports.js';
 import { policyFor } from './outbound/policy.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
+import { filesOf } from './files.js';
 import { WasiExit, WasiHost } from './wasi.js';
 
 /** How this host makes the outbound calls of a function that imports wfn_http_v1. */
@@ -117,7 +118,7 @@ const now = () => performance.now();
 
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
 export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
-  const host = new WasiHost(input);
+  const host = new WasiHost({ ...input, files: filesOf(module) });
   const t0 = now();
   const imports: WebAssembly.Imports = { ...host.imports };
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
@@ -196,6 +197,15 @@ export interface InvokeOptions {
   kv?: KvBinding;
 }
 
+/**
+ * True when a trap followed a (nearly) full memory: memory.grow failing at the cap makes
+ * allocators abort. wasm gives no hook on memory.grow, so "near" is within an eighth of the
+ * cap (a guest growing in big steps stops that far below it). Every target classifies with this.
+ */
+export function nearMemoryCap(memoryBytes: number, capBytes: number): boolean {
+  return memoryBytes >= capBytes - Math.max(capBytes / 8, 2 * 65536);
+}
+
 /** Classifies a finished run into the HTTP response the contract prescribes. */
 export function responseFromRun(run: RunResult, options: InvokeOptions = {}): InvokeResult {
   const timings = { instantiateUs: run.instantiateUs, runUs: run.runUs };
@@ -208,9 +218,7 @@ export function responseFromRun(run: RunResult, options: InvokeOptions = {}): In
   });
   if (run.trap !== undefined) {
     const cap = options.memoryCapBytes;
-    // memory.grow failing at the cap makes allocators abort: the trap follows a (nearly) full
-    // memory. wasm gives no hook on memory.grow, so "near" is within an eighth of the cap.
-    if (cap && run.memoryBytes >= cap - Math.max(cap / 8, 2 * 65536)) {
+    if (cap && nearMemoryCap(run.memoryBytes, cap)) {
       return fail(500, 'memory', `memory limit reached (${Math.round(cap / 1048576)} MiB), then: ${run.trap}`);
     }
     return fail(500, 'trap', `the function trapped: ${run.trap}`);

@@ -108,16 +108,18 @@ describe('wfn.toml', () => {
   it('every template wfn.toml is valid', async () => {
     const { readdirSync, existsSync } = await import('node:fs');
     const root = path.join(__dirname, '..', '..', 'templates');
-    let count = 0;
+    const checked: string[] = [];
     for (const lang of readdirSync(root)) {
       for (const template of readdirSync(path.join(root, lang))) {
         const file = path.join(root, lang, template, 'wfn.toml');
         if (!existsSync(file)) continue;
         const source = (await readFile(file, 'utf8')).replace(/\{\{name\}\}/g, 'demo');
         expect(parseConfig(source, file).language).toBe(lang);
-        count++;
+        checked.push(`${lang}/${template}`);
       }
     }
-    expect(count).toBeGreaterThanOrEqual(2);
+    // Every language's every template (a template without wfn.toml would be missed silently).
+    const templates = ['fib', 'http', 'init', 'kv', 'proxy', 'static'];
+    expect(checked.sort()).toEqual(['assemblyscript', 'go', 'js', 'rust'].flatMap((l) => templates.map((t) => `${l}/${t}`)));
   });
 });

@@ -26,7 +26,7 @@ export async function buildJsFixture(file: string, options: { kvStores?: string[
   const name = file.replace(/\.js$/, '');
   const config: ProjectConfig = {
     file: join(root, 'wfn.toml'), dir: root, name, language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND,
-    kv: { stores: options.kvStores ?? [] },
+    kv: { stores: options.kvStores ?? [] }, files: [],
   };
   const workDir = join(root, '.wfn', 'build');
   mkdirSync(workDir, { recursive: true });

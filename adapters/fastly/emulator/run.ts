@@ -4,6 +4,7 @@
  * response the program sent downstream. Platform-neutral (runs inside the worker threads).
  */
 import { errorResponse } from '../../../src/runtime/cgi.js';
+import { nearMemoryCap } from '../../../src/runtime/invoke.js';
 import type { HttpResponse, Outcome } from '../../../src/runtime/types.js';
 import { WasiExit, WasiHost } from '../../../src/runtime/wasi.js';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
@@ -85,7 +86,7 @@ export async function runFastly(module: WebAssembly.Module, req: DownstreamReque
     } else {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const cap = options.memoryCapBytes;
-      outcome = cap && memory.buffer.byteLength + 2 * 65536 > cap ? 'memory' : 'trap';
+      outcome = cap && nearMemoryCap(memory.buffer.byteLength, cap) ? 'memory' : 'trap';
       reason = outcome === 'memory' ? `memory limit reached (${Math.round(cap! / 1048576)} MiB), then: ${message}` : `the program trapped: ${message}`;
     }
   }

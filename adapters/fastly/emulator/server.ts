@@ -116,7 +116,13 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
     logResult(options.log, result);
   });
 
-  const url = await listen(server, options.port, options.host);
+  let url: string;
+  try {
+    url = await listen(server, options.port, options.host);
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
   return {
     url: `${url}/`,
     pool,

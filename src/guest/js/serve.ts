@@ -6,7 +6,7 @@
  * (a ReadableStream, a fetch() body) is written to stdout chunk by chunk as it is produced,
  * after the header block, and `handle` then returns nothing more.
  */
-import { log, writeStdout } from 'wfn:fn/host';
+import { fail, log, writeStdout } from 'wfn:fn/host';
 import { inspect } from './console.js';
 import { reseedMathRandom } from './crypto.js';
 import { utf8Encode } from './encoding.js';
@@ -179,7 +179,9 @@ export function serve(module: Record<string, unknown>): (env: [string, string][]
       }
       output = await writeCgi(response);
     } catch (error) {
+      // The function's failure, as a panic is in Rust: a 500, the error on stderr, exit code 1.
       logLine(`Uncaught ${inspect(error)}`);
+      fail();
       output = INTERNAL_ERROR;
     }
     // waitUntil work and its timers keep running after the response is written; then timers stop.

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
+import { filesOf, FilesFormatError } from '../files.js';
 import { capMemory, importMemory, MemoryCapError } from '../module.js';
 import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
@@ -49,6 +50,13 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
+  }
+  // The bundled files are validated once here, so a malformed archive is refused at load, not per request.
+  try {
+    filesOf(module);
+  } catch (error) {
+    if (error instanceof FilesFormatError) throw invalid(error.message);
+    throw error;
   }
   return {
     key: `${sha256(bytes)}:${options.memoryMiB}`,

@@ -57,6 +57,11 @@ export interface HostModuleInput {
    * call wfn_kv_v1. Otherwise they answer DENIED without importing it.
    */
   kv?: boolean;
+  /**
+   * The function has bundled files ([files] in wfn.toml): the file-* host functions read the
+   * preopened "/" with WASI calls. Otherwise they answer ENOENT and import nothing.
+   */
+  files?: boolean;
 }
 
 /** Canonical-ABI callback codes (component model async, callback form). */
@@ -183,6 +188,9 @@ const IMPLS: Record<string, Impl> = {
       (i32.store offset=4 (local.get $p1) (local.get $p0))`,
   },
   'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // An uncaught exception in fetch(): the run ends with exit code 1 once the handler is done,
+  // as a Rust panic ends in a trap, so every host counts it as the function's failure.
+  'wfn:fn/host#fail': { sig: '>', body: '(global.set $failed (i32.const 1))' },
   // A streamed response body: each chunk reaches stdout when it is produced.
   'wfn:fn/host#write-stdout': { sig: 'ii>', body: '(drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))' },
   // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
@@ -433,6 +441,12 @@ interface host {
   kv-list: func(store: u32, prefix: string, cursor: string, limit: u32) -> result<list<u8>, u32>;
   /// The message of the last failed call ("" when the host gave none).
   kv-error-message: func() -> string;
+  /// The handler failed (an uncaught exception): the run exits with code 1 after its response.
+  fail: func();
+  /// A bundled file's bytes ([files] in wfn.toml), at most max from offset; err is the WASI errno (44: no such file).
+  file-read: func(path: string, offset: u64, max: u32) -> result<list<u8>, u32>;
+  /// A bundled path's size, modification time (seconds and nanoseconds since the epoch) and WASI file type (3 directory, 4 regular file).
+  file-stat: func(path: string) -> result<tuple<u64, u64, u32, u8>, u32>;
 }
 
 world handler {
@@ -443,6 +457,119 @@ world handler {
 `;
 
 export const WORLD_NAME = 'handler';
+
+const ENOENT = 44;
+
+/** wfn:fn/host's file-* functions on the preopened "/" (the bundled files, docs/contract.md). */
+const FILES_IMPLS: Record<string, Impl> = {
+  // result<tuple<u64, u64, u32, u8>, u32>: the payload is 8-aligned, so ok and err both start at offset 8.
+  // The mtime is split in seconds and nanoseconds: JavaScript gets a u64 as a double, exact only below 2^53.
+  'wfn:fn/host#file-stat': {
+    sig: 'iii>',
+    locals: '(local $fd i32) (local $sp i32) (local $k i32) (local $code i32)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 80)))
+      (local.set $code (i32.const ${ENOENT}))
+      (local.set $fd (call $files_root))
+      (if (i32.ge_s (local.get $fd) (i32.const 0))
+        (then
+          (local.set $k (call $files_strip (local.get $p0) (local.get $p1)))
+          (i32.store8 offset=64 (local.get $sp) (i32.const 46))
+          (local.set $code (if (result i32) (i32.eq (local.get $k) (local.get $p1))
+            (then (call $path_filestat_get (local.get $fd) (i32.const 1) (i32.add (local.get $sp) (i32.const 64)) (i32.const 1) (local.get $sp)))
+            (else (call $path_filestat_get (local.get $fd) (i32.const 1) (i32.add (local.get $p0) (local.get $k)) (i32.sub (local.get $p1) (local.get $k)) (local.get $sp)))))))
+      (if (local.get $code)
+        (then ${storeByte('$p2', 1)} (i32.store offset=8 (local.get $p2) (local.get $code)))
+        (else ${storeByte('$p2', 0)}
+          (i64.store offset=8 (local.get $p2) (i64.load offset=32 (local.get $sp)))
+          (i64.store offset=16 (local.get $p2) (i64.div_u (i64.load offset=48 (local.get $sp)) (i64.const 1000000000)))
+          (i32.store offset=24 (local.get $p2) (i32.wrap_i64 (i64.rem_u (i64.load offset=48 (local.get $sp)) (i64.const 1000000000))))
+          (i32.store8 offset=28 (local.get $p2) (i32.load8_u offset=16 (local.get $sp)))))
+      (call $stack_free (i32.const 80))`,
+  },
+  // result<list<u8>, u32>: at most max bytes from offset, in a buffer shrunk to what was read.
+  'wfn:fn/host#file-read': {
+    sig: 'iiIii>',
+    locals: '(local $fd i32) (local $sp i32) (local $k i32) (local $code i32) (local $file i32) (local $buf i32) (local $len i32) (local $n i32)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 32)))
+      (local.set $code (i32.const ${ENOENT}))
+      (local.set $fd (call $files_root))
+      (if (i32.ge_s (local.get $fd) (i32.const 0))
+        (then
+          (local.set $k (call $files_strip (local.get $p0) (local.get $p1)))
+          (i32.store8 offset=24 (local.get $sp) (i32.const 46))
+          ;; rights: fd_read | fd_seek; nothing that writes.
+          (local.set $code (if (result i32) (i32.eq (local.get $k) (local.get $p1))
+            (then (call $path_open (local.get $fd) (i32.const 1) (i32.add (local.get $sp) (i32.const 24)) (i32.const 1) (i32.const 0) (i64.const 6) (i64.const 0) (i32.const 0) (local.get $sp)))
+            (else (call $path_open (local.get $fd) (i32.const 1) (i32.add (local.get $p0) (local.get $k)) (i32.sub (local.get $p1) (local.get $k)) (i32.const 0) (i64.const 6) (i64.const 0) (i32.const 0) (local.get $sp)))))))
+      (if (i32.eqz (local.get $code))
+        (then
+          (local.set $file (i32.load (local.get $sp)))
+          (local.set $buf (call $alloc (i32.const 1) (select (local.get $p3) (i32.const 1) (local.get $p3))))
+          (block $done
+            (loop $more
+              (br_if $done (i32.ge_u (local.get $len) (local.get $p3)))
+              (i32.store offset=8 (local.get $sp) (i32.add (local.get $buf) (local.get $len)))
+              (i32.store offset=12 (local.get $sp) (i32.sub (local.get $p3) (local.get $len)))
+              (local.set $code (call $fd_pread (local.get $file) (i32.add (local.get $sp) (i32.const 8)) (i32.const 1)
+                (i64.add (local.get $p2) (i64.extend_i32_u (local.get $len))) (i32.add (local.get $sp) (i32.const 16))))
+              (br_if $done (local.get $code))
+              (local.set $n (i32.load offset=16 (local.get $sp)))
+              (br_if $done (i32.eqz (local.get $n)))
+              (local.set $len (i32.add (local.get $len) (local.get $n)))
+              (br $more)))
+          (drop (call $fd_close (local.get $file)))
+          (if (i32.eqz (local.get $code))
+            (then (if (i32.eqz (local.get $len))
+              (then (local.set $buf (i32.const 1)))
+              (else (if (i32.lt_u (local.get $len) (local.get $p3))
+                (then (local.set $buf (call $realloc (local.get $buf) (local.get $p3) (i32.const 1) (local.get $len)))))))))))
+      (call $stack_free (i32.const 32))
+      ${storeListResult('$p4')}`,
+  },
+};
+
+/** Without [files]: no such file, and nothing imported. */
+const NO_FILES_IMPLS: Record<string, Impl> = {
+  'wfn:fn/host#file-stat': { sig: 'iii>', body: `${storeByte('$p2', 1)} (i32.store offset=8 (local.get $p2) (i32.const ${ENOENT}))` },
+  'wfn:fn/host#file-read': { sig: 'iiIii>', body: `${storeByte('$p4', 1)} (i32.store offset=4 (local.get $p4) (i32.const ${ENOENT}))` },
+};
+
+const FILES_IMPORTS_WAT = `(import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $fd_prestat_dir_name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread" (func $fd_pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))`;
+
+/** The preopened "/" (looked up per call: a snapshot taken at build time has no files) and the leading "/"s of a path. */
+const FILES_FUNCS_WAT = `;; The descriptor of the preopened "/" (the first preopen named "/"), or -1.
+  (func $files_root (result i32)
+    (local $fd i32) (local $sp i32) (local $found i32)
+    (local.set $found (i32.const -1))
+    (local.set $sp (call $stack_alloc (i32.const 16)))
+    (local.set $fd (i32.const 3))
+    (block $done
+      (loop $next
+        (br_if $done (call $fd_prestat_get (local.get $fd) (local.get $sp)))
+        (if (i32.eq (i32.load offset=4 (local.get $sp)) (i32.const 1))
+          (then (if (i32.eqz (call $fd_prestat_dir_name (local.get $fd) (i32.add (local.get $sp) (i32.const 8)) (i32.const 1)))
+            (then (if (i32.eq (i32.load8_u offset=8 (local.get $sp)) (i32.const 47))
+              (then (local.set $found (local.get $fd)) (br $done)))))))
+        (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $fd) (i32.const 64)))))
+    (call $stack_free (i32.const 16))
+    (local.get $found))
+
+  ;; How many "/" begin [p, p+len): paths are relative to the preopened "/".
+  (func $files_strip (param $p i32) (param $len i32) (result i32)
+    (local $k i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $len)))
+        (br_if $done (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $k))) (i32.const 47)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.get $k))`;
 
 export class HostImportError extends Error {
   constructor(message: string) {
@@ -604,11 +731,11 @@ function sha256Wat(): string {
 
 const FALLBACK_500 = 'Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n';
 
-function funcFor(imp: HostImport, index: number, outbound: boolean, kv: boolean): string {
+function funcFor(imp: HostImport, index: number, outbound: boolean, kv: boolean, files: boolean): string {
   const key = `${unversioned(imp.module)}#${imp.name}`;
   const params = imp.type.params.map((t, i) => `(param $p${i} ${t})`).join(' ');
   const results = imp.type.results.map((t) => `(result ${t})`).join(' ');
-  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key] ?? (kv ? KV_IMPLS : NO_KV_IMPLS)[key];
+  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key] ?? (kv ? KV_IMPLS : NO_KV_IMPLS)[key] ?? (files ? FILES_IMPLS : NO_FILES_IMPLS)[key];
   const head = `(func $host${index} (export ${watString(imp.exportName)}) ${params} ${results}`;
   if (!impl) return `${head}\n    ;; not used by a request (${key})\n    unreachable)`;
   // A no-op fits any parameters but must not owe a result.
@@ -650,7 +777,7 @@ function mainImportsWat(input: HostModuleInput): string {
 /** Generates the host module's WebAssembly text. */
 export function hostModuleWat(input: HostModuleInput): string {
   const q = watString;
-  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound, !!input.kv)).join('\n\n  ');
+  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound, !!input.kv, !!input.files)).join('\n\n  ');
   return `(module
   ;; ---- what the host uses: WASI preview1 and the merged modules' exports
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -662,6 +789,7 @@ export function hostModuleWat(input: HostModuleInput): string {
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   ${input.outbound ? OUTBOUND_IMPORTS_WAT : ''}
   ${input.kv ? KV_IMPORTS_WAT : ''}
+  ${input.files ? FILES_IMPORTS_WAT : ''}
   ${mainImportsWat(input)}
   (import ${q(input.runtime)} ${q(input.runtimeRealloc)} (func $runtime_realloc (param i32 i32 i32 i32) (result i32)))
   (import ${q(input.glue)} ${q(input.exports.realloc)} (func $realloc (param i32 i32 i32 i32) (result i32)))
@@ -673,6 +801,7 @@ export function hostModuleWat(input: HostModuleInput): string {
 
   (global $task_context (mut i32) (i32.const 0))
   (global $returned (mut i32) (i32.const 0))
+  (global $failed (mut i32) (i32.const 0))
 
   (func $stack_alloc (param $size i32) (result i32)
     (global.set $sp (i32.sub (global.get $sp) (local.get $size)))
@@ -709,6 +838,8 @@ export function hostModuleWat(input: HostModuleInput): string {
     (local.get $dst))
 
 ${sha256Wat()}
+
+  ${input.files ? FILES_FUNCS_WAT : ''}
 
   ;; 1 when [p, p+len) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
   (func $utf8_valid (param $p i32) (param $len i32) (result i32)
@@ -844,7 +975,8 @@ ${sha256Wat()}
     (if (i32.eqz (global.get $returned))
       (then
       ${writeText(2, "wfn: the handler's promise never settled (no pending work could settle it)\n")}
-      ${writeText(1, FALLBACK_500)})))
+      ${writeText(1, FALLBACK_500)}))
+    (if (global.get $failed) (then (call $proc_exit (i32.const 1)))))
 
   ;; ---- the imports of the merged modules, implemented on preview1
   ${funcs}
