@@ -45,7 +45,13 @@ export function workersKvStore(env: Record<string, unknown>, name: string): KvSt
     },
     async set(key, value, ttlSeconds) {
       const ttl = workersTtl(ttlSeconds);
-      await binding.put(key, value, ttl === undefined ? undefined : { expirationTtl: ttl });
+      try {
+        await binding.put(key, value, ttl === undefined ? undefined : { expirationTtl: ttl });
+      } catch (error) {
+        // Workers KV takes one write per second to the same key; past it, "KV PUT failed: 429 ...".
+        if (/\b429\b/.test(String(error))) throw new KvStoreError(KV_ERROR.LIMIT, 'Workers KV refused the write: more than one write per second to the same key (429)');
+        throw error;
+      }
     },
     async delete(key) {
       await binding.delete(key);

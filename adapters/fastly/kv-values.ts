@@ -74,6 +74,8 @@ export function kvTexts(): Record<string, string> {
     KEY_DOTS_PRE: keyDotsPre,
     KEY_DOTS_POST: keyDotsPost,
     CURSOR: 'the cursor is not one this store issued',
+    // as performOn words a store's own refusal: `kv store "<store>": <its message>`
+    CURSOR_REFUSED: '": the cursor is not one this store issued',
     CURSOR_NEWLINE: 'the store returned a cursor with a newline',
     LIST_LIMIT_PRE: 'the list limit ',
     LIST_LIMIT_POST: ` is larger than ${MAX_LIST_LIMIT}`,

@@ -245,6 +245,17 @@
         (br $each)))
     (i32.const 0))
 
+  ;; Does [$p, +$len) contain a newline? (A cursor may hold a NUL: the store judges it.)
+  (func $kv_has_nl (param $p i32) (param $len i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (if (i32.eq (i32.load8_u $gm (i32.add (local.get $p) (local.get $i))) (i32.const 10)) (then (return (i32.const 1))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $each)))
+    (i32.const 0))
+
   ;; Is it "." or ".."?
   (func $kv_is_dots (param $p i32) (param $len i32) (result i32)
     (if (i32.eq (local.get $len) (i32.const 1))
@@ -826,7 +837,7 @@
         (if (i32.eqz (call $kv_in_guest (local.get $cp) (local.get $cl))) (then (return (call $kv_bad_pointer))))
         (if (i32.or (i32.gt_u (local.get $cl) (i32.const {{KV_MAX_CURSOR}}))
               (i32.or (i32.eqz (call $kv_utf8 (local.get $cp) (local.get $cl)))
-                      (call $kv_has_nl_nul (local.get $cp) (local.get $cl))))
+                      (call $kv_has_nl (local.get $cp) (local.get $cl))))
           (then
             (call $kv_msg_invalid)
             (call $kv_msg_bytes {{KV_T_CURSOR}})
@@ -858,9 +869,8 @@
     (if (local.get $st) (then (return (call $kv_failed_status (local.get $st) (local.get $ke)))))
     (if (i32.eq (local.get $ke) (i32.const 2))
       (then
-        ;; a list's bad request is its cursor (the prefix passed the key rules)
-        (call $kv_msg_invalid)
-        (call $kv_msg_bytes {{KV_T_CURSOR}})
+        ;; a list's bad request is its cursor (the prefix passed the key rules): the store refused it
+        (call $kv_msg_about {{KV_T_NOT_FOUND_PRE}} {{KV_T_CURSOR_REFUSED}})
         (return (call $kv_fail (i32.const 3)))))
     (if (i32.ne (local.get $ke) (i32.const 1)) (then (return (call $kv_wait_failed (local.get $ke)))))
     (local.set $body (i32.load $am offset=4 (global.get $kv_io)))

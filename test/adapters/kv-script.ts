@@ -106,7 +106,8 @@ export const CONFORMANCE: { name: string; lines: string[]; payload?: Uint8Array 
     `list 1 0 - ${tok('x\ny')}`, `list 1 0 - ${tok('c'.repeat(1025))}`,
   ] },
   { name: 'paging', payload: new Uint8Array(1), lines: [
-    'open default', 'set 1 p1 0', 'set 1 p2 0', 'set 1 p3 0', 'list 1 2 p -',
+    'open default', 'set 1 p1 0', 'set 1 p2 0', 'set 1 p3 0', 'list 1 2 p -', `list 1 2 p ${tok('after:p2')}`,
+    `list 1 2 p ${tok('bogus')}`, `list 1 2 p ${tok('a\0b')}`,
   ] },
   // 4294967295 and friends: pointers and lengths past the end of the function's memory (a few MiB)
   { name: 'pointers outside the memory are INVALID, never a trap', payload: new TextEncoder().encode('v'), lines: [

@@ -1003,6 +1003,18 @@ export class FastlyHost {
 
   private kvStoreCalls(): Record<string, (...a: any[]) => number> {
     const store = (h: number) => this.get(h, 'kv_store');
+    // Values carry no metadata here (wfn writes none): nwritten is 0.
+    const lookupWait = (h: number, bodyOut: number, nwOut: number, errOut: number, generation: () => void): number => {
+      const pending = this.kvTake(h, 'lookup');
+      if (!pending) return Status.BADF;
+      this.u32(errOut, pending.error);
+      if (pending.error !== KvError.OK) return Status.OK;
+      const body = pending.body!;
+      this.u32(bodyOut, this.add({ kind: 'body', buf: body, length: body.length, readAt: 0, knownLength: body.length }));
+      this.u32(nwOut, 0);
+      generation();
+      return Status.OK;
+    };
     return {
       open: (name: number, len: number, out: number) => {
         const linkName = this.str(name, len);
@@ -1022,17 +1034,11 @@ export class FastlyHost {
           return value ? { error: KvError.OK, body: value } : { error: KvError.NOT_FOUND };
         });
       },
-      lookup_wait_v2: (h: number, bodyOut: number, _meta: number, _metaLen: number, nwOut: number, genOut: number, errOut: number) => {
-        const pending = this.kvTake(h, 'lookup');
-        if (!pending) return Status.BADF;
-        this.u32(errOut, pending.error);
-        if (pending.error !== KvError.OK) return Status.OK;
-        const body = pending.body!;
-        this.u32(bodyOut, this.add({ kind: 'body', buf: body, length: body.length, readAt: 0, knownLength: body.length }));
-        this.u32(nwOut, 0);
-        this.view().setBigUint64(genOut >>> 0, 0n, true);
-        return Status.OK;
-      },
+      lookup_wait_v2: (h: number, bodyOut: number, _meta: number, _metaLen: number, nwOut: number, genOut: number, errOut: number) =>
+        lookupWait(h, bodyOut, nwOut, errOut, () => this.view().setBigUint64(genOut >>> 0, 0n, true)),
+      // The deprecated one: a u32 generation (always 0, as on Fastly).
+      lookup_wait: (h: number, bodyOut: number, _meta: number, _metaLen: number, nwOut: number, genOut: number, errOut: number) =>
+        lookupWait(h, bodyOut, nwOut, errOut, () => this.u32(genOut, 0)),
       insert: (h: number, keyPtr: number, keyLen: number, bodyHandle: number, mask: number, config: number, out: number) => {
         const s = store(h);
         const bd = this.get(bodyHandle, 'body');

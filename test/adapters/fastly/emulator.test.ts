@@ -87,7 +87,7 @@ describe('the ABI rules', () => {
     expect(res.status).toBe(203);
     expect(res.headers).toContainEqual(['x-native', 'yes']);
     expect(res.body.toString()).toBe('4:3:5');
-    expect(logs).toContain('  fastly emulator: fastly_kv_store.open is not emulated (answered $unsupported)');
+    expect(logs).toContain('  fastly emulator: fastly_dictionary.open is not emulated (answered $unsupported)');
   });
 });
 

@@ -61,15 +61,15 @@ export const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const REPO = path.resolve(FIXTURES, '..', '..', '..');
 
 /**
- * test/fixtures/fastly/js-compute-hello.js built by Fastly's own toolchain
- * (@fastly/js-compute, offline, no --enable-aot), cached in the temp folder by content.
+ * test/fixtures/fastly/<name>.js built by Fastly's own toolchain (@fastly/js-compute, offline,
+ * no --enable-aot), cached in the temp folder by content.
  */
-export async function buildJsComputeHello(): Promise<string> {
-  const source = path.join(FIXTURES, 'js-compute-hello.js');
+export async function buildJsCompute(name: string): Promise<string> {
+  const source = path.join(FIXTURES, `${name}.js`);
   const pkg = readFileSync(path.join(REPO, 'node_modules', '@fastly', 'js-compute', 'package.json'), 'utf8');
   const key = createHash('sha256').update(readFileSync(source)).update(pkg).digest('hex').slice(0, 16);
   const dir = path.join(os.tmpdir(), 'wfn-fastly-test-cache');
-  const out = path.join(dir, `js-compute-hello-${key}.wasm`);
+  const out = path.join(dir, `${name}-${key}.wasm`);
   if (existsSync(out)) return out;
   await mkdir(dir, { recursive: true });
   const bin = path.join(REPO, 'node_modules', '@fastly', 'js-compute', 'dist', 'cli', 'js-compute-runtime-cli.js');
@@ -77,4 +77,9 @@ export async function buildJsComputeHello(): Promise<string> {
   await promisify(execFile)(process.execPath, [bin, source, tmp], { timeout: 180_000 });
   await rename(tmp, out);
   return out;
+}
+
+/** test/fixtures/fastly/js-compute-hello.js built by Fastly's own toolchain. */
+export function buildJsComputeHello(): Promise<string> {
+  return buildJsCompute('js-compute-hello');
 }

@@ -13,7 +13,7 @@ function setup(headers: [string, string][] = [['host', 'h'], ['accept', 'a'], ['
     ['fastly_http_req', 'header_values_get', 8], ['fastly_http_req', 'method_get', 4], ['fastly_http_body', 'read', 4],
     ['fastly_http_body', 'write', 5], ['fastly_http_body', 'new', 1], ['fastly_http_body', 'append', 2], ['fastly_http_body', 'known_length', 2],
     ['fastly_http_resp', 'new', 1], ['fastly_http_resp', 'send_downstream', 3], ['fastly_http_resp', 'status_get', 2], ['fastly_http_resp', 'status_set', 2],
-    ['fastly_kv_store', 'open', 3],
+    ['fastly_dictionary', 'open', 3],
   ];
   const imports: ImportEntry[] = names.map(([module, name, n]) => ({ module, name, kind: 'function', type: i32(n) }));
   imports.push({ module: 'fastly_cache', name: 'get_age_ns', kind: 'function', type: { params: ['i32', 'i32'], results: ['i64'] } });
@@ -111,11 +111,11 @@ describe('fastly hostcalls', () => {
 
   test('hostcalls that are not emulated answer $unsupported (typed) and are logged once by name', () => {
     const { host, fns, logs } = setup();
-    expect(fns.fastly_kv_store.open(0, 0, 8)).toBe(Status.UNSUPPORTED);
-    expect(fns.fastly_kv_store.open(0, 0, 8)).toBe(Status.UNSUPPORTED);
+    expect(fns.fastly_dictionary.open(0, 0, 8)).toBe(Status.UNSUPPORTED);
+    expect(fns.fastly_dictionary.open(0, 0, 8)).toBe(Status.UNSUPPORTED);
     expect(fns.fastly_cache.get_age_ns(0, 0)).toBe(BigInt(Status.UNSUPPORTED));
-    expect(host.unsupported).toEqual(['fastly_kv_store.open', 'fastly_cache.get_age_ns']);
-    expect(logs.filter((l) => l.includes('fastly_kv_store.open'))).toHaveLength(1);
+    expect(host.unsupported).toEqual(['fastly_dictionary.open', 'fastly_cache.get_age_ns']);
+    expect(logs.filter((l) => l.includes('fastly_dictionary.open'))).toHaveLength(1);
   });
 
   test('addresses and user agents', () => {

@@ -130,3 +130,171 @@ describe('wfn dev --target fastly keeps its KV stores in SQLite files under .wfn
     expect(existsSync(path.join(dir, '.wfn', 'kv', 'fastly', 'default.sqlite'))).toBe(true);
   }, 120_000);
 });
+
+describe('Fastly\'s own SDK on the emulator\'s fastly_kv_store (@fastly/js-compute KVStore)', () => {
+  it('put, get, list pages (the SDK parses the JSON page), delete, TTL handed on; an unknown store throws', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { adapter } = await import('../../../adapters/fastly/index.js');
+    const { DEFAULT_LIMITS } = await import('../../../src/config/types.js');
+    const { DEFAULT_OUTBOUND } = await import('../../../src/runtime/outbound/abi.js');
+    const { request } = await import('../../helpers/http.js');
+    const { buildJsCompute } = await import('./helpers.js');
+    const wasmPath = await buildJsCompute('js-compute-kv');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-jskv-'));
+    const base = { name: 'jskv', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, projectDir: dir };
+    const logs: string[] = [];
+    const e = await adapter.emulate(await adapter.package({ ...base, kv: { stores: ['default'] } }), { host: '127.0.0.1', port: 0, log: (l) => logs.push(l) });
+    try {
+      const big = binary(300_000);
+      expect((await request(`${e.url}a%2Fbin`, { method: 'PUT', body: big })).status).toBe(201);
+      const got = await request(`${e.url}a%2Fbin`);
+      expect(got.status).toBe(200);
+      expect(Buffer.compare(got.body, big)).toBe(0);
+      for (const k of ['a/2', 'a/1', 'a/\u00e9', 'b']) expect((await request(`${e.url}${encodeURIComponent(k)}?ttl=3600`, { method: 'PUT', body: Buffer.from(k) })).status).toBe(201);
+      const all = JSON.parse(Buffer.from((await request(`${e.url}?prefix=a%2F`)).body).toString());
+      expect(all.list).toEqual(['a/1', 'a/2', 'a/bin', 'a/\u00e9']);
+      const first = JSON.parse(Buffer.from((await request(`${e.url}?prefix=a%2F&limit=2`)).body).toString());
+      expect(first.list).toEqual(['a/1', 'a/2']);
+      expect(typeof first.cursor).toBe('string');
+      const second = JSON.parse(Buffer.from((await request(`${e.url}?prefix=a%2F&limit=2&cursor=${encodeURIComponent(first.cursor)}`)).body).toString());
+      expect(second.list).toEqual(['a/bin', 'a/\u00e9']);
+      expect((await request(`${e.url}a%2F1`, { method: 'DELETE' })).status).toBe(204);
+      expect((await request(`${e.url}a%2F1`)).status).toBe(404);
+      expect(logs.join('\n')).not.toMatch(/not emulated/);
+    } finally {
+      await e.close();
+    }
+    // a service without the store: the SDK's KVStore constructor throws (a 500 from the program)
+    const bare = await adapter.emulate(await adapter.package({ ...base, name: 'jskv-bare' }), { host: '127.0.0.1', port: 0, log: () => {} });
+    try {
+      expect((await request(`${bare.url}x`)).status).toBe(500);
+    } finally {
+      await bare.close();
+    }
+  }, 300_000);
+});
+
+describe('kv.wat reads Fastly\'s list page as JSON, not as one fixed layout', () => {
+  it('members in any order, whitespace, values it skips (nested, with brackets in strings), escapes and surrogate pairs', async () => {
+    // The page exactly as written here, in place of the emulator's own JSON.stringify output.
+    const page = '{ "meta" : { "limit" : 1000 , "extra" : [1, {"a": "]}"}], "next_cursor" : "c\\u00e9\\/x" } ,\n'
+      + ' "other": [true, null, -1.5e3, "\\"]"],\t"data" : [ "\\ud83d\\ude00" , "a\\"b\\\\", "\\u00e9", "lone\\ud800x", "t\\tab" ] }';
+    const store = memoryStore();
+    store.list = () => ({ keys: ['placeholder'] });
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: unknown[]) =>
+      (value as { data?: unknown })?.data !== undefined ? page : (stringify as (...a: unknown[]) => string)(value, ...rest)) as typeof JSON.stringify;
+    let body: string;
+    try {
+      body = text((await viaFastly(script(['open default', 'list 1 0 - -']), { default: store, second: memoryStore() })).body);
+    } finally {
+      JSON.stringify = stringify;
+    }
+    const lines = ['c\u00e9/x', '\u{1F600}', 'a"b\\', '\u00e9', 'lone\ufffdx', 't\tab'].map((l) => `${l}\n`).join('');
+    expect(body).toBe(text(Buffer.from(`open 0 1\nlist 0 ${Buffer.byteLength(lines)}\n${lines}`)));
+  });
+
+  it('a page that is not JSON of that shape is FAILED, saying so', async () => {
+    const store = memoryStore();
+    store.list = () => ({ keys: [] });
+    const stringify = JSON.stringify;
+    JSON.stringify = ((value: unknown, ...rest: unknown[]) =>
+      (value as { data?: unknown })?.data !== undefined ? '{"data": ["unterminated' : (stringify as (...a: unknown[]) => string)(value, ...rest)) as typeof JSON.stringify;
+    let r: Awaited<ReturnType<typeof viaFastly>>;
+    try {
+      r = await viaFastly(script(['open default', 'list 1 0 - -']), { default: store, second: memoryStore() });
+    } finally {
+      JSON.stringify = stringify;
+    }
+    expect(text(r.body)).toBe('open 0 1\nlist 9 kv store "default" failed: Fastly\'s KV store answered a list page that is not of the documented shape\n');
+  });
+});
+
+describe('a host that does not tell a value\'s length (known_length answers $none)', () => {
+  it('kv.wat reads the value into a body of its own first: the same answers', async () => {
+    const { FastlyHost, Status } = await import('../../../adapters/fastly/emulator/hostcalls.js');
+    const proto = FastlyHost.prototype as unknown as { imports: (...a: unknown[]) => Record<string, Record<string, unknown>> };
+    const original = proto.imports;
+    let bodies = 0;
+    proto.imports = function (this: unknown, ...a: unknown[]) {
+      const imports = original.apply(this, a);
+      if (imports.fastly_http_body?.known_length) imports.fastly_http_body.known_length = () => Status.NONE;
+      const make = imports.fastly_http_body?.new as ((out: number) => number) | undefined;
+      if (make) imports.fastly_http_body.new = (out: number) => (bodies++, make(out));
+      return imports;
+    };
+    const value = binary(200_000);
+    const lines = ['open default', 'set 1 v 0', 'get 1 v', 'getopen 1 v', 'read 1 5', 'close 1', 'list 1 0 - -'];
+    try {
+      const node = await viaNode(script(lines, value), { default: memoryStore(), second: memoryStore() });
+      const fastly = await viaFastly(script(lines, value), { default: memoryStore(), second: memoryStore() });
+      expect(fastly.outcome, fastly.reason).toBe('ok');
+      expect(text(fastly.body)).toBe(text(node.body));
+      expect(text(fastly.body)).toContain(`get 0 ${value.length}\n`);
+      // bodies made: the response's, set's value, list's page, and a copy for each of the two gets
+      expect(bodies).toBe(5);
+    } finally {
+      proto.imports = original;
+    }
+  });
+});
+
+describe('kv.wat imports fastly_kv_store as Fastly\'s own SDK does', () => {
+  it('every fastly_kv_store and fastly_http_body hostcall of main.wasm has the type @fastly/js-compute\'s KVStore imports', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { formatFuncType } = await import('../../../src/runtime/wasm-imports.js');
+    const { buildJsCompute } = await import('./helpers.js');
+    const reference = readImports(new Uint8Array(await readFile(await buildJsCompute('js-compute-kv'))));
+    const refTypes = new Map(reference.map((i) => [`${i.module}.${i.name}`, formatFuncType(i.type)]));
+    const ours = readImports(mergedBytes).filter((i) => i.module === 'fastly_kv_store' || i.module === 'fastly_http_body');
+    const kvNames = ours.filter((i) => i.module === 'fastly_kv_store').map((i) => i.name).sort();
+    expect(kvNames).toEqual(['delete', 'delete_wait', 'insert', 'insert_wait', 'list', 'list_wait', 'lookup', 'lookup_wait_v2', 'open']);
+    const compared: string[] = [];
+    for (const imp of ours) {
+      const key = `${imp.module}.${imp.name}`;
+      const want = refTypes.get(key);
+      if (want === undefined) continue;
+      compared.push(key);
+      expect(`${key} ${formatFuncType(imp.type)}`).toBe(`${key} ${want}`);
+    }
+    // the SDK uses each of them (lookup_wait or its v2): all but at most one compared
+    expect(compared.filter((k) => k.startsWith('fastly_kv_store.')).length).toBeGreaterThanOrEqual(8);
+  }, 300_000);
+});
+
+describe('the package of a function that uses KV', () => {
+  it('`fastly compute validate` (the Fastly CLI, offline) accepts it; main.wasm imports fastly_kv_store only when the function uses KV', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { adapter, mainWasmPath } = await import('../../../adapters/fastly/index.js');
+    const { checkMerged } = await import('../../../adapters/fastly/merge.js');
+    const { DEFAULT_LIMITS } = await import('../../../src/config/types.js');
+    const { DEFAULT_OUTBOUND } = await import('../../../src/runtime/outbound/abi.js');
+    const { readFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'wfn-fastly-kvpkg-'));
+    const wasmPath = path.join(dir, 'script.wasm');
+    await writeFile(wasmPath, await scriptWasm());
+    const bundle = await adapter.package({ name: 'kv-pkg', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: STORES, projectDir: dir });
+    const main = new Uint8Array(await readFile(mainWasmPath(bundle)));
+    expect(checkMerged(main)).toEqual([]);
+    expect(readImports(main).filter((i) => i.module.startsWith('wfn_'))).toEqual([]);
+    const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'node_modules', '.bin', 'fastly');
+    const { stdout, stderr } = await promisify(execFile)(cli, ['compute', 'validate', '--package', bundle.archive!, '--non-interactive'], {
+      timeout: 60_000,
+      env: { ...process.env, FASTLY_API_TOKEN: '' },
+    });
+    expect(`${stdout}${stderr}`).toMatch(/Validated package/);
+    // a function without wfn_kv_v1 gets no kv.wat, whatever [kv] says
+    const { watFixture } = await import('./helpers.js');
+    const plainPath = path.join(dir, 'plain.wasm');
+    await writeFile(plainPath, await watFixture('echo.wat'));
+    const plain = await adapter.package({ name: 'plain', wasmPath: plainPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: STORES, projectDir: dir });
+    expect(readImports(new Uint8Array(await readFile(mainWasmPath(plain)))).filter((i) => i.module === 'fastly_kv_store')).toEqual([]);
+  }, 300_000);
+});
