@@ -6,6 +6,7 @@
  *                   secret bindings carry names only, values are added at deploy time
  *   workerd.capnp   the emulator's workerd config (secrets read from its environment)
  */
+import { formatBytes } from '../../src/util/bytes.js';
 import { assertFunctionName } from '../../src/config/names.js';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -195,6 +196,7 @@ export async function packageWorker(artifact: Artifact): Promise<Bundle> {
       ...(isValidWorkerName(artifact.name) ? [] : [`"${artifact.name}" is not a valid Cloudflare Worker name; deploy will refuse it. ${NAME_HINT}`]),
       ...sizeWarnings(compressedSize),
     ],
+    overLimit: compressedSize > PAID_LIMIT_BYTES ? `the Worker is ${formatBytes(compressedSize)} gzipped, over Cloudflare's Workers size limit of 10 MB compressed (paid plans; 3 MB on the free plan)` : undefined,
     artifact,
   };
 }
