@@ -5,7 +5,7 @@
  * too big for X. On the AssemblyScript static template (the quickest to compile).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
@@ -81,5 +81,61 @@ describe('bundled files and the build', () => {
     const deploy = await wfn(['deploy', '--target', 'cloudflare'], { cwd: dir, timeoutMs: 300_000, env: { CLOUDFLARE_API_TOKEN: '', CLOUDFLARE_ACCOUNT_ID: '' } });
     expect(deploy.code).not.toBe(0);
     expect(deploy.stderr).toContain('Cannot deploy big to cloudflare');
+  }, 600_000);
+});
+
+describe('a function reading its bundled files with its language\'s own API', async () => {
+  const itRust = await itWithToolchain('rust');
+  itRust('Rust std::fs: a template and a JSON config read, a folder listed, every write refused as read-only', async () => {
+    const project = await scaffoldProject('reader', 'rust', 'http', work);
+    const toml = await readFile(path.join(project.dir, 'wfn.toml'), 'utf8');
+    await writeFile(path.join(project.dir, 'wfn.toml'), `${toml}\n[files]\n"/templates" = "views/"\n"/" = { dir = "config", include = ["*.json"] }\n`);
+    await mkdir(path.join(project.dir, 'views'), { recursive: true });
+    await mkdir(path.join(project.dir, 'config'), { recursive: true });
+    await writeFile(path.join(project.dir, 'views', 'page.html'), '<h1>{{title}}</h1>\n');
+    await writeFile(path.join(project.dir, 'views', 'footer.html'), '<footer/>\n');
+    await writeFile(path.join(project.dir, 'config', 'app.json'), '{"title":"Bundled"}\n');
+    await writeFile(path.join(project.dir, 'config', 'notes.txt'), 'not included');
+    await writeFile(
+      path.join(project.dir, 'src', 'main.rs'),
+      `//! Reads its bundled files with std::fs and tries to write them.
+mod cgi;
+use std::fs;
+use std::io::Write;
+
+fn kind(result: std::io::Result<()>) -> String {
+    match result {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("errno {}", e.raw_os_error().unwrap_or(0)),
+    }
+}
+
+fn main() {
+    let page = fs::read_to_string("/templates/page.html").unwrap();
+    let config = fs::read_to_string("/app.json").unwrap();
+    let title = config.split('"').nth(3).unwrap_or("?").to_string();
+    let mut names: Vec<String> = fs::read_dir("/templates").unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let notes = fs::metadata("/notes.txt").is_ok();
+    let write = kind(fs::write("/templates/new.html", "x"));
+    let append = kind(fs::OpenOptions::new().append(true).open("/app.json").map(|mut f| f.write_all(b"x").unwrap()));
+    let mkdir = kind(fs::create_dir("/more"));
+    let remove = kind(fs::remove_file("/app.json"));
+    let body = format!("{}|{}|{}|notes={}|write={}|append={}|mkdir={}|remove={}", page.replace("{{title}}", &title).trim(), names.join(","), fs::metadata("/templates/page.html").unwrap().len(), notes, write, append, mkdir, remove);
+    cgi::respond(200, "text/plain", body.as_bytes());
+}
+`,
+    );
+    const built = await buildProject(await loadConfig(project.dir));
+    expect(built.manifest.files).toMatchObject({ count: 3 });
+    const dev = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: built.artifact, log: () => {}, progress: () => {} });
+    try {
+      const res = await request(dev.url);
+      expect(res.status, res.body.toString()).toBe(200);
+      // 69 is WASI's EROFS (read-only file system), the raw OS error std::io reports.
+      expect(res.body.toString()).toBe('<h1>Bundled</h1>|footer.html,page.html|19|notes=false|write=errno 69|append=errno 69|mkdir=errno 69|remove=errno 69');
+    } finally {
+      await dev.close();
+    }
   }, 600_000);
 });
