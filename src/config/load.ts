@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
-import { variableProblem } from './names.js';
+import { storeNameProblem, variableProblem } from './names.js';
 import { WFN_TOML_SCHEMA } from './schema.js';
 import { DEFAULT_LIMITS, type FileMapping, type Language, type OptimizeLevel, type ProjectConfig } from './types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../runtime/outbound/abi.js';
@@ -141,6 +141,7 @@ export function parseConfig(source: string, file: string): ProjectConfig {
   checkVariables(raw, errors);
   const files = fileMappings(raw.files, errors);
   if (errors.length === 0) checkAllowList(raw, errors);
+  if (errors.length === 0) checkStores(raw, errors);
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const line = e.path.length ? locateKey(source, e.path.map((p) => p.replace(/\[\d+\]$/, ''))) : undefined;
@@ -170,7 +171,20 @@ export function parseConfig(source: string, file: string): ProjectConfig {
     },
     files,
     outbound: outboundSettings((raw.outbound ?? {}) as Record<string, unknown>),
+    kv: { stores: [...((((raw.kv ?? {}) as Record<string, unknown>).stores as string[] | undefined) ?? [])] },
   };
+}
+
+/** `[kv] stores` names are unique and usable as `env.<name>` in JavaScript (each is one store and one binding). */
+function checkStores(raw: Record<string, unknown>, errors: { path: string[]; message: string }[]): void {
+  const stores = ((raw.kv ?? {}) as Record<string, unknown>).stores as string[] | undefined;
+  const variables = [...Object.keys((raw.env ?? {}) as Record<string, unknown>), ...((raw.secrets ?? []) as string[])];
+  const seen = new Set<string>();
+  for (const [i, name] of (stores ?? []).entries()) {
+    const problem = seen.has(name) ? 'named twice: each store is named once' : storeNameProblem(name, variables);
+    if (problem) errors.push({ path: ['kv', `stores[${i}]`], message: `"kv.stores[${i}]" is ${JSON.stringify(name)}, ${problem}` });
+    seen.add(name);
+  }
 }
 
 /** Folders wfn writes or that are never a function's files: mapping them would bundle the build into itself. */

@@ -8,7 +8,7 @@ import { capMemory, importMemory, MemoryCapError } from '../module.js';
 import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
 import type { OutboundSettings } from '../outbound/abi.js';
-import type { LoadedFunction } from './pool.js';
+import type { KvHosting, LoadedFunction } from './pool.js';
 
 export interface LoadOptions {
   memoryMiB: number;
@@ -16,6 +16,8 @@ export interface LoadOptions {
   fn: FunctionContext;
   /** `[outbound]` of wfn.toml (deny all when absent). */
   outbound?: OutboundSettings;
+  /** `[kv]` of wfn.toml and where this host keeps the stores (no stores when absent). */
+  kv?: KvHosting;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -64,6 +66,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
     timeoutMs: options.timeoutMs,
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
     outbound: options.outbound,
+    kv: options.kv,
   };
 }
 

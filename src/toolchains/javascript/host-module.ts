@@ -53,6 +53,11 @@ export interface HostModuleInput {
    */
   outbound?: boolean;
   /**
+   * The function names key-value stores ([kv] stores is not empty): the kv-* host functions
+   * call wfn_kv_v1. Otherwise they answer DENIED without importing it.
+   */
+  kv?: boolean;
+  /**
    * The function has bundled files ([files] in wfn.toml): the file-* host functions read the
    * preopened "/" with WASI calls. Otherwise they answer ENOENT and import nothing.
    */
@@ -183,6 +188,9 @@ const IMPLS: Record<string, Impl> = {
       (i32.store offset=4 (local.get $p1) (local.get $p0))`,
   },
   'wfn:fn/host#log': { sig: 'ii>', body: '(drop (call $write_all (i32.const 2) (local.get $p0) (local.get $p1)))' },
+  // An uncaught exception in fetch(): the run ends with exit code 1 once the handler is done,
+  // as a Rust panic ends in a trap, so every host counts it as the function's failure.
+  'wfn:fn/host#fail': { sig: '>', body: '(global.set $failed (i32.const 1))' },
   // A streamed response body: each chunk reaches stdout when it is produced.
   'wfn:fn/host#write-stdout': { sig: 'ii>', body: '(drop (call $write_all (i32.const 1) (local.get $p0) (local.get $p1)))' },
   // The lowered string is already UTF-8: a copy the caller may own is all TextEncoder needs.
@@ -222,9 +230,9 @@ const storeListResult = (ret: string) => `(if (local.get $code)
  * Fills an owned buffer from a wfn_http_v1 function with BUFFER_TOO_SMALL semantics: asks the
  * size with an empty buffer, then allocates exactly that much (lifting takes ownership).
  */
-const readSized = (call: (ptr: string, len: string) => string) => `(local.set $sp (call $stack_alloc (i32.const 16)))
+const readSized = (call: (ptr: string, len: string) => string, bufferTooSmall = 7) => `(local.set $sp (call $stack_alloc (i32.const 16)))
       (local.set $code ${call('(i32.const 0)', '(i32.const 0)')})
-      (if (i32.eq (local.get $code) (i32.const ${7 /* BUFFER_TOO_SMALL */}))
+      (if (i32.eq (local.get $code) (i32.const ${bufferTooSmall /* BUFFER_TOO_SMALL: 7 in wfn_http_v1, 6 in wfn_kv_v1 */}))
         (then
           (local.set $len (i32.load (local.get $sp)))
           (local.set $buf (call $alloc (i32.const 1) (local.get $len)))
@@ -303,6 +311,100 @@ const OUTBOUND_IMPORTS_WAT = `(import "wfn_http_v1" "send" (func $wfn_http_send 
   (import "wfn_http_v1" "close" (func $wfn_http_close (param i32) (result i32)))
   (import "wfn_http_v1" "error_message" (func $wfn_http_error_message (param i32 i32 i32) (result i32)))`;
 
+/**
+ * A wfn_kv_v1 call that yields a value handle (get, list): reads the whole value into an owned
+ * buffer, closes the handle and stores result<list<u8>, u32> at $ret.
+ */
+const kvValueResult = (call: string, ret: string) => `(local.set $sp (call $stack_alloc (i32.const 16)))
+      (local.set $code ${call})
+      (if (i32.eqz (local.get $code))
+        (then
+          (local.set $h (i32.load (local.get $sp)))
+          (local.set $len (i32.load offset=4 (local.get $sp)))
+          (local.set $buf (if (result i32) (local.get $len) (then (call $alloc (i32.const 1) (local.get $len))) (else (i32.const 1))))
+          (local.set $off (i32.const 0))
+          (block $done
+            (loop $more
+              (br_if $done (i32.ge_u (local.get $off) (local.get $len)))
+              (local.set $code (call $wfn_kv_read (local.get $h) (i32.add (local.get $buf) (local.get $off)) (i32.sub (local.get $len) (local.get $off)) (i32.add (local.get $sp) (i32.const 8))))
+              (br_if $done (local.get $code))
+              (br_if $done (i32.eqz (i32.load offset=8 (local.get $sp))))
+              (local.set $off (i32.add (local.get $off) (i32.load offset=8 (local.get $sp))))
+              (br $more)))
+          (drop (call $wfn_kv_close (local.get $h)))))
+      (call $stack_free (i32.const 16))
+      ${storeListResult(ret)}`;
+
+const KV_LOCALS = '(local $sp i32) (local $code i32) (local $len i32) (local $buf i32) (local $h i32) (local $off i32)';
+
+/** result<_, u32> at $ret from $code. */
+const storeUnitResult = (ret: string) => `(i32.store8 (local.get ${ret}) (i32.ne (local.get $code) (i32.const 0)))
+      (if (local.get $code) (then (i32.store offset=4 (local.get ${ret}) (local.get $code))))`;
+
+/** wfn:fn/host's kv-* functions on wfn_kv_v1 (docs/contract.md, Key-value). */
+const KV_IMPLS: Record<string, Impl> = {
+  // result<u32, u32>: the store handle, written straight into the return area by open.
+  'wfn:fn/host#kv-open': {
+    sig: 'iii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_open (local.get $p0) (local.get $p1) (i32.add (local.get $p2) (i32.const 4))))
+      ${storeUnitResult('$p2')}`,
+  },
+  'wfn:fn/host#kv-get': {
+    sig: 'iiii>',
+    locals: KV_LOCALS,
+    body: kvValueResult('(call $wfn_kv_get (local.get $p0) (local.get $p1) (local.get $p2) (local.get $sp) (i32.add (local.get $sp) (i32.const 4)))', '$p3'),
+  },
+  'wfn:fn/host#kv-set': {
+    sig: 'iiiiiii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_set (local.get $p0) (local.get $p1) (local.get $p2) (local.get $p3) (local.get $p4) (local.get $p5)))
+      ${storeUnitResult('$p6')}`,
+  },
+  'wfn:fn/host#kv-delete': {
+    sig: 'iiii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_delete (local.get $p0) (local.get $p1) (local.get $p2)))
+      ${storeUnitResult('$p3')}`,
+  },
+  'wfn:fn/host#kv-list': {
+    sig: 'iiiiiii>',
+    locals: KV_LOCALS,
+    body: kvValueResult(
+      '(call $wfn_kv_list (local.get $p0) (local.get $p1) (local.get $p2) (local.get $p3) (local.get $p4) (local.get $p5) (local.get $sp) (i32.add (local.get $sp) (i32.const 4)))',
+      '$p6',
+    ),
+  },
+  'wfn:fn/host#kv-error-message': {
+    sig: 'i>',
+    locals: SIZED_LOCALS,
+    body: `${readSized((ptr, len) => `(call $wfn_kv_error_message ${ptr} ${len} (local.get $sp))`, 6)}
+      (if (local.get $code) (then (local.set $buf (i32.const 1)) (local.set $len (i32.const 0))))
+      (i32.store (local.get $p0) (local.get $buf))
+      (i32.store offset=4 (local.get $p0) (local.get $len))`,
+  },
+};
+
+/** Without [kv] stores: every open is DENIED (JavaScript writes the message), nothing is imported. */
+const deniedResult = (ret: string) => `${storeByte(ret, 1)} (i32.store offset=4 (local.get ${ret}) (i32.const 2))`;
+const NO_KV_IMPLS: Record<string, Impl> = {
+  'wfn:fn/host#kv-open': { sig: 'iii>', body: deniedResult('$p2') },
+  'wfn:fn/host#kv-get': { sig: 'iiii>', body: deniedResult('$p3') },
+  'wfn:fn/host#kv-set': { sig: 'iiiiiii>', body: deniedResult('$p6') },
+  'wfn:fn/host#kv-delete': { sig: 'iiii>', body: deniedResult('$p3') },
+  'wfn:fn/host#kv-list': { sig: 'iiiiiii>', body: deniedResult('$p6') },
+  'wfn:fn/host#kv-error-message': { sig: 'i>', body: '(i32.store (local.get $p0) (i32.const 1)) (i32.store offset=4 (local.get $p0) (i32.const 0))' },
+};
+
+const KV_IMPORTS_WAT = `(import "wfn_kv_v1" "open" (func $wfn_kv_open (param i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "get" (func $wfn_kv_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "read" (func $wfn_kv_read (param i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "close" (func $wfn_kv_close (param i32) (result i32)))
+  (import "wfn_kv_v1" "set" (func $wfn_kv_set (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "delete" (func $wfn_kv_delete (param i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "list" (func $wfn_kv_list (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "error_message" (func $wfn_kv_error_message (param i32 i32 i32) (result i32)))`;
+
 /** The world the user's script is componentized against. */
 export const WORLD_WIT = `package wfn:fn;
 
@@ -330,6 +432,17 @@ interface host {
   http-error-message: func() -> string;
   /// SHA-256 of the bytes (crypto.subtle's digest and HMAC; a JavaScript SHA-256 is ~1000x slower in QuickJS).
   sha256: func(data: list<u8>) -> list<u8>;
+  /// Key-value on wfn_kv_v1 (docs/contract.md); err is the API's error code (1: not found).
+  kv-open: func(name: string) -> result<u32, u32>;
+  kv-get: func(store: u32, key: string) -> result<list<u8>, u32>;
+  kv-set: func(store: u32, key: string, value: list<u8>, ttl-seconds: u32) -> result<_, u32>;
+  kv-delete: func(store: u32, key: string) -> result<_, u32>;
+  /// One page: the next page's cursor line ("" on the last page), then one key per line.
+  kv-list: func(store: u32, prefix: string, cursor: string, limit: u32) -> result<list<u8>, u32>;
+  /// The message of the last failed call ("" when the host gave none).
+  kv-error-message: func() -> string;
+  /// The handler failed (an uncaught exception): the run exits with code 1 after its response.
+  fail: func();
   /// A bundled file's bytes ([files] in wfn.toml), at most max from offset; err is the WASI errno (44: no such file).
   file-read: func(path: string, offset: u64, max: u32) -> result<list<u8>, u32>;
   /// A bundled path's size, modification time (seconds and nanoseconds since the epoch) and WASI file type (3 directory, 4 regular file).
@@ -618,11 +731,11 @@ function sha256Wat(): string {
 
 const FALLBACK_500 = 'Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n';
 
-function funcFor(imp: HostImport, index: number, outbound: boolean, files: boolean): string {
+function funcFor(imp: HostImport, index: number, outbound: boolean, kv: boolean, files: boolean): string {
   const key = `${unversioned(imp.module)}#${imp.name}`;
   const params = imp.type.params.map((t, i) => `(param $p${i} ${t})`).join(' ');
   const results = imp.type.results.map((t) => `(result ${t})`).join(' ');
-  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key] ?? (files ? FILES_IMPLS : NO_FILES_IMPLS)[key];
+  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key] ?? (kv ? KV_IMPLS : NO_KV_IMPLS)[key] ?? (files ? FILES_IMPLS : NO_FILES_IMPLS)[key];
   const head = `(func $host${index} (export ${watString(imp.exportName)}) ${params} ${results}`;
   if (!impl) return `${head}\n    ;; not used by a request (${key})\n    unreachable)`;
   // A no-op fits any parameters but must not owe a result.
@@ -664,7 +777,7 @@ function mainImportsWat(input: HostModuleInput): string {
 /** Generates the host module's WebAssembly text. */
 export function hostModuleWat(input: HostModuleInput): string {
   const q = watString;
-  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound, !!input.files)).join('\n\n  ');
+  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound, !!input.kv, !!input.files)).join('\n\n  ');
   return `(module
   ;; ---- what the host uses: WASI preview1 and the merged modules' exports
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -675,6 +788,7 @@ export function hostModuleWat(input: HostModuleInput): string {
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   ${input.outbound ? OUTBOUND_IMPORTS_WAT : ''}
+  ${input.kv ? KV_IMPORTS_WAT : ''}
   ${input.files ? FILES_IMPORTS_WAT : ''}
   ${mainImportsWat(input)}
   (import ${q(input.runtime)} ${q(input.runtimeRealloc)} (func $runtime_realloc (param i32 i32 i32 i32) (result i32)))
@@ -687,6 +801,7 @@ export function hostModuleWat(input: HostModuleInput): string {
 
   (global $task_context (mut i32) (i32.const 0))
   (global $returned (mut i32) (i32.const 0))
+  (global $failed (mut i32) (i32.const 0))
 
   (func $stack_alloc (param $size i32) (result i32)
     (global.set $sp (i32.sub (global.get $sp) (local.get $size)))
@@ -860,7 +975,8 @@ ${sha256Wat()}
     (if (i32.eqz (global.get $returned))
       (then
       ${writeText(2, "wfn: the handler's promise never settled (no pending work could settle it)\n")}
-      ${writeText(1, FALLBACK_500)})))
+      ${writeText(1, FALLBACK_500)}))
+    (if (global.get $failed) (then (call $proc_exit (i32.const 1)))))
 
   ;; ---- the imports of the merged modules, implemented on preview1
   ${funcs}
