@@ -96,6 +96,11 @@ if (want('snapshots')) {
   results.snapshots = await benchSnapshots();
 }
 
+if (want('files')) {
+  const { benchFiles } = await import('./files.js');
+  results.files = await benchFiles();
+}
+
 if (want('jsweb')) {
   const { benchJsWeb } = await import('./js-web.js');
   results.jsWeb = await benchJsWeb();

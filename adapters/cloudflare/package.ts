@@ -8,6 +8,7 @@
  *   workerd.capnp   the emulator's workerd config (secrets read from its environment; each
  *                   KV binding served by the emulator's loopback KV service, kv-service.ts)
  */
+import { formatBytes } from '../../src/util/bytes.js';
 import { assertFunctionName } from '../../src/config/names.js';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -211,6 +212,7 @@ export async function packageWorker(artifact: Artifact): Promise<Bundle> {
       ...(isValidWorkerName(artifact.name) ? [] : [`"${artifact.name}" is not a valid Cloudflare Worker name; deploy will refuse it. ${NAME_HINT}`]),
       ...sizeWarnings(compressedSize),
     ],
+    overLimit: compressedSize > PAID_LIMIT_BYTES ? `the Worker is ${formatBytes(compressedSize)} gzipped, over Cloudflare's Workers size limit of 10 MB compressed (paid plans; 3 MB on the free plan)` : undefined,
     artifact,
   };
 }

@@ -3,12 +3,14 @@
  *   <dir>/<name>/fastly.toml, <dir>/<name>/bin/main.wasm, and <dir>/pkg/<name>.tar.gz
  * holding `<name>/fastly.toml` and `<name>/bin/main.wasm` (the function merged with the adapter).
  */
+import { formatBytes } from '../../src/util/bytes.js';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { capMemory } from '../../src/runtime/module.js';
-import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
+import { readCustomSection, WasmFormatError } from '../../src/runtime/wasm-binary.js';
+import { FILES_SECTION } from '../../src/runtime/files.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
@@ -17,6 +19,8 @@ import { mergeFunction } from './merge.js';
 
 /** Fixed file times inside the archive: the same function gives the same bytes. */
 const EPOCH = new Date('2000-01-01T00:00:00Z');
+/** Fastly Compute's "Maximum compiled package size" (docs.fastly.com/products/compute-resource-limits). */
+export const FASTLY_PACKAGE_LIMIT = 100 * 1024 * 1024;
 
 /** A service name as Fastly accepts it, and a safe folder name. */
 export function packageName(name: string): string {
@@ -64,6 +68,16 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
   const warnings: string[] = [];
 
   const fn = new Uint8Array(await readFile(artifact.wasmPath));
+  // Fastly runs its own WASI preview1, which has no preopened directory: the files in the
+  // artifact's wfn.files section would be unreachable there, so the package is refused rather
+  // than deployed to answer 404 for every file (docs/targets/fastly.md).
+  const bundled = readCustomSection(fn, FILES_SECTION);
+  if (bundled) {
+    throw new UserError(
+      `${artifact.name} bundles files ([files] in wfn.toml, ${formatBytes(bundled.length)}), which the Fastly target cannot serve yet: Fastly Compute's own WASI has no filesystem.`,
+      'Deploy it to cloudflare, lambda or self-hosted, or serve the files on Fastly from a KV store (the static publisher).',
+    );
+  }
   let main: Uint8Array;
   let adapterSize = 0;
   if (isFastlyModule(fn)) {
@@ -119,6 +133,7 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
     compressedSize,
     archive,
     warnings,
+    overLimit: compressedSize > FASTLY_PACKAGE_LIMIT ? `the package is ${formatBytes(compressedSize)}, over Fastly Compute's maximum compiled package size of 100MB` : undefined,
     artifact,
     details: { functionSize: fn.length, mainSize: main.length, adapterSize },
   };

@@ -14,6 +14,8 @@ const MAX_TIMEOUT_S = 900;
 export const ENV_LIMIT_BYTES = 4096;
 /** CreateFunction / UpdateFunctionCode take the zip inline up to this size (larger needs S3). */
 export const INLINE_ZIP_LIMIT = 50 * 1024 * 1024;
+/** Lambda's limit on a deployment package once unzipped (the code and every file in it). */
+export const UNZIPPED_LIMIT = 250 * 1024 * 1024;
 
 /** Names Lambda reserves (it refuses them as function variables). */
 const RESERVED = new Set([

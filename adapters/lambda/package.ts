@@ -2,6 +2,7 @@
  * The Lambda package: a zip with index.mjs (the handler shim and src/runtime/, bundled by
  * esbuild), function.wasm (memory capped) and wfn.json. Same input, same bytes.
  */
+import { formatBytes } from '../../src/util/bytes.js';
 import { assertFunctionName } from '../../src/config/names.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +16,7 @@ import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { packageRoot, siblingFile, wfnVersion } from '../../src/util/paths.js';
-import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
+import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, UNZIPPED_LIMIT, variablesSize } from './limits.js';
 import { CONFIG_FILE, HANDLER_FILE, KV_HELPER_FILE, OUTBOUND_HELPER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
 import { deterministicZip, type ZipEntry } from './zip.js';
 
@@ -96,6 +97,13 @@ async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outb
   return { bytes: capped, outbound: usesOutbound(module), kv: usesKv(module) };
 }
 
+/** Lambda refuses a zip over 50 MB uploaded inline, and a package over 250 MB unzipped. */
+function overLimit(zipped: number, unzipped: number): string | undefined {
+  if (zipped > INLINE_ZIP_LIMIT) return `the zip is ${formatBytes(zipped)}, over Lambda's 50 MB limit for a deployment package uploaded directly`;
+  if (unzipped > UNZIPPED_LIMIT) return `the package is ${formatBytes(unzipped)} unzipped, over Lambda's 250 MB limit for a deployment package`;
+  return undefined;
+}
+
 export async function packageLambda(artifact: Artifact): Promise<Bundle> {
   // The name is part of the staging paths removed and written below.
   assertFunctionName(artifact.name, 'function name');
@@ -141,6 +149,7 @@ export async function packageLambda(artifact: Artifact): Promise<Bundle> {
     compressedSize: zip.length,
     archive,
     warnings,
+    overLimit: overLimit(zip.length, files.reduce((sum, f) => sum + f.size, 0)),
     artifact,
   };
 }

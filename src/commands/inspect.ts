@@ -32,6 +32,7 @@ export default class Inspect extends WfnCommand {
     for (const p of info.contract.problems) this.log(`  - ${p}`);
     this.log(`outbound HTTP: ${info.outbound ? 'yes (imports wfn_http_v1; [outbound] allow in wfn.toml decides where to)' : 'no'}`);
     this.log(`key-value: ${info.kv ? 'yes (imports wfn_kv_v1; [kv] stores in wfn.toml names the stores it may open)' : 'no'}`);
+    if (info.files) this.log(`bundled files: ${'error' in info.files ? `refused (${info.files.error})` : `${info.files.count} (${formatBytes(info.files.bytes)}, read-only, [files] in wfn.toml)`}`);
     this.log(`imports (${info.imports.length}):`);
     for (const i of info.imports) this.log(`  ${i.module}.${i.name} (${i.kind})`);
     this.log(`exports (${info.exports.length}): ${info.exports.map((e) => `${e.name} (${e.kind})`).join(', ')}`);

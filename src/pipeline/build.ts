@@ -190,7 +190,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   // The bundled files go in before the last check, so the smoke request can read them.
   let filesBytes = 0;
   let smokeRaw = rawModule;
-  if (config.files.length > 0) {
+  if ((config.files?.length ?? 0) > 0) {
     const archive = await filesArchive(files);
     filesBytes = archive.length;
     log(`bundling ${describeFiles(files)}`);
@@ -218,7 +218,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     artifact: path.relative(config.dir, paths.artifact),
     sha256: digest,
     size: current.length,
-    files: config.files.length > 0 ? { count: files.files.length, bytes: files.bytes, archiveBytes: filesBytes } : undefined,
+    files: (config.files?.length ?? 0) > 0 ? { count: files.files.length, bytes: files.bytes, archiveBytes: filesBytes } : undefined,
     sizes: { raw: raw.length, snapshot: snapshotInfo.enabled ? (steps.find((s) => s.name === 'snapshot')?.size ?? raw.length) : undefined, optimized: current.length },
     snapshot: snapshotInfo,
     optimize: { level, tool },

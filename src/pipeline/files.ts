@@ -40,7 +40,7 @@ export async function collectFiles(config: ProjectConfig): Promise<CollectedFile
   const dirs = new Set<string>();
   let bytes = 0;
   const project = await realpath(config.dir);
-  for (const mapping of config.files) {
+  for (const mapping of config.files ?? []) {
     const root = path.join(config.dir, mapping.dir);
     const where = `[files] "${mapping.mount}" = "${mapping.dir}"`;
     let rootReal: string;

@@ -1,6 +1,7 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
 import { checkContract, usesKv, usesOutbound } from '../runtime/contract.js';
 import { WASM_PAGE } from '../runtime/module.js';
+import { decodeArchive, FILES_SECTION, FilesFormatError } from '../runtime/files.js';
 import { componentWorld, proxyWorldProblems } from './component-world.js';
 import { coreModulesOf, definedMemories, isComponent, listSections, readCustomSection, readName, Reader, readU32Leb, skipConstExprRest, WasmFormatError } from '../runtime/wasm-binary.js';
 import { INIT_FUNC } from './snapshot.js';
@@ -28,6 +29,8 @@ export interface Inspection {
   outbound: boolean;
   /** The module imports wfn_kv_v1: it uses key-value stores (the ones named in [kv] stores of wfn.toml). */
   kv: boolean;
+  /** The bundled files ([files], the wfn.files section): how many and their bytes, or why the section is refused. */
+  files?: { count: number; bytes: number } | { error: string };
   snapshot: { likely: boolean; initFunc?: string; evidence: string };
 }
 
@@ -79,6 +82,18 @@ function readBuildSection(bytes: Uint8Array): { snapshot: string | null; wfn: st
   }
 }
 
+function bundledFiles(bytes: Uint8Array): Inspection['files'] {
+  const data = readCustomSection(bytes, FILES_SECTION);
+  if (!data) return undefined;
+  try {
+    const tree = decodeArchive(data);
+    return { count: tree.files, bytes: tree.bytes };
+  } catch (error) {
+    if (error instanceof FilesFormatError) return { error: error.message };
+    throw error;
+  }
+}
+
 export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
   const sections = listSections(bytes); // throws WasmFormatError on non-wasm
   let module: WebAssembly.Module | undefined;
@@ -94,6 +109,8 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
   const data = dataSection ? dataStats(bytes, dataSection.contentStart, dataSection.end) : { segments: 0, bytes: 0 };
   const exports = module ? WebAssembly.Module.exports(module) : [];
   const problems = module ? checkContract(module, { bytes }) : [`not a valid module: ${validationError}`];
+  const files = bundledFiles(bytes);
+  if (files && 'error' in files) problems.push(`the bundled files are refused: ${files.error}`);
   const producers = producersSection ? parseProducers(bytes, producersSection.contentStart, producersSection.end) : undefined;
   const wizened = (producers?.['processed-by'] ?? []).some((p) => p.startsWith('wizer'));
   const built = readBuildSection(bytes);
@@ -123,6 +140,7 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
     contract: { conforms: problems.length === 0, problems },
     outbound: module ? usesOutbound(module) : false,
     kv: module ? usesKv(module) : false,
+    ...(files ? { files } : {}),
     snapshot,
   };
 }

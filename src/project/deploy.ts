@@ -52,8 +52,24 @@ export async function deploy(adapter: TargetAdapter, request: DeployRequest): Pr
   request.log(`packaging ${artifact.name} for ${adapter.name}`);
   const bundle = await adapter.package(artifact);
   for (const warning of bundle.warnings) request.log(`warning: ${warning}`);
+  if (bundle.overLimit && !request.dryRun) {
+    throw new UserError(`Cannot deploy ${artifact.name} to ${adapter.name}: ${bundle.overLimit}.`, 'Shrink the function or the files it bundles ([files] exclude in wfn.toml), or serve large files from object storage.');
+  }
   if (request.dryRun) return { bundle };
   request.log(`deploying ${artifact.name} to ${adapter.name}`);
   const result = await adapter.deploy(bundle, { env: process.env, flags: request.flags, log: request.log });
   return { bundle, result };
+}
+
+/**
+ * `wfn build --target X`: packages the project for X as deploy would (without deploying) and
+ * fails, naming the provider's limit, when X would refuse the package (e.g. bundled files
+ * made it too big).
+ */
+export async function checkTargetLimits(adapter: TargetAdapter, source: string | undefined, log: (message: string) => void): Promise<Bundle> {
+  const { bundle } = await deploy(adapter, { source, dryRun: true, env: [], flags: {}, log });
+  if (bundle.overLimit) {
+    throw new UserError(`The package for ${adapter.name} is too big: ${bundle.overLimit}.`, 'Exclude files the function does not read ([files] exclude in wfn.toml), or serve large files from object storage.');
+  }
+  return bundle;
 }

@@ -36,6 +36,8 @@ const RIGHT_FD_WRITE = 1n << 6n;
 const RIGHT_FD_ALLOCATE = 1n << 8n;
 /** Every right a descriptor of this filesystem can use (what the guest asks is then checked per call). */
 const ALL_RIGHTS = 0x1fffffffn;
+/** A directory's own rights: no reading, seeking or writing its bytes (as Wasmtime reports them). */
+const DIR_RIGHTS = ALL_RIGHTS & ~((1n << 0n) | (1n << 1n) | (1n << 2n) | (1n << 5n) | RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | (1n << 22n));
 /** Descriptors one invocation may hold open at a time (a guest that leaks them gets EMFILE). */
 export const MAX_OPEN_FILES = 1024;
 const MAX_PATH = 4096;
@@ -167,6 +169,9 @@ export class ReadOnlyFs {
         }
         if (oflags & OFLAGS.CREAT && oflags & OFLAGS.EXCL) return E.EXIST;
         if (oflags & OFLAGS.DIRECTORY && node.kind !== 'dir') return E.NOTDIR;
+        // A directory opened for writing is EISDIR, as open(2) says (Go's os.Open then retries
+        // with O_DIRECTORY); its descriptors report rights without the write ones (DIR_RIGHTS),
+        // so reopening one with the rights it reported is not a write.
         if (node.kind === 'dir' && wantsWrite) return E.ISDIR;
         if (wantsWrite) return E.ROFS;
         if (this.fds.size >= MAX_OPEN_FILES) return E.MFILE;
@@ -223,7 +228,7 @@ export class ReadOnlyFs {
         const view = this.mem.view();
         view.setUint8(out, d.node.kind === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE);
         view.setUint16(out + 2, 0, true);
-        view.setBigUint64(out + 8, ALL_RIGHTS, true);
+        view.setBigUint64(out + 8, d.node.kind === 'dir' ? DIR_RIGHTS : ALL_RIGHTS, true);
         view.setBigUint64(out + 16, ALL_RIGHTS, true);
         return E.SUCCESS;
       },
@@ -257,8 +262,8 @@ export class ReadOnlyFs {
       // Writes on a descriptor opened for reading: EBADF, as Linux answers write(2) on O_RDONLY.
       fd_write: () => E.BADF,
       fd_pwrite: () => E.BADF,
-      fd_allocate: rofsIfOurs,
-      fd_filestat_set_size: rofsIfOurs,
+      fd_allocate: (fd: number) => this.notFile(fd),
+      fd_filestat_set_size: (fd: number) => this.notFile(fd),
       fd_filestat_set_times: rofsIfOurs,
       fd_renumber: (from: number, to: number) => {
         const d = this.fds.get(from);
@@ -281,6 +286,13 @@ export class ReadOnlyFs {
         return typeof node === 'number' ? node : E.INVAL;
       },
     };
+  }
+
+  /** A change to a file's bytes: EROFS for a file, EISDIR for a directory, EBADF for no descriptor. */
+  private notFile(fd: number): number {
+    const d = this.fds.get(fd);
+    if (!d) return FS_ERRNO.BADF;
+    return d.node.kind === 'dir' ? FS_ERRNO.ISDIR : FS_ERRNO.ROFS;
   }
 
   private readAt(data: Uint8Array, offset: number, iovs: number, iovsLen: number): number {

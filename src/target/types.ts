@@ -44,6 +44,11 @@ export interface Bundle {
   /** The single file that is uploaded, when the target uploads one archive (Lambda zip, Fastly tar.gz). */
   archive?: string;
   warnings: string[];
+  /**
+   * Set when the package is over a size limit the provider enforces, naming the limit
+   * (e.g. bundled files made the Worker too big): deploy refuses it, `wfn build --target` fails.
+   */
+  overLimit?: string;
   artifact: Artifact;
 }
 

@@ -56,3 +56,20 @@ describe('collecting [files]', () => {
     await expect(collectFiles(config)).rejects.toThrow(/\[files\] "\/" = "public": the folder public does not exist/);
   });
 });
+
+describe('wfn inspect and the bundled files', () => {
+  it('counts the files of a wfn.files section, and names a malformed one as a contract problem', async () => {
+    const { wat2wasm } = await import('../helpers/wat.js');
+    const { inspectWasm } = await import('../../src/pipeline/inspect.js');
+    const { appendCustomSection } = await import('../../src/runtime/wasm-binary.js');
+    const { encodeArchive, FILES_SECTION } = await import('../../src/runtime/files.js');
+    const bare = await wat2wasm('(module (memory (export "memory") 1) (func (export "_start")))');
+    const archive = encodeArchive({ preopens: [{ name: '/', path: '' }], entries: [{ path: 'a.txt', kind: 'file', mtimeNs: 0n, data: new Uint8Array(10) }] });
+    const good = await inspectWasm(appendCustomSection(bare, FILES_SECTION, archive));
+    expect(good.files).toEqual({ count: 1, bytes: 10 });
+    expect(good.contract.conforms).toBe(true);
+    const bad = await inspectWasm(appendCustomSection(bare, FILES_SECTION, archive.subarray(0, 30)));
+    expect(bad.contract.problems).toEqual([expect.stringMatching(/the bundled files are refused: wfn\.files: truncated/)]);
+    expect((await inspectWasm(bare)).files).toBeUndefined();
+  });
+});
