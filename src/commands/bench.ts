@@ -12,6 +12,12 @@ import { UserError } from '../util/errors.js';
 
 /** What `--targets` may name: wfn dev itself and every registered target. */
 const LOCAL_TARGETS = [DEV_TARGET, ...TARGETS];
+/**
+ * Measured unless --targets says otherwise: every local target but the component engines.
+ * jco serve starts a worker per request (~1 req/s here, `npm run bench component`), so 200
+ * requests and three concurrency levels would take many minutes; name them to measure them.
+ */
+const DEFAULT_TARGETS = LOCAL_TARGETS.filter((t) => t !== 'component' && t !== 'spin');
 
 export default class Bench extends WfnCommand {
   static summary = "Measure a function's cold start, latency and throughput: in-process, on every local target, and deployed.";
@@ -28,7 +34,7 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
   ];
   static args = { target: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
   static flags = {
-    targets: Flags.string({ description: `Local targets to measure, comma-separated (${LOCAL_TARGETS.join(', ')}), or none. [default: all]` }),
+    targets: Flags.string({ description: `Local targets to measure, comma-separated (${LOCAL_TARGETS.join(', ')}), or none. [default: ${DEFAULT_TARGETS.join(',')}]` }),
     requests: Flags.integer({ char: 'n', description: 'Requests per local target (latency samples; also per concurrency level) and per --url. [default: 200 local; 20 per --url, 4 with --every]', min: 1 }),
     concurrency: Flags.string({ char: 'c', description: 'Concurrency levels for throughput, comma-separated, or none.', default: '1,10,50' }),
     samples: Flags.integer({ description: 'In-process samples (cold start and run time).', default: 200, min: 2 }),
@@ -49,7 +55,7 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
     // Only --url: do not build or measure the current folder unless asked to.
     const urlOnly = urls.length > 0 && args.target === undefined && flags.targets === undefined;
     const source = urlOnly ? undefined : resolveFunctionSource(args.target);
-    const targets = urlOnly ? [] : parseTargets(flags.targets ?? LOCAL_TARGETS.join(','), LOCAL_TARGETS);
+    const targets = urlOnly ? [] : parseTargets(flags.targets ?? DEFAULT_TARGETS.join(','), LOCAL_TARGETS);
     const concurrency = parseConcurrency(flags.concurrency);
     const baseDir = source?.kind === 'project' ? source.dir : process.cwd();
 
