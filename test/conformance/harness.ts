@@ -15,7 +15,7 @@ import { ToolchainMissingError } from '../../src/util/errors.js';
 import { CONTRACT_CASES } from '../fixtures/contract.js';
 import { functionHeaders, request, type RawResponse } from '../helpers/http.js';
 import { wat2wasm } from '../helpers/wat.js';
-import { buildTemplate } from '../helpers/templates.js';
+import { buildTemplates } from '../helpers/templates.js';
 
 export interface ConformanceRequest {
   method?: string;
@@ -52,16 +52,13 @@ const TEMPLATE_REQUESTS: Record<'http' | 'fib' | 'init', ConformanceRequest[]> =
 };
 
 /** The template's .wasm, or undefined when its toolchain is missing here (an error under CI=true). */
-async function builtTemplate(language: Language, template: string): Promise<string | undefined> {
-  try {
-    return await buildTemplate(language, template);
-  } catch (error) {
-    if (error instanceof ToolchainMissingError && process.env.CI !== 'true') {
-      console.warn(`conformance: ${language} ${template} left out: ${error.message} (CI=true fails instead)`);
-      return undefined;
-    }
-    throw error;
+function usable(language: string, template: string, result: string | Error | undefined): string | undefined {
+  if (typeof result === 'string') return result;
+  if (result instanceof ToolchainMissingError && process.env.CI !== 'true') {
+    console.warn(`conformance: ${language} ${template} left out: ${result.message} (CI=true fails instead)`);
+    return undefined;
   }
+  throw result ?? new Error(`${language} ${template}: not built`);
 }
 
 /** The example functions (every language's templates) and the contract fixtures. */
@@ -75,17 +72,18 @@ export async function conformanceFunctions(): Promise<ConformanceFunction[]> {
   }
   // Every language's http, fib and init templates, built once (test/helpers/templates.ts shares
   // the build across the five columns) and run as shipped.
-  for (const language of TEMPLATE_LANGUAGES) {
-    for (const template of ['http', 'fib', 'init'] as const) {
-      const wasmPath = await builtTemplate(language, template);
-      if (wasmPath) fns.push({ name: `${language} ${template} template`, wasmPath, requests: TEMPLATE_REQUESTS[template] });
-    }
+  const templates = ['http', 'fib', 'init'] as const;
+  const wanted = TEMPLATE_LANGUAGES.flatMap((language) => templates.map((template): [string, string] => [language, template]));
+  const built = await buildTemplates([...wanted, ['assemblyscript', 'proxy']]);
+  for (const [language, template] of wanted) {
+    const wasmPath = usable(language, template, built.get(`${language}/${template}`));
+    if (wasmPath) fns.push({ name: `${language} ${template} template`, wasmPath, requests: TEMPLATE_REQUESTS[template as keyof typeof TEMPLATE_REQUESTS] });
   }
   // Outbound HTTP with no [outbound] allow (a bare .wasm): every host refuses the call itself,
   // with the same 502 and message, before any network is touched.
   fns.push({
     name: 'assemblyscript proxy template (outbound denied)',
-    wasmPath: await buildTemplate('assemblyscript', 'proxy'),
+    wasmPath: usable('assemblyscript', 'proxy', built.get('assemblyscript/proxy'))!,
     env: { UPSTREAM: 'http://127.0.0.1:9' },
     requests: [{ path: '/x?y=1' }, { method: 'POST', path: '/submit', headers: [['content-type', 'text/plain']], body: enc('payload') }],
   });
@@ -109,16 +107,25 @@ export function conformanceSuite(target: string, startEmulator: StartEmulator): 
     const servers: { close(): Promise<void> }[] = [];
     beforeAll(async () => {
       fns = await conformanceFunctions();
-    });
+    }, 1_800_000); // twelve template builds when the shared cache is cold (CI), on a busy machine
     afterAll(async () => {
       await Promise.all(servers.map((s) => s.close()));
     });
 
     it('every function and fixture gives identical status, headers and body', async () => {
       const mismatches: string[] = [];
-      for (const fn of fns) {
-        const dev: DevServer = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: fn.wasmPath, env: fn.env, log: () => {}, progress: () => {} });
-        const emulator = await startEmulator(fn.wasmPath, fn.env ?? {});
+      const compare = async (fn: ConformanceFunction) => {
+        // The two servers start side by side: most of their start is waiting (workerd, sandboxes).
+        const started = await Promise.allSettled([
+          startDevServer({ host: '127.0.0.1', port: 0, wasmPath: fn.wasmPath, env: fn.env, log: () => {}, progress: () => {} }) as Promise<DevServer>,
+          startEmulator(fn.wasmPath, fn.env ?? {}),
+        ]);
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed) {
+          await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+          throw new Error(`${fn.name}: ${(failed as PromiseRejectedResult).reason}`);
+        }
+        const [dev, emulator] = started.map((r) => (r as PromiseFulfilledResult<{ url: string; close(): Promise<void> }>).value);
         try {
           for (const r of fn.requests) {
             const want = await ask(dev.url, r);
@@ -130,13 +137,17 @@ export function conformanceSuite(target: string, startEmulator: StartEmulator): 
             if (Buffer.compare(got.body, want.body) !== 0) mismatches.push(`${label}: body (${got.body.length} bytes) differs from dev's (${want.body.length} bytes): ${got.body.subarray(0, 120).toString()}`);
           }
         } finally {
-          await emulator.close();
-          await dev.close();
+          await Promise.all([emulator.close(), dev.close()]);
         }
-      }
+      };
+      // Three functions at a time: each pair of servers is independent of the others.
+      const queue = [...fns];
+      await Promise.all([1, 2, 3].map(async () => {
+        for (let fn = queue.shift(); fn; fn = queue.shift()) await compare(fn);
+      }));
       expect(mismatches).toEqual([]);
       // Under CI every language's templates are in the table (locally a missing toolchain leaves its language out, with a warning).
       if (process.env.CI === 'true') expect(fns.filter((f) => f.name.endsWith(' template')).length).toBe(TEMPLATE_LANGUAGES.length * 3);
-    });
+    }, 900_000); // ~26 functions, each with its own emulator (workerd, Lambda sandboxes...), on a busy machine
   });
 }

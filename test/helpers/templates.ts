@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,31 +47,54 @@ async function buildFresh(language: string, template: string, options: BuildOpti
   return (await buildProject(config, options)).artifact;
 }
 
-/** The cached build, made by whichever process takes the lock first; the others wait for it. */
-async function buildCached(language: string, template: string, options: BuildOptions): Promise<string> {
+/** A lock left by a process that is gone (killed mid-build) or older than STALE_LOCK_MS. */
+async function staleLock(lock: string): Promise<boolean> {
+  const pid = Number(await readFile(path.join(lock, 'pid'), 'utf8').catch(() => 'NaN'));
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return stat(lock).then((s) => Date.now() - s.mtimeMs > STALE_LOCK_MS, () => false);
+}
+
+/**
+ * The cached build: there already, or built now under the lock; 'busy' while another
+ * process holds the lock (it is building the same template).
+ */
+async function tryCached(language: string, template: string, options: BuildOptions): Promise<string | 'busy'> {
   const out = path.join(CACHE, `${language}-${template}-${cacheKey(language, template, options)}.wasm`);
   const lock = `${out}.lock`;
   await mkdir(CACHE, { recursive: true });
-  for (;;) {
+  if (existsSync(out)) return out;
+  try {
+    await mkdir(lock);
+  } catch {
+    if (await staleLock(lock)) await rm(lock, { recursive: true, force: true });
+    return 'busy';
+  }
+  try {
+    await writeFile(path.join(lock, 'pid'), String(process.pid));
     if (existsSync(out)) return out;
-    try {
-      await mkdir(lock);
-    } catch {
-      const since = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (since > STALE_LOCK_MS) await rm(lock, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 250));
-      continue;
-    }
-    try {
-      if (existsSync(out)) return out;
-      const artifact = await buildFresh(language, template, options);
-      const tmp = `${out}.${process.pid}.tmp`;
-      await copyFile(artifact, tmp);
-      await rename(tmp, out); // whole or absent: a reader never sees half a module
-      return out;
-    } finally {
-      await rm(lock, { recursive: true, force: true });
-    }
+    const artifact = await buildFresh(language, template, options);
+    const tmp = `${out}.${process.pid}.tmp`;
+    await copyFile(artifact, tmp);
+    await rename(tmp, out); // whole or absent: a reader never sees half a module
+    return out;
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+const pause = () => new Promise((r) => setTimeout(r, 250));
+
+async function buildCached(language: string, template: string, options: BuildOptions): Promise<string> {
+  for (;;) {
+    const result = await tryCached(language, template, options);
+    if (result !== 'busy') return result;
+    await pause();
   }
 }
 
@@ -79,4 +102,34 @@ export function buildTemplate(language: string, template: string, options: Build
   const key = `${language}/${template}/${JSON.stringify(options)}`;
   if (!built.has(key)) built.set(key, buildCached(language, template, options));
   return built.get(key)!;
+}
+
+/**
+ * Several templates at once: this process builds the ones nobody else is building and comes
+ * back for those another process holds, so parallel test files share the work instead of
+ * queueing on the same template. Each entry is the .wasm path or the error its build threw.
+ */
+export async function buildTemplates(list: [string, string][]): Promise<Map<string, string | Error>> {
+  const results = new Map<string, string | Error>();
+  let pending = [...list];
+  while (pending.length > 0) {
+    const next: [string, string][] = [];
+    for (const [language, template] of pending) {
+      const key = `${language}/${template}/{}`;
+      try {
+        const known = built.get(key);
+        const result = known ? await known : await tryCached(language, template, {});
+        if (result === 'busy') next.push([language, template]);
+        else {
+          built.set(key, Promise.resolve(result));
+          results.set(`${language}/${template}`, result);
+        }
+      } catch (error) {
+        results.set(`${language}/${template}`, error as Error);
+      }
+    }
+    if (next.length === pending.length) await pause();
+    pending = next;
+  }
+  return results;
 }
