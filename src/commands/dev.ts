@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import path from 'node:path';
 import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import { WfnCommand } from '../cli/base.js';
 import { limitFlags, listenFlags } from '../cli/flags.js';
@@ -41,7 +42,11 @@ export default class Dev extends WfnCommand {
       close = () => server.close();
     }
     if (this.jsonEnabled()) this.logJson({ url, target: flags.target ?? 'dev' });
-    else this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}?name=wasm' -d 'hello'\nCtrl-C to stop.`);
+    else {
+      this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}?name=wasm' -d 'hello'`);
+      if (source.kind === 'project') this.log(`Watching ${path.relative(process.cwd(), source.dir) || '.'}: a save rebuilds (wasm-opt -O1, light; wfn build and deploy optimize fully); a failed build keeps the last good one in service.`);
+      this.log('Ctrl-C to stop.');
+    }
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

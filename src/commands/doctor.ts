@@ -10,9 +10,12 @@ export default class Doctor extends WfnCommand {
     this.progress('checking toolchains');
     const sections = await runDoctor();
     for (const section of sections) {
-      this.log(`${section.ok ? style.green('✓') : style.red('✗')} ${section.name}`);
+      // ✓ only when every line below is fine: a usable section with a broken alternative gets "!".
+      const broken = section.tools.some((t) => t.found && !t.usable);
+      const mark = !section.ok ? style.red('✗') : broken ? style.yellow('!') : style.green('✓');
+      this.log(`${mark} ${section.name}${section.ok && broken ? style.dim(' (usable; one of its tools is broken, see below)') : ''}`);
       for (const t of section.tools) {
-        const mark = t.usable ? style.green('  ok     ') : t.found ? style.yellow('  broken ') : style.red('  missing');
+        const mark = t.usable ? style.green('  ok     ') : t.found ? style.yellow('  broken ') : t.optional ? style.dim('  absent ') : style.red('  missing');
         this.log(`${mark} ${t.name}${t.version ? ` ${style.dim(t.version)}` : ''}${t.detail ? style.dim(` — ${t.detail}`) : ''}`);
         if (!t.usable && t.fix) this.log(`           fix: ${t.fix}`);
       }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import path from 'node:path';
 import { WfnCommand } from '../cli/base.js';
-import { scaffoldProject } from '../project/scaffold.js';
+import { scaffoldProject, wfnInvocation } from '../project/scaffold.js';
 
 export default class New extends WfnCommand {
   static summary = 'Create a function project from a template.';
@@ -19,7 +19,8 @@ export default class New extends WfnCommand {
     const rel = path.relative(process.cwd(), result.dir) || '.';
     this.log(`Created ${rel} (${result.language}, template ${result.template}):`);
     for (const f of result.files) this.log(`  ${f}`);
-    this.log(`\nNext:\n  cd ${rel}\n  npx wfn build\n  npx wfn dev`);
-    return result;
+    const wfn = wfnInvocation(result.dir);
+    this.log(`\nNext:\n  cd ${rel}\n  ${wfn} build\n  ${wfn} dev`);
+    return { ...result, next: [`cd ${rel}`, `${wfn} build`, `${wfn} dev`] };
   }
 }

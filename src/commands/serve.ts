@@ -65,6 +65,9 @@ export default class Serve extends WfnCommand {
   async run() {
     const { flags } = await this.parse(Serve);
     const token = await this.token(flags['token-file'], flags['insecure-no-auth']);
+    // A busy port is said before the store is read and every function compiled.
+    const { checkPortFree } = await import('../http/listen.js');
+    await checkPortFree(flags.port, flags.host);
     const format = flags['log-format'] as 'text' | 'json';
     const { createServeLog } = await import('../server/serve/log.js');
     const log = createServeLog(format, {

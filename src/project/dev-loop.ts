@@ -51,20 +51,34 @@ export async function startDevLoop(options: DevLoopOptions): Promise<DevLoop> {
     }
   };
 
-  await cycle(true);
+  // Watch before the first build: a save while it runs (a Go build takes seconds) is not lost.
   let pending: Promise<void> = Promise.resolve();
   let watcher: { close(): Promise<void> } | undefined;
   if (options.source.kind === 'project' && options.watch !== false) {
     watcher = await watchProject(options.source.dir, () => {
       options.progress('change detected, rebuilding');
-      pending = pending.then(() => cycle(false));
+      pending = pending.catch(() => {}).then(() => cycle(false));
     });
   }
+  const first = cycle(true);
+  pending = first;
+  try {
+    await first;
+  } catch (error) {
+    await watcher?.close();
+    throw error;
+  }
   return {
-    idle: () => pending,
+    idle: async () => {
+      // The chain may grow while it runs: wait until no rebuild is left.
+      for (let seen = pending; ; seen = pending) {
+        await seen.catch(() => {});
+        if (seen === pending) return;
+      }
+    },
     async close() {
       await watcher?.close();
-      await pending;
+      await pending.catch(() => {});
     },
   };
 }

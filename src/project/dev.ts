@@ -3,9 +3,13 @@
  * feeding either the dev server (the function itself, src/server/dev.ts) or the package of
  * target X in X's own emulator, restarted on the same address with each new build.
  */
+import path from 'node:path';
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { projectKvDir } from '../runtime/node/kv-sqlite.js';
+import { checkPortFree } from '../http/listen.js';
 import { startDevHttpServer } from '../server/dev.js';
+import { mapBundleStack } from '../toolchains/javascript/stack.js';
 import type { Emulator, TargetAdapter } from '../target/types.js';
 import { startDevLoop } from './dev-loop.js';
 import type { FunctionSource } from './resolve.js';
@@ -37,28 +41,37 @@ export interface DevServer {
   close(): Promise<void>;
 }
 
-/** `wfn dev`: the function on a local server; a build error is shown as a 500 page, a bad .wasm refused up front. */
+/** `wfn dev`: the function on a local server; a failed rebuild keeps the last good build in service, a bad .wasm is refused up front. */
 export async function startDevServer(options: DevOptions): Promise<DevServer> {
   const source: FunctionSource = options.wasmPath ? { kind: 'wasm', path: options.wasmPath } : { kind: 'project', dir: options.projectDir! };
-  const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: options.progress });
+  // The function's stderr, with a JavaScript function's stack traces mapped to its own files.
+  const projectDir = options.projectDir;
+  const functionOutput = projectDir ? (text: string) => options.progress(mapBundleStack(text, projectDir)) : options.progress;
+  const server = await startDevHttpServer({ host: options.host, port: options.port, log: options.log, progress: functionOutput });
   try {
     const loop = await startDevLoop({
       source,
       // The server loads the module through the runtime, which checks the contract.
-      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true },
+      overrides: { memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, env: options.env, route: options.route, outbound: options.outbound, checkedByCaller: true, dev: true },
       watch: options.watch,
       progress: options.progress,
       swap: ({ artifact, route }) => {
         // Secrets are read like any variable; their values come from this shell.
         const secrets = secretValues(artifact.secrets, process.env);
         if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
-        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound);
+        // Stores live in the project's .wfn/kv/ and survive restarts; a .wasm alone has none.
+        const kv = artifact.kv && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound, kv);
       },
       failed(error) {
         // A module that does not conform is refused up front (a UserError), not served as 500s.
         if (source.kind === 'wasm') throw error;
-        server.showBuildError(error.message);
-        options.progress(`build failed:\n${error.message}`);
+        const served = server.showBuildError(errorText(error));
+        options.progress(
+          served
+            ? `build failed; still serving the last good build (${path.relative(process.cwd(), served.wasmPath) || served.wasmPath}, built at ${served.loadedAt.toLocaleTimeString()}):\n${errorText(error)}`
+            : `build failed; nothing to serve until a build succeeds (requests get this error):\n${errorText(error)}`,
+        );
       },
     });
     return {
@@ -75,6 +88,12 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
   }
 }
 
+/** The compiler's own words: the message, and the hint when there is one (a UserError's fix). */
+function errorText(error: Error): string {
+  const hint = (error as { hint?: string }).hint;
+  return `${error.message}${hint ? `\n${hint}` : ''}`;
+}
+
 export interface EmulateRequest {
   host: string;
   port: number;
@@ -86,11 +105,13 @@ export interface EmulateRequest {
 
 /** `wfn dev --target`: package each build for the target and run that very package in its emulator, on one address. */
 export async function startTargetEmulator(adapter: TargetAdapter, source: FunctionSource, options: EmulateRequest): Promise<Emulator> {
+  // A busy port is said before the build, not after it (a Go build takes seconds).
+  await checkPortFree(options.port, options.host);
   let current: Emulator | undefined;
   let port = options.port;
   const loop = await startDevLoop({
     source,
-    overrides: { acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs },
+    overrides: { acceptsAsIs: adapter.acceptsAsIs, memoryMiB: options.memoryMiB, timeoutMs: options.timeoutMs, dev: true },
     progress: options.progress,
     async swap({ artifact }) {
       options.progress(`packaging for ${adapter.name}`);
@@ -104,7 +125,7 @@ export async function startTargetEmulator(adapter: TargetAdapter, source: Functi
     },
     failed(error, first) {
       if (first) throw error;
-      options.progress(`build failed, still serving the previous build:\n${error.message}`);
+      options.progress(`build failed, still serving the previous build:\n${errorText(error)}`);
     },
   });
   const running = current!;

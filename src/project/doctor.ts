@@ -55,10 +55,11 @@ export async function runDoctor(): Promise<DoctorSection[]> {
       : { name: 'wasm-opt', found: false, usable: false, fix: 'apt-get install binaryen, or reinstall wfn (npm binaryen)' },
     await npmTool('wizer (snapshots)', 'wizer', ['--help'], reinstall),
     await npmTool('workerd (cloudflare emulator)', 'workerd', ['--version'], reinstall),
-    await npmTool('fastly CLI (package validation)', 'fastly', ['version'], reinstall),
+    // Only for checking a package by hand (`fastly compute validate`): a dev dependency, not installed with wfn.
+    { ...(await npmTool('fastly CLI (optional, validates a Fastly package by hand)', 'fastly', ['version'], 'npm install -g @fastly/cli')), optional: true },
   ];
   // wizer --help prints usage, not a version: report the pinned package version instead.
-  sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable) });
+  sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable || t.optional) });
   // Optional: nothing wfn builds or runs needs it, so it never makes the report fail.
   const moto = findMotoServer();
   sections.push({

@@ -8,8 +8,18 @@ import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool } from '../runtime/node/pool.js';
 import type { HttpRequest, InvokeResult } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { projectKvDir } from '../runtime/node/kv-sqlite.js';
+import type { KvHosting } from '../runtime/node/pool.js';
 import { UserError } from '../util/errors.js';
+import { mapBundleStack } from '../toolchains/javascript/stack.js';
 import { resolveFunctionSource } from './resolve.js';
+
+/** A JavaScript function's stack traces point at the user's files, not the bundle. */
+function mapStderr(stderr: Uint8Array, projectDir: string): Uint8Array {
+  const text = new TextDecoder().decode(stderr);
+  const mapped = mapBundleStack(text, projectDir);
+  return mapped === text ? stderr : new TextEncoder().encode(mapped);
+}
 
 export interface RunOnceOptions {
   target?: string;
@@ -47,6 +57,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
   let route = '/';
   let limits = DEFAULT_LIMITS;
   let outbound: OutboundSettings | undefined;
+  let kv: KvHosting | undefined;
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -59,6 +70,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     route = config.route;
     limits = config.limits;
     outbound = config.outbound;
+    kv = { settings: config.kv, backend: { kind: 'sqlite', dir: projectKvDir(source.dir) } };
   } else {
     wasmPath = source.path;
   }
@@ -67,6 +79,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     timeoutMs: options.timeoutMs ?? limits.timeoutMs,
     fn: { route, env },
     outbound,
+    kv,
   });
   const headers = options.headers.map(parseHeader);
   const body = await requestBody(options.data);
@@ -75,7 +88,8 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
   const request: HttpRequest = { method: options.method.toUpperCase(), url: `http://localhost${reqPath}`, headers, body, remoteAddr: '127.0.0.1' };
   const pool = new WorkerPool(1);
   try {
-    return await pool.invoke(fn, request);
+    const result = await pool.invoke(fn, request);
+    return source.kind === 'project' ? { ...result, stderr: mapStderr(result.stderr, source.dir) } : result;
   } finally {
     await pool.close();
   }

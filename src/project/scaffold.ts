@@ -1,10 +1,14 @@
-/** `wfn new`: copies templates/<lang>/<template>/ with {{name}} substituted. */
+/**
+ * `wfn new`: copies templates/<lang>/<template>/ with {{name}} substituted, and says how to
+ * call wfn from the new project (on PATH, installed in the project, or this very CLI).
+ */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LANGUAGES, type Language } from '../config/types.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { UserError } from '../util/errors.js';
+import { findAllOnPath } from '../util/exec.js';
 import { packageRoot } from '../util/paths.js';
 
 export const LANGUAGE_ALIASES: Record<string, Language> = { as: 'assemblyscript', javascript: 'js', rs: 'rust', golang: 'go' };
@@ -77,4 +81,21 @@ export async function scaffoldProject(name: string, languageInput: string, templ
   if (existsSync(common)) await copyTree(common, dir, { name }, files);
   await copyTree(path.join(packageRoot(), 'templates', language, template), dir, { name }, files);
   return { dir, language, template, files: files.map((f) => path.relative(dir, f)).sort() };
+}
+
+/**
+ * How to run wfn from `dir`, for the "Next:" lines: `wfn` when it is on PATH (npm install -g,
+ * npm link), `npx wfn` when a node_modules/.bin/wfn is in the folder or above it (a project
+ * install; npx would otherwise fetch whatever "wfn" the registry has), else this CLI by its path.
+ */
+export function wfnInvocation(dir: string, pathVar = process.env.PATH ?? ''): string {
+  if (findAllOnPath('wfn', pathVar).length > 0) return 'wfn';
+  for (let at = path.resolve(dir); ; ) {
+    if (existsSync(path.join(at, 'node_modules', '.bin', 'wfn'))) return 'npx wfn';
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  const bin = path.join(packageRoot(), 'bin', 'run.js');
+  return `node ${/[^\w@%+=:,./-]/.test(bin) ? `'${bin.replace(/'/g, `'\\''`)}'` : bin}`;
 }

@@ -1,14 +1,18 @@
 /**
  * A WASI preview1 host in pure TypeScript, entirely in memory: stdin/stdout/stderr
- * buffers, environment, args, clocks, random, proc_exit. No filesystem: there are no
- * preopened directories, so every path call fails with EBADF; no sockets either (ENOTSOCK on
- * stdio, EBADF elsewhere). WebAssembly/wasi-testsuite's programs that need no filesystem pass
- * (test/runtime/wasi-testsuite.test.ts).
+ * buffers, environment, args, clocks, random, proc_exit. The filesystem is the function's
+ * bundled files, read-only (wasi-fs.ts over files.ts), when it has any; otherwise there are no
+ * preopened directories and every path call fails with EBADF. No sockets
+ * (ENOTSOCK on stdio, EBADF elsewhere). WebAssembly/wasi-testsuite's programs that need no
+ * filesystem pass (test/runtime/wasi-testsuite.test.ts).
  *
  * Platform-neutral on purpose (no node:* imports): esbuild bundles this very file into
  * the Cloudflare Worker and the Lambda handler. Not node:wasi: it caches the memory's
  * backing store and breaks after memory.grow (docs/architecture.md, src/runtime/).
  */
+
+import type { FileTree } from './files.js';
+import { ReadOnlyFs } from './wasi-fs.js';
 
 export const ERRNO = {
   SUCCESS: 0,
@@ -47,6 +51,8 @@ export interface WasiOptions {
   stdin: Uint8Array;
   /** Upper bound for stdout (and separately stderr); writes past it fail with EFBIG. */
   maxOutputBytes?: number;
+  /** The bundled files (files.ts filesOf), preopened read-only from fd 3 on. */
+  files?: FileTree;
 }
 
 const FILETYPE_CHARACTER_DEVICE = 2;
@@ -119,7 +125,23 @@ export class WasiHost {
     this.maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     this.argv = encodeStrings(options.args);
     this.environ = encodeStrings(options.env.map(([k, v]) => `${k}=${v}`));
-    this.imports = { wasi_snapshot_preview1: this.buildImports() };
+    const imports = this.buildImports();
+    if (options.files) this.mountFiles(imports, options.files);
+    this.imports = { wasi_snapshot_preview1: imports };
+  }
+
+  /**
+   * Routes the descriptor calls of the files' descriptors to the filesystem: the stdio
+   * answers stay the host's, every other preview1 call that takes a path or a descriptor
+   * goes to the filesystem (which answers EBADF for a descriptor it does not hold).
+   */
+  private mountFiles(imports: Record<string, (...args: never[]) => unknown>, files: FileTree): void {
+    const fs = new ReadOnlyFs(files, { view: () => this.view(), bytes: () => this.bytes() });
+    const shared = new Set(['fd_write', 'fd_read', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_filestat_get', 'fd_close', 'fd_sync', 'fd_datasync', 'fd_seek', 'fd_tell']);
+    for (const [name, fn] of Object.entries(fs.imports())) {
+      const own = imports[name] as (...args: any[]) => unknown;
+      imports[name] = (shared.has(name) ? (fd: number, ...rest: unknown[]) => (fs.has(fd) ? fn(fd, ...rest) : own(fd, ...rest)) : fn) as (...args: never[]) => unknown;
+    }
   }
 
   bind(memory: WebAssembly.Memory): void {

@@ -1,7 +1,9 @@
 /**
- * The `wfn dev` HTTP server: serves whichever function was swapped in last, or, after a
- * failed build, the build error as a 500 page (never a crash). Building and watching are
- * the dev loop's (src/project/dev-loop.ts); this file only serves.
+ * The `wfn dev` HTTP server: serves whichever function was swapped in last; a failed build
+ * leaves it in service. Only when there is no good build yet does it answer with the build
+ * error (a 500 as an HTML page, JSON or plain text, as the client asks; 503 while the first
+ * build runs), never a crash. Building and watching are the dev loop's
+ * (src/project/dev-loop.ts); this file only serves.
  */
 import type { Server } from 'node:http';
 import { accessLogLine } from '../http/access-log.js';
@@ -10,8 +12,9 @@ import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer,
 import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvHosting } from '../runtime/node/pool.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
-import type { FunctionContext, Limits } from '../runtime/types.js';
+import type { FunctionContext, HttpResponse, Limits } from '../runtime/types.js';
 
 export interface DevServerOptions {
   host: string;
@@ -25,35 +28,62 @@ export interface DevServerOptions {
 export interface DevHttpServer {
   url: string;
   /** Loads the .wasm and serves it from now on; in-flight requests keep the module they started with. */
-  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings): Promise<void>;
-  /** Answers every request with this build error until the next load. */
-  showBuildError(message: string): void;
+  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings, kv?: KvHosting): Promise<void>;
+  /**
+   * A build failed: the last good build (if any) stays in service; without one, every request
+   * is answered with this error until the next load. Returns the build still served.
+   */
+  showBuildError(message: string): ServedBuild | undefined;
   close(): Promise<void>;
 }
 
+/** The build in service: which file, loaded when. */
+export interface ServedBuild {
+  wasmPath: string;
+  loadedAt: Date;
+}
+
 const MAX_BODY = 64 * 1024 * 1024;
+const FIX_HINT = 'Fix the error and save: wfn dev rebuilds.';
 
-type State = { fn: LoadedFunction } | { buildError: string };
+type State = { fn: LoadedFunction; served: ServedBuild } | { buildError: string } | { building: true };
 
-function buildErrorPage(message: string): Uint8Array {
-  const escaped = message.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
-  return new TextEncoder().encode(
-    `<!doctype html><meta charset="utf-8"><title>wfn: build failed</title><body style="font-family:sans-serif"><h1>Build failed</h1><pre style="white-space:pre-wrap">${escaped}</pre><p>Fix the error and save: wfn dev rebuilds.</p>`,
-  );
+/** The build error (or "still building") in the form the client asked for: HTML for a browser, JSON for a JSON client, else text. */
+export function devErrorResponse(status: 500 | 503, message: string, hint: string, accept: string | undefined): HttpResponse {
+  const headers: [string, string][] = [['cache-control', 'no-store']];
+  if (status === 503) headers.push(['retry-after', '1']);
+  const wants = (type: RegExp) => type.test(accept ?? '');
+  let body: string;
+  if (wants(/\btext\/html\b/i)) {
+    const escaped = (text: string) => text.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
+    const title = status === 503 ? 'Building' : 'Build failed';
+    body = `<!doctype html><meta charset="utf-8"><title>wfn: ${title.toLowerCase()}</title><body style="font-family:sans-serif"><h1>${title}</h1><pre style="white-space:pre-wrap">${escaped(message)}</pre><p>${escaped(hint)}</p>`;
+    headers.unshift(['content-type', 'text/html; charset=utf-8']);
+  } else if (wants(/\bjson\b/i)) {
+    body = JSON.stringify({ error: { message, hint } });
+    headers.unshift(['content-type', 'application/json']);
+  } else {
+    body = `${message}\n\n${hint}\n`;
+    headers.unshift(['content-type', 'text/plain; charset=utf-8']);
+  }
+  return { status, headers, body: new TextEncoder().encode(body) };
 }
 
 export async function startDevHttpServer(options: DevServerOptions): Promise<DevHttpServer> {
-  let state: State = { buildError: 'not built yet' };
+  let state: State = { building: true };
   const pool = new WorkerPool();
 
   const server: Server = createHttpServer(async (req, res) => {
     const started = performance.now();
     const current = state;
     try {
-      if ('buildError' in current) {
-        const response = { status: 500, headers: [['content-type', 'text/html; charset=utf-8']] as [string, string][], body: buildErrorPage(current.buildError) };
+      if (!('fn' in current)) {
+        const failed = 'buildError' in current;
+        const response = failed
+          ? devErrorResponse(500, `build failed:\n${current.buildError}`, FIX_HINT, req.headers.accept)
+          : devErrorResponse(503, 'the first build is still running', 'Retry in a moment: wfn dev serves the function as soon as it is built.', req.headers.accept);
         sendHttpResponse(res, response);
-        options.log(`${req.method} ${req.url} 500 build failed`);
+        options.log(`${req.method} ${req.url} ${response.status} ${failed ? 'build failed, no good build to serve' : 'still building'}`);
         return;
       }
       const url = requestUrl(req);
@@ -87,14 +117,16 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
 
   return {
     url,
-    async load(wasmPath, limits, fn, outbound) {
-      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound });
+    async load(wasmPath, limits, fn, outbound, kv) {
+      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound, kv });
       const previous = 'fn' in state ? state.fn : undefined;
-      state = { fn: loaded }; // atomic swap: in-flight requests keep the module they started with
+      state = { fn: loaded, served: { wasmPath, loadedAt: new Date() } }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== loaded.key) pool.forget(previous.key);
     },
     showBuildError(message) {
+      if ('fn' in state) return state.served;
       state = { buildError: message };
+      return undefined;
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -12,6 +12,8 @@ export interface ToolStatus {
   detail?: string;
   /** The exact command(s) that fix it. */
   fix?: string;
+  /** Nothing wfn does needs it; a missing one does not make its section fail. */
+  optional?: boolean;
 }
 
 export interface BuildContext {

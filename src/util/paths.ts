@@ -21,9 +21,20 @@ export function wfnVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** A binary from wfn's own node_modules/.bin. */
+/**
+ * A binary of one of wfn's dependencies, from node_modules/.bin: wfn's own (a checkout, a
+ * global install), else the nearest above it (a project-local install, where npm hoists the
+ * dependencies beside wfn: <project>/node_modules/.bin). Not found: wfn's own path, for the message.
+ */
 export function npmBin(name: string): string {
-  return path.join(packageRoot(), 'node_modules', '.bin', name);
+  const own = path.join(packageRoot(), 'node_modules', '.bin', name);
+  for (let dir = packageRoot(); ; ) {
+    const candidate = path.join(dir, 'node_modules', '.bin', name);
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return own;
+    dir = parent;
+  }
 }
 
 /** How a file beside a module is used: run in a thread or process, bundled by esbuild, or read as data. */

@@ -80,7 +80,7 @@ describe('wfn with an AssemblyScript function', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('dev serves over HTTP, rebuilds on change, and shows a build error as a 500 page', async () => {
+  it('dev serves over HTTP, rebuilds on change, and keeps the last good build after a failed one', async () => {
     const dev = await wfnBackground(['dev', '--port', '0'], /Serving on (http:\/\/127\.0\.0\.1:\d+\/)/, { cwd: project });
     try {
       const url = dev.match[1];
@@ -94,14 +94,18 @@ describe('wfn with an AssemblyScript function', () => {
       await writeFile(source, original.replace('"{\\"method\\":"', '"{\\"edited\\":true,\\"method\\":"'));
       await expect.poll(async () => (await request(url)).body.toString(), { timeout: 60_000, interval: 250 }).toMatch(/^\{"edited":true,/);
 
+      // A broken save: the compiler's error (file:line) on stderr, the last good build still answering.
       await writeFile(source, original + '\nthis is not AssemblyScript\n');
-      await expect.poll(async () => (await request(url)).status, { timeout: 60_000, interval: 250 }).toBe(500);
-      const page = await request(url);
-      expect(page.body.toString()).toContain('Build failed');
+      await expect.poll(() => dev.output(), { timeout: 60_000, interval: 250 }).toMatch(/build failed; still serving the last good build \(dist\/hello\.wasm, built at [^)]+\):\nAssemblyScript compilation failed:\n[^]*assembly\/index\.ts\(\d+,\d+\)/);
+      const still = await request(url);
+      expect(still.status).toBe(200);
+      expect(still.body.toString()).toMatch(/^\{"edited":true,/);
       expect(dev.child.exitCode).toBeNull(); // a build error never crashes dev
 
       await writeFile(source, original);
-      await expect.poll(async () => (await request(url)).status, { timeout: 60_000, interval: 250 }).toBe(200);
+      await expect.poll(async () => (await request(url)).body.toString(), { timeout: 60_000, interval: 250 }).toMatch(/^\{"method":/);
+      // dev builds optimize lightly, and say so.
+      expect(dev.output()).toContain('optimizing (wasm-opt -O1)');
     } finally {
       expect(await dev.stop()).toBe(0);
     }

@@ -124,7 +124,7 @@ describe('wfn dev --target', () => {
 });
 
 describe('wfn dev', () => {
-  it('serves the new build after a change, and the build error as a 500 page until the next good build', async () => {
+  it('serves the new build after a change; a failed build leaves the last good one in service', async () => {
     builds.length = 0;
     next.body = 'first';
     const log = progressLog();
@@ -141,9 +141,9 @@ describe('wfn dev', () => {
       await writeFile(path.join(dir, 'index.ts'), '// broken\n');
       await failed;
       await server.idle();
-      const [status, page] = await get();
-      expect(status).toBe(500);
-      expect(page).toContain('type error in index.ts');
+      expect(await get()).toEqual([200, 'first']);
+      const line = log.lines.find((l) => l.startsWith('build failed'))!;
+      expect(line).toMatch(/^build failed; still serving the last good build \(.*loop\.wasm, built at .+\):\ntype error in index\.ts$/);
 
       next.error = undefined;
       next.body = 'second';
@@ -154,6 +154,38 @@ describe('wfn dev', () => {
       expect(await get()).toEqual([200, 'second']);
       expect(builds).toEqual(['first', 'type error in index.ts', 'second']);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('without a good build: the build error, as HTML, JSON or text as the client asks, until a build succeeds', async () => {
+    builds.length = 0;
+    next.error = 'missing semicolon at index.ts:3:7';
+    const log = progressLog();
+    const server = await startDevServer({ host: '127.0.0.1', port: 0, projectDir: dir, log: () => {}, progress: log.progress });
+    try {
+      expect(log.lines.join('\n')).toContain('build failed; nothing to serve until a build succeeds');
+      const json = await fetch(server.url, { headers: { accept: 'application/json' } });
+      expect(json.status).toBe(500);
+      expect(json.headers.get('content-type')).toBe('application/json');
+      expect(await json.json()).toEqual({ error: { message: 'build failed:\nmissing semicolon at index.ts:3:7', hint: 'Fix the error and save: wfn dev rebuilds.' } });
+      const html = await fetch(server.url, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+      expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await html.text()).toContain('<h1>Build failed</h1>');
+      const text = await fetch(server.url, { headers: { accept: '*/*' } });
+      expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(await text.text()).toBe('build failed:\nmissing semicolon at index.ts:3:7\n\nFix the error and save: wfn dev rebuilds.\n');
+
+      next.error = undefined;
+      next.body = 'fixed';
+      const built = log.next(/^built /);
+      await writeFile(path.join(dir, 'index.ts'), '// fixed again\n');
+      await built;
+      await server.idle();
+      const ok = await fetch(server.url);
+      expect([ok.status, await ok.text()]).toEqual([200, 'fixed']);
+    } finally {
+      next.error = undefined;
       await server.close();
     }
   });

@@ -80,7 +80,7 @@ function projectConfig(dir: string, language: Language, build: Partial<ProjectCo
     env: {},
     secrets: [],
     limits: DEFAULT_LIMITS,
-    outbound: DEFAULT_OUTBOUND,
+    outbound: DEFAULT_OUTBOUND, kv: { stores: [] }, files: [],
   };
 }
 

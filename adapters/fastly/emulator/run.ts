@@ -22,6 +22,7 @@ export interface FastlyRunOptions {
   net?: HostOptions['net'];
   secretStores?: HostOptions['secretStores'];
   dynamicBackends?: boolean;
+  kvStores?: HostOptions['kvStores'];
 }
 
 export interface FastlyRunResult {
@@ -60,6 +61,7 @@ export async function runFastly(module: WebAssembly.Module, req: DownstreamReque
     net: options.net,
     secretStores: options.secretStores,
     dynamicBackends: options.dynamicBackends,
+    kvStores: options.kvStores,
   });
   const wasi = new WasiHost({ args: ['main.wasm'], env: fastlyEnvironment(requestId), stdin: new Uint8Array(0) });
   const imports = { ...host.imports(options.imports), ...wasi.imports } as WebAssembly.Imports;

@@ -6,7 +6,7 @@
  * (a ReadableStream, a fetch() body) is written to stdout chunk by chunk as it is produced,
  * after the header block, and `handle` then returns nothing more.
  */
-import { log, writeStdout } from 'wfn:fn/host';
+import { fail, log, writeStdout } from 'wfn:fn/host';
 import { inspect } from './console.js';
 import { reseedMathRandom } from './crypto.js';
 import { utf8Encode } from './encoding.js';
@@ -42,7 +42,7 @@ export interface ExecutionContext {
   passThroughOnException(): void;
 }
 
-type Fetch = (request: Request, env: Record<string, string>, ctx: ExecutionContext) => unknown;
+type Fetch = (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => unknown;
 
 function logLine(text: string): void {
   log(utf8Encode(text.endsWith('\n') ? text : text + '\n'));
@@ -171,13 +171,17 @@ export function serve(module: Record<string, unknown>): (env: [string, string][]
     let output: Uint8Array;
     try {
       const request = requestFromCgi(new Map(envPairs), body);
-      const response = await fetch.call(self, request, userEnv(envPairs), ctx);
+      const env: Record<string, unknown> = userEnv(envPairs);
+      hooks.kv?.bind(env);
+      const response = await fetch.call(self, request, env, ctx);
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch() must return a Response (or a promise of one), got ${describe(response)}`);
       }
       output = await writeCgi(response);
     } catch (error) {
+      // The function's failure, as a panic is in Rust: a 500, the error on stderr, exit code 1.
       logLine(`Uncaught ${inspect(error)}`);
+      fail();
       output = INTERNAL_ERROR;
     }
     // waitUntil work and its timers keep running after the response is written; then timers stop.

@@ -11,6 +11,7 @@ import { cgiRequestProblem, errorResponse } from '../../runtime/cgi.js';
 import { sha256 } from '../../runtime/node/load.js';
 import { WorkerPool } from '../../runtime/node/pool.js';
 import { BodyBudget, BodyBudgetError } from '../../http/body-budget.js';
+import { listen } from '../../http/listen.js';
 import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../../http/node-http.js';
 import { handleAdmin, UPLOAD_ENVELOPE_BYTES } from './admin.js';
 import { makeTokenCheck } from './auth.js';
@@ -88,7 +89,8 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     log.warn(`request bodies over ${maxRequestBody} bytes are refused (413): the bound on bodies in memory is below --max-body (${maxBodyBytes} bytes)`);
   }
 
-  const pool = new WorkerPool(workers);
+  // Stores behind the network (S3) are called here, on the main thread, while the function's thread waits.
+  const pool = new WorkerPool(workers, store.kv ? { kvRemote: (scope, request) => store.kv!(scope, request) } : {});
   const metrics = new ServeMetrics();
   const repository = new FunctionRepository(store, (m) => log.warn(m));
   const registry = new FunctionRegistry(store, pool, {
@@ -245,15 +247,13 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
   }
 
   const server: Server = createHttpServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let url: string;
+  try {
+    url = await listen(server, options.port, options.host);
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
 
   // Replicas sharing a bucket pick up each other's deploys within one interval.
   const pollMs = options.pollIntervalMs ?? (store.kind === 's3' ? S3_POLL_MS : 0);
@@ -293,7 +293,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
 
   return {
     url,
-    port: address.port,
+    port: (server.address() as AddressInfo).port,
     pool,
     registry,
     repository,
@@ -301,7 +301,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       checkName(name);
       const config = parseFunctionConfig(rawConfig, options.defaultLimits);
       const secrets = parseSecrets(rawConfig);
-      const loaded = await compileVersion(name, bytes, 'new', config, secrets);
+      const loaded = await compileVersion(name, bytes, 'new', config, secrets, registry.kvBackend(name));
       const digest = sha256(bytes);
       const committed = await repository.deploy(name, bytes, digest, config, secrets);
       await registry.refresh(name, { sha256: digest, config: committed.entry.config, loaded });

@@ -5,7 +5,7 @@
  * Without the snapshot, QuickJS is pre-initialized with a loader that evaluates the
  * script at the start of each request instead (per-request.ts).
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { formatBytes } from '../../util/bytes.js';
 import { ToolchainMissingError, UserError } from '../../util/errors.js';
@@ -13,6 +13,7 @@ import { bundle } from './bundle.js';
 import { WORLD_NAME, WORLD_WIT } from './host-module.js';
 import { linkCommand, type LinkTimings } from './link.js';
 import { identifyRoles, planLink } from './relink.js';
+import { mapBundleStack } from './stack.js';
 import { FIX_NPM } from './tools.js';
 
 export const DEFAULT_MAIN = 'src/index.js';
@@ -67,6 +68,10 @@ export interface JsBuildOptions {
   snapshot?: boolean;
   /** [outbound] allow is not empty: fetch() reaches the network through wfn_http_v1 (otherwise every call is denied). */
   outbound?: boolean;
+  /** [kv] stores: each becomes the binding env.<name> (wfn_kv_v1); none: the host functions answer DENIED. */
+  kvStores?: string[];
+  /** [files] maps folders: the file-* host functions read them through WASI (otherwise they answer "no such file"). */
+  files?: boolean;
 }
 
 export async function buildJs(
@@ -79,9 +84,11 @@ export async function buildJs(
   const t0 = performance.now();
   const entry = resolve(projectDir, main);
   const snapshot = options.snapshot ?? true;
-  const { code, features } = await bundle(projectDir, entry, { perRequest: !snapshot });
+  const { code, features, map } = await bundle(projectDir, entry, { perRequest: !snapshot, kvStores: options.kvStores });
   const bundlePath = join(workDir, 'bundle.js');
   await writeFile(bundlePath, code);
+  // Beside the bundle, where stack.ts looks for it; a stale map must not outlive its bundle.
+  await (map === undefined ? rm(`${bundlePath}.map`, { force: true }) : writeFile(`${bundlePath}.map`, map));
   const witPath = join(workDir, 'world.wit');
   await writeFile(witPath, WORLD_WIT);
   const t1 = performance.now();
@@ -97,13 +104,13 @@ export async function buildJs(
     const moduleRoot = relative(projectDir, bundlePath).startsWith('..') ? undefined : projectDir;
     ({ component } = await componentize({ witPath, world: WORLD_NAME, jsSource: code, jsPath: bundlePath, moduleRoot, optSize: options.optSize }));
   } catch (error) {
-    throw new UserError(`the script failed while initializing (its top-level code runs at build time):\n  ${initErrorMessage(error)}`);
+    throw new UserError(`the script failed while initializing (its top-level code runs at build time):\n  ${mapBundleStack(initErrorMessage(error), projectDir)}`);
   }
   const t2 = performance.now();
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles, { outbound: options.outbound });
+  const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0, files: options.files });
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);

@@ -6,23 +6,22 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../../util/errors.js';
+import { siblingFile } from '../../util/paths.js';
 import { featuresFor } from './features.js';
 import { HANDLE_GLOBAL, perRequestHostShim, perRequestLoader } from './per-request.js';
 
 /** The guest runtime's folder (src/guest/js): .ts sources under src/ (tests, dev), compiled .js under lib/. */
 export function runtimeDir(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'guest', 'js');
+  return dirname(runtimeFile('globals'));
 }
 
-/** A runtime module's path without extension (esbuild picks .ts or .js). */
-function runtimeModule(name: string): string {
-  const base = join(runtimeDir(), name);
-  if (!existsSync(base + '.ts') && !existsSync(base + '.js')) {
-    throw new Error(`wfn's JavaScript runtime is incomplete: ${base}.js is missing (reinstall wfn)`);
-  }
-  return base;
+/**
+ * A runtime module's file, found as every file shipped beside wfn's modules is (siblingFile:
+ * the .ts under src/, the .js tsc wrote under lib/ in an installed CLI); esbuild reads either.
+ */
+function runtimeFile(name: string): string {
+  return siblingFile(import.meta.url, join('..', '..', 'guest', 'js', name), 'bundle');
 }
 
 /**
@@ -40,12 +39,6 @@ const urlParserDeps = {
   },
 };
 
-/** A runtime module's file (.ts under src/, .js under lib/), for esbuild's onResolve. */
-function runtimeFile(name: string): string {
-  const base = runtimeModule(name);
-  return existsSync(base + '.ts') ? base + '.ts' : base + '.js';
-}
-
 /** The import specifiers componentize-qjs resolves itself (the world's interfaces). */
 const WORLD_IMPORTS = ['wfn:fn/host'];
 
@@ -55,6 +48,13 @@ export interface BundleResult {
   features: string[];
   /** Files the bundle was built from (relative to the project), for the log. */
   inputs: string[];
+  /**
+   * esbuild's source map of `code` (sources relative to the project), kept beside the bundle
+   * so a stack trace can be mapped back to the user's files when it is reported (stack.ts).
+   * The code carries no sourceMappingURL: the snapshot stays the same size. Absent per
+   * request, where the bundle is a string inside a loader.
+   */
+  map?: string;
 }
 
 export interface BundleOptions {
@@ -63,6 +63,8 @@ export interface BundleOptions {
    * the ES module componentize-qjs gets is a loader holding the bundle as a string.
    */
   perRequest?: boolean;
+  /** [kv] stores of wfn.toml: the runtime's kv module binds each as env.<name>. */
+  kvStores?: string[];
 }
 
 /** Bundles runtime + user entry into one ES module. `entry` is absolute. */
@@ -74,6 +76,13 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     );
   }
   const esbuild = await import('esbuild');
+  // `import ... from 'wfn:files'`: the guest module that reads the bundled files (src/guest/js/files.ts).
+  const filesModule = {
+    name: 'wfn-files',
+    setup(build: import('esbuild').PluginBuild) {
+      build.onResolve({ filter: /^wfn:files$/ }, () => ({ path: runtimeFile('files') }));
+    },
+  };
   // Per request, the host interface comes from the loader, not from an import statement.
   const hostShim = {
     name: 'wfn-host-shim',
@@ -102,17 +111,19 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
   };
   try {
     // First pass: the script and its npm imports alone, to see which web APIs it names.
-    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS });
+    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS, plugins: [filesModule] });
     const features = featuresFor(scan.outputFiles[0].text);
     // Second: wfn's runtime with those modules, names minified too (the user's code keeps its
     // names: its classes' and functions' `name` is observable). This halves the runtime's share
     // of the snapshot; the http template's module would grow 14.5% instead of 9.4%.
     const runtimeSource = [
       // Evaluated inside a request: the request phase starts before any other module runs.
-      ...(options.perRequest ? [`import ${JSON.stringify(runtimeModule('per-request'))};`] : []),
-      `import ${JSON.stringify(runtimeModule('globals'))};`,
-      ...features.map((f) => `import ${JSON.stringify(runtimeModule(f))};`),
-      `export { serve } from ${JSON.stringify(runtimeModule('serve'))};`,
+      ...(options.perRequest ? [`import ${JSON.stringify(runtimeFile('per-request'))};`] : []),
+      `import ${JSON.stringify(runtimeFile('globals'))};`,
+      ...features.map((f) => `import ${JSON.stringify(runtimeFile(f))};`),
+      // Key-value bindings come from wfn.toml, not from the code (env.<name> is reached dynamically).
+      ...(options.kvStores?.length ? [`import { defineStores } from ${JSON.stringify(runtimeFile('kv'))};`, `defineStores(${JSON.stringify(options.kvStores)});`] : []),
+      `export { serve } from ${JSON.stringify(runtimeFile('serve'))};`,
     ].join('\n');
     const runtime = await esbuild.build({
       ...common,
@@ -137,13 +148,16 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       ...common,
       stdin: { contents: entrySource, resolveDir: projectDir, sourcefile: 'wfn-entry.js', loader: 'js' },
       external: options.perRequest ? [] : WORLD_IMPORTS,
-      plugins: [runtimePlugin, ...(options.perRequest ? [hostShim] : [])],
+      plugins: [runtimePlugin, filesModule, ...(options.perRequest ? [hostShim] : [])],
       // A function body cannot say import.meta: esbuild substitutes an empty object.
       supported: options.perRequest ? { 'import-meta': false } : undefined,
+      // The map's sources are relative to the (never written) outfile: the project folder.
+      ...(options.perRequest ? {} : { sourcemap: 'external' as const, sourcesContent: false, outfile: join(projectDir, 'bundle.js') }),
     });
     const inputs = Object.keys(scan.metafile.inputs);
-    const code = result.outputFiles[0].text;
-    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features };
+    const code = result.outputFiles.find((f) => !f.path.endsWith('.map'))!.text;
+    const map = result.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features: options.kvStores?.length ? [...features, 'kv'] : features, map };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {

@@ -50,6 +50,7 @@ export async function handle(env, body) {
     } catch (error) {
       const text = error instanceof Error ? String(error) + (error.stack ? '\\n' + error.stack : '') : String(error);
       host.log(bytes('Uncaught (while evaluating the script) ' + text + '\\n'));
+      host.fail();
       return bytes(INTERNAL_ERROR);
     }
   }

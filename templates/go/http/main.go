@@ -1,7 +1,7 @@
 // {{name}}: a wfn function. It answers every request with what it received, as JSON:
 // {"method":"GET","path":"/x","query":{"a":"b c"},"body":"..."}
 //
-// Try it: `wfn run` or `wfn dev`, then `curl 'localhost:8787/hello?a=b+c' -d 'hi'`.
+// Try it: `wfn run` or `wfn dev`, then `curl '127.0.0.1:8080/hello?a=b+c' -d 'hi'`.
 package main
 
 func main() {

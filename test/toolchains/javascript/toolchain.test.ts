@@ -41,7 +41,7 @@ function configFor(dir: string, name: string, overrides: Partial<ProjectConfig['
     env: {},
     secrets: [],
     limits: DEFAULT_LIMITS,
-    outbound: DEFAULT_OUTBOUND,
+    outbound: DEFAULT_OUTBOUND, kv: { stores: [] }, files: [],
   };
 }
 
@@ -397,9 +397,10 @@ describe.skipIf(skip)('JavaScript toolchain', () => {
     expect(JSON.parse(text(r.response.body))).toEqual({ v: 20, all: [1, 2, 3], settled: ['rejected', 'fulfilled'], order: ['micro1', 'micro2', 'timer'] });
   });
 
-  it('a thrown error gives a 500 with the message and stack on stderr', async () => {
+  it("a thrown error is the function's failure: a 500, the message and stack on stderr, exit code 1", async () => {
     const r = await call(sink, request('http://h/throw'));
-    expect(r.outcome).toBe('ok'); // a clean CGI 500, not a trap
+    expect(r.outcome).toBe('exit'); // as a Rust panic is a trap: not "ok"
+    expect(r.reason).toBe('the function exited with code 1');
     expect(r.response.status).toBe(500);
     expect(text(r.stderr)).toMatch(/^Uncaught Error: handler exploded\n\s+at /);
     expect(text(r.response.body)).not.toContain('exploded');
@@ -408,6 +409,7 @@ describe.skipIf(skip)('JavaScript toolchain', () => {
   it('a rejected promise, a non-Response result and a promise that never settles give a 500 with the reason on stderr', async () => {
     const rejected = await call(sink, request('http://h/reject'));
     expect(rejected.response.status).toBe(500);
+    expect(rejected.outcome).toBe('exit');
     expect(text(rejected.stderr)).toContain('Uncaught TypeError: rejected on purpose');
     const wrong = await call(sink, request('http://h/notresponse'));
     expect(wrong.response.status).toBe(500);
