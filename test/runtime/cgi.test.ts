@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildCgiEnvironment, CgiParseError, formatCgiResponse, parseCgiResponse, pathBelowRoute } from '../../src/runtime/cgi.js';
+import { buildCgiEnvironment, CgiParseError, errorResponse, formatCgiResponse, parseCgiResponse, pathBelowRoute, reasonPhrase } from '../../src/runtime/cgi.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -83,6 +83,40 @@ describe('CGI -> response', () => {
     ['a bad header name', 'Bad Name: x\n\n'],
   ])('rejects %s', (_, out) => {
     expect(() => parseCgiResponse(enc(out))).toThrow(CgiParseError);
+  });
+
+  // The messages reach the log ("malformed CGI output: ..."): a function's author reads them to
+  // find the bug, so each says exactly what was wrong (mutation testing found them unchecked).
+  it.each([
+    ['', 'the function wrote nothing to stdout (expected CGI headers, a blank line, then the body)'],
+    ['\nbody', 'the CGI header block is empty (expected at least Content-Type, Status or Location)'],
+    ['\r\nbody', 'the CGI header block is empty (expected at least Content-Type, Status or Location)'],
+    ['Content-Type: t\nbody', 'no blank line after the CGI headers (expected "Content-Type: ...", a blank line, then the body)'],
+    ['Content-Type text/plain\n\n', 'malformed CGI header line "Content-Type text/plain" (expected "Name: value")'],
+    [': x\n\n', 'malformed CGI header line ": x" (expected "Name: value")'],
+    ['Bad Name: x\n\n', 'invalid header name "Bad Name"'],
+    ['Status: abc\n\n', 'invalid Status header "abc" (expected e.g. "404 Not Found")'],
+    ['Status: 99\n\n', 'invalid Status header "99" (expected e.g. "404 Not Found")'],
+    ['Status: 1000\n\n', 'invalid Status header "1000" (expected e.g. "404 Not Found")'],
+  ])('says what is wrong: %j', (out, message) => {
+    expect(() => parseCgiResponse(enc(out))).toThrow(new CgiParseError(message));
+  });
+
+  it('CR-LF lines and a CR-LF blank line; Status bounds 100 and 999; values trimmed', () => {
+    const r = parseCgiResponse(enc('Status: 100 Continue\r\nX-A:   spaced  \r\n\r\nbody'));
+    expect(r.status).toBe(100);
+    expect(r.headers).toEqual([['x-a', 'spaced']]);
+    expect(new TextDecoder().decode(r.body)).toBe('body');
+    expect(parseCgiResponse(enc('Status: 999\n\n')).status).toBe(999);
+    expect(parseCgiResponse(enc('Content-Type: t\n\n')).status).toBe(200);
+  });
+
+  it('error answers: the status line text as the body, plain text; reason phrases', () => {
+    expect(errorResponse(502)).toEqual({ status: 502, headers: [['content-type', 'text/plain; charset=utf-8']], body: enc('502 Bad Gateway\n') });
+    expect(new TextDecoder().decode(errorResponse(413).body)).toBe('413 Payload Too Large\n');
+    expect([200, 404, 431, 499, 503, 504].map(reasonPhrase)).toEqual(['OK', 'Not Found', 'Request Header Fields Too Large', 'Client Closed Request', 'Service Unavailable', 'Gateway Timeout']);
+    expect(reasonPhrase(299)).toBe('');
+    expect(new TextDecoder().decode(formatCgiResponse({ status: 299, headers: [], body: new Uint8Array() }))).toBe('Status: 299\n\n');
   });
 
   it('round-trips any header list and any binary body (property)', () => {

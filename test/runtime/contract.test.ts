@@ -4,7 +4,7 @@ import { compileFunction } from '../../src/runtime/node/load.js';
 import { WorkerPool, type LoadedFunction } from '../../src/runtime/node/pool.js';
 import type { HttpRequest } from '../../src/runtime/types.js';
 import { UserError } from '../../src/util/errors.js';
-import { BAD_IMPORT_WAT, CONTRACT_CASES, ENV_DUMP_WAT, LOOP_WAT, MEMORY_BOMB_WAT, writeOnce } from '../fixtures/contract.js';
+import { BAD_IMPORT_WAT, CONTRACT_CASES, ENV_DUMP_WAT, LOOP_WAT, MEMORY_BOMB_WAT, MEMORY_PROBE_WAT, probePages, withinCap, writeOnce } from '../fixtures/contract.js';
 import { wat2wasm } from '../helpers/wat.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -96,6 +96,14 @@ describe('contract edge cases through the real host', () => {
     } finally {
       await single.close();
     }
+  });
+
+  it('the cap is in the module: memory.grow fails at it (not at the engine\'s 4 GiB)', async () => {
+    const probe = await load(MEMORY_PROBE_WAT, { memoryMiB: 16 });
+    const result = await pool.invoke(probe, request());
+    expect(result.outcome, result.reason).toBe('ok');
+    const pages = probePages(result.response.body);
+    expect(withinCap(pages, 16), `${pages} pages`).toBe(true);
   });
 
   it('memory growth past the cap fails inside the module and ends as a 500', async () => {

@@ -10,7 +10,7 @@ import { adapter } from '../../../adapters/cloudflare/index.js';
 import { ENTRY_FILE, wasmFileName } from '../../../adapters/cloudflare/package.js';
 import { EMULATOR_BINDING, REASON_HEADER, TIMINGS_HEADER } from '../../../adapters/cloudflare/protocol.js';
 import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';
-import { ENV_DUMP_WAT, writeOnce } from '../../fixtures/contract.js';
+import { ENV_DUMP_WAT, MEMORY_PROBE_WAT, probePages, withinCap, writeOnce } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';
 
 interface ShippedWorker {
@@ -81,6 +81,13 @@ describe('cloudflare Worker shim', () => {
     const bad = await malformed.fetch(new Request('https://x.workers.dev/'), {});
     expect(bad.status).toBe(502);
     expect(bad.headers.has(REASON_HEADER)).toBe(false);
+  });
+
+  it('the shipped .wasm carries the 16 MiB cap: memory.grow fails there', async () => {
+    const res = await (await shippedWorker(MEMORY_PROBE_WAT)).fetch(new Request('https://x.workers.dev/'), {});
+    expect(res.status).toBe(200);
+    const pages = probePages(new Uint8Array(await res.arrayBuffer()));
+    expect(withinCap(pages, 16), `${pages} pages`).toBe(true);
   });
 
   it('sends no body with 204 and refuses a status the Response cannot carry with a 502', async () => {

@@ -15,7 +15,7 @@ import { checkVariableNames, lambdaSettings } from '../../../adapters/lambda/lim
 import { deterministicZip, readZip } from '../../../adapters/lambda/zip.js';
 import { definedMemories } from '../../../src/runtime/wasm-binary.js';
 import { UserError } from '../../../src/util/errors.js';
-import { CONTRACT_CASES, ECHO_WAT, ENV_DUMP_WAT, writeOnce } from '../../fixtures/contract.js';
+import { CONTRACT_CASES, ECHO_WAT, ENV_DUMP_WAT, MEMORY_PROBE_WAT, probePages, withinCap, writeOnce } from '../../fixtures/contract.js';
 import { buildTemplate } from '../../helpers/templates.js';
 import { wat2wasm } from '../../helpers/wat.js';
 
@@ -193,6 +193,14 @@ describe('lambda handler from the zip, with Function URL events', () => {
     // A text body arrives as text (Function URLs do not base64 text/plain).
     const post = await handler(urlEvent({ method: 'POST', path: '/submit', headers: { 'content-type': 'text/plain' }, body: 'héllo "quoted"' }));
     expect(JSON.parse(post.body)).toEqual({ method: 'POST', path: '/submit', query: {}, body: 'héllo "quoted"' });
+  });
+
+  it('the shipped handler runs the capped .wasm: memory.grow fails at the 64 MiB cap', async () => {
+    const { handler } = await loadHandler(await adapter.package(artifact('h-probe', await wasmFile('h-probe', MEMORY_PROBE_WAT))));
+    const result = await handler(urlEvent({ method: 'GET', path: '/' }));
+    expect(result.statusCode).toBe(200);
+    const pages = probePages(Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+    expect(withinCap(pages, 64), `${pages} pages`).toBe(true);
   });
 
   it('POST with a binary base64 body: the bytes reach stdin, the binary answer goes back base64', async () => {

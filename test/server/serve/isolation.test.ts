@@ -1,7 +1,7 @@
 // Isolation: a looping function beside a healthy one, saturation -> 503 + Retry-After,
 // timeouts and memory-cap hits as clean 5xx that show in the metrics.
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOOP_WAT, MEMORY_BOMB_WAT } from '../../fixtures/contract.js';
+import { LOOP_WAT, MEMORY_BOMB_WAT, MEMORY_PROBE_WAT, probePages, withinCap } from '../../fixtures/contract.js';
 import { request } from '../../helpers/http.js';
 import { until } from '../../helpers/wait.js';
 import { wat2wasm } from '../../helpers/wat.js';
@@ -89,5 +89,10 @@ describe('wfn serve isolation', () => {
     const text = (await admin(server.url, 'metrics')).body.toString();
     expect(metric(text, /^wfn_memory_limit_hits_total\{function="bomb"\} (\d+)$/m)).toBe(1);
     expect(metric(text, /^wfn_traps_total\{function="bomb"\} (\d+)$/m)).toBe(0);
+    // The deploy's cap is in the module it runs: memory.grow fails at 16 MiB.
+    await deploy(server.url, 'probe', await wat2wasm(MEMORY_PROBE_WAT), { limits: { memoryMiB: 16 } });
+    const probe = await request(`${server.url}/probe/`);
+    expect(probe.status).toBe(200);
+    expect(withinCap(probePages(probe.body), 16), `${probePages(probe.body)} pages`).toBe(true);
   });
 });
