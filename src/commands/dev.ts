@@ -43,7 +43,7 @@ export default class Dev extends WfnCommand {
     }
     if (this.jsonEnabled()) this.logJson({ url, target: flags.target ?? 'dev' });
     else {
-      this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}?name=wasm' -d 'hello'`);
+      this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}'`);
       if (source.kind === 'project') this.log(`Watching ${path.relative(process.cwd(), source.dir) || '.'}: a save rebuilds (wasm-opt -O1, light; wfn build and deploy optimize fully); a failed build keeps the last good one in service.`);
       this.log('Ctrl-C to stop.');
     }
