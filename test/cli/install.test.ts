@@ -97,6 +97,10 @@ async function packInstallAndUse(work: string): Promise<void> {
     const ran = await run('wfn', ['run', '--path', '/x?n=3', '--data', 'yo'], { cwd: project, env });
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stdout).toBe('HTTP/1.1 200 OK\ncontent-type: application/json\n\n{"method":"POST","path":"/x","query":{"n":"3"},"body":"yo"}');
+    // The oclif hook ships too: a mistyped command gets "did you mean".
+    const typo = await run('wfn', ['biuld'], { cwd: project, env });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('Did you mean "build"?');
     const which = await run('wfn', ['doctor', '--json'], { cwd: project, env });
     // doctor finds the installed copy's own tools (asc, wasm-opt, wizer) under the prefix.
     const report = JSON.parse(which.stdout) as { sections: { name: string; ok: boolean; tools: { name: string; path?: string; usable: boolean; optional?: boolean }[] }[] };

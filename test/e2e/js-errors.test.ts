@@ -5,7 +5,8 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { wfn } from '../helpers/cli.js';
+import { wfn, wfnBackground } from '../helpers/cli.js';
+import { request } from '../helpers/http.js';
 
 let work: string;
 let project: string;
@@ -44,6 +45,19 @@ describe('a JavaScript function that throws', () => {
     const ok = await wfn(['run', '--path', '/fine'], { cwd: project });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('"path":"/fine"');
+  });
+
+  it('under wfn dev: the 500, and the log line with the stack at src/index.js:LINE', async () => {
+    const dev = await wfnBackground(['dev', '--port', '0'], /Serving on (http:\/\/127\.0\.0\.1:\d+\/)/, { cwd: project, timeoutMs: 300_000 });
+    try {
+      const url = dev.match[1];
+      expect((await request(`${url}boom`)).status).toBe(500);
+      await expect.poll(() => dev.output(), { timeout: 30_000 }).toMatch(new RegExp(`at fetch \\(src/index\\.js:${throwLine}:\\d+\\)`));
+      expect(dev.output()).not.toContain('bundle.js');
+      expect(dev.output()).toMatch(/GET \/boom 500 .*exit/);
+    } finally {
+      await dev.stop();
+    }
   });
 
   it('the map stays beside the bundle, not in the module: the bundle carries no sourceMappingURL', async () => {
