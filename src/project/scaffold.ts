@@ -89,7 +89,9 @@ export async function scaffoldProject(name: string, languageInput: string, templ
  * install; npx would otherwise fetch whatever "wfn" the registry has), else this CLI by its path.
  */
 export function wfnInvocation(dir: string, pathVar = process.env.PATH ?? ''): string {
-  if (findAllOnPath('wfn', pathVar).length > 0) return 'wfn';
+  // A node_modules/.bin on PATH is npx's or an npm script's: a project install, not a global one.
+  const inBin = `${path.sep}node_modules${path.sep}.bin${path.sep}`;
+  if (findAllOnPath('wfn', pathVar).some((file) => !file.includes(inBin))) return 'wfn';
   for (let at = path.resolve(dir); ; ) {
     if (existsSync(path.join(at, 'node_modules', '.bin', 'wfn'))) return 'npx wfn';
     const parent = path.dirname(at);
