@@ -13,6 +13,7 @@ const ADAPTERS = {
   cloudflare: () => import('./cloudflare/index.js'),
   lambda: () => import('./lambda/index.js'),
   fastly: () => import('./fastly/index.js'),
+  component: () => import('./component/index.js'),
 } satisfies Record<string, () => Promise<{ adapter: TargetAdapter }>>;
 
 export type TargetName = keyof typeof ADAPTERS;

@@ -3,6 +3,7 @@
  *   PUT  /accounts/{account}/workers/scripts/{name}            multipart upload
  *   POST /accounts/{account}/workers/scripts/{name}/subdomain  {"enabled":true}
  *   GET  /accounts/{account}/workers/subdomain                 -> https://{name}.{sub}.workers.dev
+ * and before the upload, for a Worker with [kv] stores, its KV namespaces (kv-namespaces.ts).
  * Credentials: CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID; CLOUDFLARE_API_BASE_URL
  * overrides the base URL. The token is sent only in the Authorization header, never logged.
  */
@@ -10,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
+import { ensureNamespaces, type KvApi, type Namespace, type PageInfo } from './kv-namespaces.js';
 import { encodeMultipart, type Part } from './multipart.js';
 import { checkWorkerName, ENTRY_FILE, METADATA_FILE, TARGET, wasmFileName, type WorkerMetadata } from './package.js';
 
@@ -44,6 +46,7 @@ interface ApiEnvelope<T> {
   errors?: ApiMessage[];
   messages?: ApiMessage[];
   result: T;
+  result_info?: PageInfo;
 }
 
 const AUTH_CODES = new Set([10000, 9106, 9107, 9109, 6003, 6111, 10001]);
@@ -75,12 +78,21 @@ export class CloudflareApiError extends UserError {
     readonly errors: ApiMessage[],
   ) {
     const detail = errors.length > 0 ? errors.map((e) => `${e.message} [code ${e.code}]`).join('; ') : `HTTP ${status}`;
-    super(`Cloudflare API: ${operation} failed: ${detail}`, hintFor(errors.map((e) => e.code), status));
+    const hint = hintFor(errors.map((e) => e.code), status);
+    // The KV calls need one more permission than the upload.
+    const kvHint = operation.includes('Workers KV') && hint?.startsWith('Check CLOUDFLARE_API_TOKEN')
+      ? 'Check CLOUDFLARE_API_TOKEN: a Worker with [kv] stores needs "Workers KV Storage: Edit" as well as "Workers Scripts: Edit" for this account.'
+      : undefined;
+    super(`Cloudflare API: ${operation} failed: ${detail}`, kvHint ?? hint);
     this.name = 'CloudflareApiError';
   }
 }
 
 async function call<T>(creds: CloudflareCredentials, operation: string, method: string, route: string, body?: { data: Uint8Array | string; contentType: string }): Promise<T> {
+  return (await callEnvelope<T>(creds, operation, method, route, body)).result;
+}
+
+async function callEnvelope<T>(creds: CloudflareCredentials, operation: string, method: string, route: string, body?: { data: Uint8Array | string; contentType: string }): Promise<ApiEnvelope<T>> {
   const url = `${creds.baseUrl}${route}`;
   let res: Response;
   try {
@@ -104,11 +116,14 @@ async function call<T>(creds: CloudflareCredentials, operation: string, method: 
     throw new CloudflareApiError(operation, res.status, [{ code: 0, message: `HTTP ${res.status}, not a Cloudflare API answer: ${text.slice(0, 200)}` }]);
   }
   if (!res.ok || envelope.success === false) throw new CloudflareApiError(operation, res.status, envelope.errors ?? []);
-  return envelope.result;
+  return envelope;
 }
 
-/** The upload exactly as sent: the bundle's files as parts; secrets filled into the metadata. */
-export async function uploadParts(bundle: Bundle, env: NodeJS.ProcessEnv): Promise<Part[]> {
+/**
+ * The upload exactly as sent: the bundle's files as parts; secrets and KV namespace ids
+ * (`namespaces`: store -> id) filled into the metadata.
+ */
+export async function uploadParts(bundle: Bundle, env: NodeJS.ProcessEnv, namespaces: Record<string, string> = {}): Promise<Part[]> {
   const metadataBytes = await readFile(path.join(bundle.dir, METADATA_FILE));
   const metadata = JSON.parse(metadataBytes.toString('utf8')) as WorkerMetadata;
   const secretBindings = metadata.bindings.filter((b) => b.type === 'secret_text');
@@ -116,11 +131,21 @@ export async function uploadParts(bundle: Bundle, env: NodeJS.ProcessEnv): Promi
   if (missing.length > 0) {
     throw new UserError(`Secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not set in the environment.`, `Export ${missing.map((m) => `${m}=...`).join(' ')} before deploying: secret values are read at deploy time and never written to the bundle.`);
   }
-  // Without secrets the metadata part is metadata.json byte for byte.
+  const kvBindings = metadata.bindings.filter((b) => b.type === 'kv_namespace');
+  const unbound = kvBindings.filter((b) => !namespaces[b.name]).map((b) => b.name);
+  if (unbound.length > 0) throw new Error(`no KV namespace for the store(s) ${unbound.join(', ')}`);
+  // Without secrets and KV bindings the metadata part is metadata.json byte for byte.
   const metadataPart =
-    secretBindings.length === 0
+    secretBindings.length === 0 && kvBindings.length === 0
       ? new Uint8Array(metadataBytes)
-      : new TextEncoder().encode(JSON.stringify({ ...metadata, bindings: metadata.bindings.map((b) => (b.type === 'secret_text' ? { ...b, text: env[b.name] } : b)) }));
+      : new TextEncoder().encode(
+          JSON.stringify({
+            ...metadata,
+            bindings: metadata.bindings.map((b) =>
+              b.type === 'secret_text' ? { ...b, text: env[b.name] } : b.type === 'kv_namespace' ? { ...b, namespace_id: namespaces[b.name] } : b,
+            ),
+          }),
+        );
   const wasmName = wasmFileName(bundle.name);
   return [
     { name: 'metadata', contentType: 'application/json', data: metadataPart },
@@ -135,7 +160,16 @@ export async function deployWorker(bundle: Bundle, options: DeployOptions): Prom
   const account = `/accounts/${encodeURIComponent(creds.accountId)}`;
   const script = `${account}/workers/scripts/${encodeURIComponent(bundle.name)}`;
 
-  const upload = encodeMultipart(await uploadParts(bundle, options.env));
+  // The KV namespaces first: the upload binds them by id.
+  const kvApi: KvApi = {
+    list: async (page) => {
+      const got = await callEnvelope<Namespace[] | null>(creds, 'list the Workers KV namespaces', 'GET', `${account}/storage/kv/namespaces?page=${page}&per_page=100`);
+      return { result: got.result, result_info: got.result_info };
+    },
+    create: (title) => call<Namespace>(creds, `create the Workers KV namespace "${title}"`, 'POST', `${account}/storage/kv/namespaces`, { data: JSON.stringify({ title }), contentType: 'application/json' }),
+  };
+  const namespaces = await ensureNamespaces(kvApi, bundle.name, bundle.artifact.kv?.stores ?? [], options.log);
+  const upload = encodeMultipart(await uploadParts(bundle, options.env, namespaces));
   options.log(`uploading ${bundle.name} (${upload.body.length} bytes) to Cloudflare account ${creds.accountId.slice(0, 6)}…`);
   const uploaded = await call<{ id?: string; etag?: string; modified_on?: string } | null>(creds, 'upload Worker', 'PUT', script, { data: upload.body, contentType: upload.contentType });
 
@@ -147,6 +181,6 @@ export async function deployWorker(bundle: Bundle, options: DeployOptions): Prom
     target: TARGET,
     name: bundle.name,
     url,
-    details: { etag: uploaded?.etag, modifiedOn: uploaded?.modified_on, accountId: creds.accountId },
+    details: { etag: uploaded?.etag, modifiedOn: uploaded?.modified_on, accountId: creds.accountId, ...(Object.keys(namespaces).length > 0 ? { kvNamespaces: namespaces } : {}) },
   };
 }

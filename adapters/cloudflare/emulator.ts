@@ -5,11 +5,13 @@
  *     x-wfn-* response headers, which it strips),
  *   - enforces the configured timeout: workerd does not enforce CPU limits locally, and a
  *     runaway loop blocks its isolate, so an overrun gets a 504 and workerd is restarted
- *     (a function that calls out is given a moment more: while it waits on a call the shim
- *     answers 504 itself at the timeout, and workerd, not stuck, is left running),
+ *     (a function that calls out or uses KV is given a moment more: while it waits on a call the
+ *     shim answers 504 itself at the timeout, and workerd, not stuck, is left running),
  *   - sets CF-Connecting-IP from the client's address, as Cloudflare's edge does,
  *   - forwards the request line's path and a validated Host only (a malformed one is a 400), so
- *     the Worker's request.url is built the way the other hosts build theirs.
+ *     the Worker's request.url is built the way the other hosts build theirs;
+ * and it serves each KV namespace binding of the Worker from a loopback KV service
+ * (kv-service.ts) over one of wfn's stores, started before workerd and kept across its restarts.
  */
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,9 +24,12 @@ import { listen } from '../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, readBody, requestUrl, sendHttpResponse } from '../../src/http/node-http.js';
 import { decodeEmulatorHeaders, REASON_HEADER, TIMINGS_HEADER } from './protocol.js';
 import { OUTBOUND_MODULE } from '../../src/runtime/outbound/abi.js';
+import { KV_MODULE } from '../../src/runtime/kv/abi.js';
 import { readImports } from '../../src/runtime/wasm-imports.js';
 import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
-import { wasmFileName, WORKERD_CONFIG_FILE } from './package.js';
+import type { KvStore } from '../../src/runtime/kv/store.js';
+import { startKvService, type KvService } from './kv-service.js';
+import { kvServiceName, wasmFileName, WORKERD_CONFIG_FILE } from './package.js';
 import { startWorkerd, type WorkerdProcess } from './workerd.js';
 
 /** How long past the function's timeout the proxy waits for the shim's own 504 before restarting workerd. */
@@ -39,6 +44,10 @@ export interface CloudflareEmulatorOptions extends EmulateOptions {
   timeoutMs?: number;
   /** The environment workerd runs with (default: process.env; secrets are read from it). */
   env?: NodeJS.ProcessEnv;
+  /** The store behind each `[kv] stores` name (required when the artifact has stores). */
+  kvStore?: (name: string) => KvStore;
+  /** The KV services' clock (ms), for expiry of absolute `expiration` times (tests move it). */
+  kvNow?: () => number;
 }
 
 export interface CloudflareEmulator extends Emulator {
@@ -57,11 +66,25 @@ class WorkerdGone extends Error {}
 export async function startCloudflareEmulator(bundle: Bundle, options: CloudflareEmulatorOptions): Promise<CloudflareEmulator> {
   const configFile = path.join(bundle.dir, WORKERD_CONFIG_FILE);
   const timeoutMs = options.timeoutMs ?? bundle.artifact.limits.timeoutMs;
-  const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some((i) => i.module === OUTBOUND_MODULE);
+  // A function that waits on outbound or KV calls (JSPI) does not block the isolate: the shim answers its 504.
+  const callsOut = readImports(new Uint8Array(readFileSync(path.join(bundle.dir, wasmFileName(bundle.artifact.name))))).some(
+    (i) => i.module === OUTBOUND_MODULE || i.module === KV_MODULE,
+  );
   const restartAfterMs = callsOut ? timeoutMs + SHIM_TIMEOUT_GRACE_MS : timeoutMs;
   const env = options.env ?? process.env;
   const { missing } = secretValues(bundle.artifact.secrets, env);
   if (missing.length > 0) options.log(`cloudflare: ${missingSecretsMessage(missing)}`);
+
+  const stores = bundle.artifact.kv?.stores ?? [];
+  if (stores.length > 0 && !options.kvStore) throw new Error('the Cloudflare emulator needs kvStore for the [kv] stores');
+  const kvServices: KvService[] = [];
+  const workerdArgs: string[] = [];
+  for (const name of stores) {
+    const service = await startKvService(options.kvStore!(name), options.log, options.kvNow);
+    kvServices.push(service);
+    workerdArgs.push('--external-addr', `${kvServiceName(name)}=127.0.0.1:${service.port}`);
+  }
+  const closeKv = () => Promise.all(kvServices.map((s) => s.close()));
 
   let closed = false;
   let starts = 0;
@@ -78,7 +101,7 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
         agent.destroy();
         agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
       }
-      const wd = await startWorkerd(configFile, { env, output: (line) => options.log(line) });
+      const wd = await startWorkerd(configFile, { env, output: (line) => options.log(line), args: workerdArgs });
       active = wd;
       // A crash (not our kill) restarts it too, so the emulator keeps answering.
       void wd.exited.then(() => restart(wd));
@@ -92,7 +115,12 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
     active = undefined;
     launch(dead).catch((error) => options.log(`workerd failed to restart: ${(error as Error).message}`));
   };
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    await closeKv();
+    throw error;
+  }
 
   const forward = (wd: WorkerdProcess, req: IncomingMessage, url: URL, body: Uint8Array, signal: AbortSignal): Promise<Forwarded> =>
     new Promise((resolve, reject) => {
@@ -192,6 +220,7 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
     url = `${await listen(server, options.port, options.host)}/`;
   } catch (error) {
     await (await current).stop();
+    await closeKv();
     throw error;
   }
 
@@ -212,6 +241,7 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
       } catch {
         // a failed (re)start has nothing to stop
       }
+      await closeKv();
     },
   };
 }

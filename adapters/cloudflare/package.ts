@@ -3,8 +3,10 @@
  *   worker.js       the entry: shim.ts + src/runtime bundled by esbuild (minified ESM)
  *   <name>.wasm     the function with the memory cap applied (the bytes that are uploaded)
  *   metadata.json   the upload's metadata part (main_module, compatibility_date, bindings);
- *                   secret bindings carry names only, values are added at deploy time
- *   workerd.capnp   the emulator's workerd config (secrets read from its environment)
+ *                   secret bindings carry names only, values are added at deploy time; KV
+ *                   namespace bindings (one per [kv] store) get their namespace_id at deploy
+ *   workerd.capnp   the emulator's workerd config (secrets read from its environment; each
+ *                   KV binding served by the emulator's loopback KV service, kv-service.ts)
  */
 import { assertFunctionName } from '../../src/config/names.js';
 import { readFile, rm } from 'node:fs/promises';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Artifact, Bundle } from '../../src/target/types.js';
+import { DEFAULT_KV } from '../../src/runtime/kv/abi.js';
 import { capMemory } from '../../src/runtime/module.js';
 import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { UserError } from '../../src/util/errors.js';
@@ -32,7 +35,13 @@ export const PAID_LIMIT_BYTES = 10 * 1024 * 1024;
 
 export type Binding =
   | { type: 'plain_text'; name: string; text: string }
-  | { type: 'secret_text'; name: string; text?: string };
+  | { type: 'secret_text'; name: string; text?: string }
+  | { type: 'kv_namespace'; name: string; namespace_id?: string };
+
+/** The workerd service behind KV binding `store` in the emulator (its address is set on workerd's command line). */
+export function kvServiceName(store: string): string {
+  return `wfn-kv-${store}`;
+}
 
 export interface WorkerMetadata {
   main_module: string;
@@ -82,6 +91,7 @@ export function workerMetadata(artifact: Artifact, secretValues?: Record<string,
   for (const name of artifact.secrets) {
     bindings.push(secretValues ? { type: 'secret_text', name, text: secretValues[name] } : { type: 'secret_text', name });
   }
+  for (const name of artifact.kv?.stores ?? []) bindings.push({ type: 'kv_namespace', name });
   return { main_module: ENTRY_FILE, compatibility_date: COMPATIBILITY_DATE, bindings };
 }
 
@@ -100,7 +110,12 @@ export function workerdConfig(artifact: Artifact, wasmName: string): string {
     ...Object.entries(artifact.env).map(([name, text]) => `(name = ${capnpText(name)}, text = ${capnpText(text)})`),
     ...artifact.secrets.map((name) => `(name = ${capnpText(name)}, fromEnvironment = ${capnpText(name)})`),
     `(name = ${capnpText(EMULATOR_BINDING)}, text = "1")`,
+    ...(artifact.kv?.stores ?? []).map((name) => `(name = ${capnpText(name)}, kvNamespace = ${capnpText(kvServiceName(name))})`),
   ];
+  // The address is a placeholder: the emulator points each at its KV service (--external-addr).
+  const kvServices = (artifact.kv?.stores ?? []).map(
+    (name) => `\n    (name = ${capnpText(kvServiceName(name))}, external = (address = "127.0.0.1:9", http = ())),`,
+  );
   return `# workerd config for \`wfn dev --target cloudflare\` (generated; the upload does not use it).
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -110,7 +125,7 @@ const config :Workerd.Config = (
     # The Worker's fetch() goes here: loopback and private addresses too (workerd's default
     # network allows public addresses only), so a function can call a local upstream. The
     # [outbound] allow list of wfn.toml, checked by the shim, decides what may be called.
-    (name = "network", network = (allow = ["public", "private"])),
+    (name = "network", network = (allow = ["public", "private"])),${kvServices.join('')}
   ],
   sockets = [ (name = "http", address = "127.0.0.1:8787", http = (), service = "main") ],
 );
@@ -167,6 +182,7 @@ export async function packageWorker(artifact: Artifact): Promise<Bundle> {
     secrets: artifact.secrets,
     outbound: artifact.outbound,
     timeoutMs: artifact.limits.timeoutMs,
+    kv: artifact.kv ?? DEFAULT_KV,
   });
   const metadata = new TextEncoder().encode(JSON.stringify(workerMetadata(artifact), null, 2) + '\n');
   const config = new TextEncoder().encode(workerdConfig(artifact, wasmName));

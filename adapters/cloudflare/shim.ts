@@ -10,12 +10,15 @@
  * timeout still wins (504), as the isolate is free to notice it while the stack waits.
  */
 import { errorResponse } from '../../src/runtime/cgi.js';
-import { usesOutbound } from '../../src/runtime/contract.js';
-import { invokeHttp, type OutboundBinding } from '../../src/runtime/invoke.js';
+import { usesKv, usesOutbound } from '../../src/runtime/contract.js';
+import { invokeHttp, type KvBinding, type OutboundBinding } from '../../src/runtime/invoke.js';
+import type { KvSettings } from '../../src/runtime/kv/abi.js';
+import { performOn } from '../../src/runtime/kv/store.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { performFetch } from '../../src/runtime/outbound/fetch.js';
 import { policyFor } from '../../src/runtime/outbound/policy.js';
 import type { HttpRequest, HttpResponse, InvokeResult } from '../../src/runtime/types.js';
+import { workersKvStore } from './kv.js';
 import { EMULATOR_BINDING, encodeEmulatorHeaders } from './protocol.js';
 
 /** Baked into worker.js by the packager (names only: values are Worker bindings). */
@@ -27,8 +30,10 @@ export interface ShimConfig {
   secrets: string[];
   /** [outbound] of wfn.toml (origins and limits only: nothing secret). */
   outbound: OutboundSettings;
-  /** The function's timeout (ms): enforced here while it waits on outbound calls. */
+  /** The function's timeout (ms): enforced here while it waits on outbound or KV calls. */
   timeoutMs: number;
+  /** [kv] of wfn.toml: each store is the KV namespace binding of the same name. */
+  kv: KvSettings;
 }
 
 type Env = Record<string, unknown>;
@@ -59,7 +64,7 @@ function toResponse(res: HttpResponse, extra: [string, string][]): Response {
 }
 
 /** The run, or a 504 once the function's timeout passes (the call in flight is aborted). */
-async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abort: AbortController): Promise<InvokeResult> {
+async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abort: AbortController, waitingOn: string): Promise<InvokeResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<InvokeResult>((resolve) => {
     timer = setTimeout(() => {
@@ -68,7 +73,7 @@ async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abor
         response: errorResponse(504),
         stderr: new Uint8Array(0),
         outcome: 'timeout',
-        reason: `the function ran longer than its timeout (${timeoutMs} ms), waiting on an outbound call`,
+        reason: `the function ran longer than its timeout (${timeoutMs} ms), waiting on ${waitingOn}`,
         timings: { instantiateUs: 0, runUs: timeoutMs * 1000 },
       });
     }, timeoutMs);
@@ -82,6 +87,7 @@ async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abor
 
 export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
   const callsOut = usesOutbound(module);
+  const usesStores = usesKv(module);
   return {
     async fetch(request: Request, env: Env): Promise<Response> {
       const fnEnv: Record<string, string> = {};
@@ -98,15 +104,21 @@ export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
       };
       let result: InvokeResult;
       try {
-        if (callsOut) {
+        if (callsOut || usesStores) {
           const abort = new AbortController();
-          const outbound: OutboundBinding = {
-            settings: config.outbound,
-            suspending: true,
-            perform: (call) => performFetch(call, { policy: policyFor(config.outbound.allow), settings: config.outbound, signal: abort.signal }),
-          };
-          const run = invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes, outbound });
-          result = await withinTimeout(run, config.timeoutMs, abort);
+          const outbound: OutboundBinding | undefined = callsOut
+            ? {
+                settings: config.outbound,
+                suspending: true,
+                perform: (call) => performFetch(call, { policy: policyFor(config.outbound.allow), settings: config.outbound, signal: abort.signal }),
+              }
+            : undefined;
+          const kv: KvBinding | undefined = usesStores
+            ? { settings: config.kv, suspending: true, perform: (request) => performOn((name) => workersKvStore(env, name), request) }
+            : undefined;
+          const run = invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes, outbound, kv });
+          const waitingOn = callsOut && usesStores ? 'an outbound or KV call' : callsOut ? 'an outbound call' : 'a KV call';
+          result = await withinTimeout(run, config.timeoutMs, abort, waitingOn);
         } else {
           result = await invokeHttp(module, req, { route: config.route, env: fnEnv }, { memoryCapBytes: config.memoryCapBytes });
         }

@@ -15,6 +15,8 @@ export interface WorkerdOptions {
   /** workerd's own output, line by line (console.log/error of the Worker, workerd errors). */
   output(line: string): void;
   startupTimeoutMs?: number;
+  /** More `workerd serve` options (e.g. --external-addr for the KV services). */
+  args?: string[];
 }
 
 export interface WorkerdProcess {
@@ -64,7 +66,7 @@ function lines(stream: NodeJS.ReadableStream | null, each: (line: string) => voi
 export async function startWorkerd(configFile: string, options: WorkerdOptions): Promise<WorkerdProcess> {
   const child: ChildProcess = spawn(
     workerdBin(),
-    ['serve', path.basename(configFile), '--socket-addr', 'http=127.0.0.1:0', '--control-fd', '3'],
+    ['serve', path.basename(configFile), '--socket-addr', 'http=127.0.0.1:0', '--control-fd', '3', ...(options.args ?? [])],
     { cwd: path.dirname(configFile), stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: options.env },
   );
   track(child);

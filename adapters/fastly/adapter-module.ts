@@ -1,7 +1,7 @@
 /**
  * Builds the adapter module from adapter.wat: expands its small template (literals,
- * values fixed at package time such as the configured variables, the secrets.wat and
- * outbound.wat fragments when the function needs them), then compiles it with wabt.
+ * values fixed at package time such as the configured variables, the secrets.wat,
+ * outbound.wat and kv.wat fragments when the function needs them), then compiles it with wabt.
  * Results are cached by the expanded text's hash, in memory and optionally on disk.
  */
 import { createHash } from 'node:crypto';
@@ -11,8 +11,10 @@ import { errorResponse } from '../../src/runtime/cgi.js';
 import { SERVER_SOFTWARE } from '../../src/runtime/version.js';
 import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import type { KvSettings } from '../../src/runtime/kv/abi.js';
+import { kvValues } from './kv-values.js';
 import { outboundValues } from './outbound-policy.js';
-import { watBytes, watString } from './wat-text.js';
+import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../src/toolchains/wat.js';
 import { siblingFile } from '../../src/util/paths.js';
 
 export interface AdapterOptions {
@@ -24,6 +26,8 @@ export interface AdapterOptions {
   secrets?: { store: string; names: string[] };
   /** Set when the function imports wfn_http_v1: the policy compiled into the adapter. */
   outbound?: OutboundSettings;
+  /** Set when the function imports wfn_kv_v1: the stores it may open ([kv] stores), compiled in. */
+  kv?: KvSettings;
 }
 
 /** Where @lit strings start in the adapter's memory, and how much room they have (see adapter.wat). */
@@ -66,15 +70,6 @@ function secretsValues(secrets: AdapterOptions['secrets']): Record<string, strin
   };
 }
 
-/** Replaces each {{NAME}} once (what a value brings in is not scanned again). */
-function fillPlaceholders(text: string, values: Record<string, string>, file: string): string {
-  return text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (whole, name: string) => {
-    if (name === 'LITS' || name === 'LITS_BYTES') return whole;
-    if (!(name in values)) throw new Error(`${file}: unknown placeholder ${whole}`);
-    return values[name];
-  });
-}
-
 /** The fragment's parts, filled, under <PREFIX>_IMPORTS and <PREFIX>_CODE (empty when not wanted). */
 function fragmentValues(prefix: string, file: string, wanted: boolean, values: Record<string, string>): Record<string, string> {
   if (!wanted) return { [`${prefix}_IMPORTS`]: '', [`${prefix}_CODE`]: '' };
@@ -111,65 +106,23 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
     BODY_502: body(502),
     ...secretsValues(options.secrets),
     ...(options.outbound ? outboundValues(options.outbound) : {}),
+    ...(options.kv ? kvValues(options.kv) : {}),
   };
   const hasSecrets = (options.secrets?.names.length ?? 0) > 0;
-  Object.assign(values, fragmentValues('SECRETS', 'secrets.wat', hasSecrets, values), fragmentValues('OUTBOUND', 'outbound.wat', !!options.outbound, values), {
+  Object.assign(values, fragmentValues('SECRETS', 'secrets.wat', hasSecrets, values), fragmentValues('OUTBOUND', 'outbound.wat', !!options.outbound, values), fragmentValues('KV', 'kv.wat', !!options.kv, values), {
     SECRETS_EMIT: hasSecrets ? '(call $emit_secrets)' : '',
     OUTBOUND_INIT: options.outbound ? '(call $ob_init)' : '',
+    KV_INIT: options.kv ? '(call $kv_init)' : '',
   });
-  let text = fillPlaceholders(template, values, 'adapter.wat');
+  const text = fillPlaceholders(template, values, 'adapter.wat');
 
-  // @lit"..." -> the literal's place in the adapter's memory; identical literals share it.
-  // @off"..." and @len"..." -> its offset or its length alone.
-  const offsets = new Map<string, { offset: number; length: number }>();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  text = text.replace(/@(lit|off|len)"((?:[^"\\]|\\.)*)"/g, (_whole, form: string, inner: string) => {
-    let place = offsets.get(inner);
-    if (!place) {
-      const bytes = watBytes(inner);
-      place = { offset: LITS_BASE + size, length: bytes.length };
-      offsets.set(inner, place);
-      chunks.push(bytes);
-      size += bytes.length;
-    }
-    if (form === 'off') return `(i32.const ${place.offset})`;
-    if (form === 'len') return `(i32.const ${place.length})`;
-    return `(i32.const ${place.offset}) (i32.const ${place.length})`;
-  });
-  if (size > LITS_ROOM) throw new Error(`adapter.wat: the literals take ${size} bytes, more than the ${LITS_ROOM} reserved`);
-  const lits = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    lits.set(chunk, at);
-    at += chunk.length;
-  }
-  return text.replace('{{LITS}}', watString(lits)).replace('{{LITS_BYTES}}', String(size));
+  return expandLiterals(text, LITS_BASE, LITS_ROOM, 'adapter.wat');
 }
 
-type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
-let wabtPromise: Promise<Wabt> | undefined;
 const memoryCache = new Map<string, Uint8Array>();
 
-async function loadWabt(): Promise<Wabt> {
-  wabtPromise ??= import('wabt').then((m) => m.default());
-  return wabtPromise;
-}
-
-/** Compiles WAT (with the multi-memory and bulk-memory features the adapter uses). */
-export async function compileWat(text: string, filename = 'adapter.wat'): Promise<Uint8Array> {
-  const wabt = await loadWabt();
-  // wabt 1.0.39 reads multi_memory, though its typings do not list it yet.
-  const features = { multi_memory: true, bulk_memory: true } as Parameters<Wabt['parseWat']>[2];
-  const parsed = wabt.parseWat(filename, text, features);
-  try {
-    // (wabt's validate() ignores the features given to parseWat; binaryen validates after merging)
-    parsed.resolveNames();
-    return parsed.toBinary({ log: false, write_debug_names: false }).buffer;
-  } finally {
-    parsed.destroy();
-  }
-}
+/** Kept here too: the Fastly tests compile their WAT fixtures with it. */
+export { compileWat };
 
 /**
  * The adapter module for a function with these options. `cacheDir`, when given, keeps

@@ -17,8 +17,11 @@
 ;;                                       text, copied into $am at start
 ;;   @off / @len and a quoted string   -> only (i32.const OFFSET) / (i32.const LENGTH)
 ;;   a NAME in double braces          -> a value computed at package time
-;;   SECRETS_* / OUTBOUND_* in double braces -> the parts of secrets.wat / outbound.wat,
-;;                                       only when the function has secrets / imports wfn_http_v1
+;;   SECRETS_* / OUTBOUND_* / KV_* in double braces -> the parts of secrets.wat / outbound.wat /
+;;                                       kv.wat, only when the function has secrets / imports
+;;                                       wfn_http_v1 / imports wfn_kv_v1 (kv.wat reserves its room
+;;                                       before outbound.wat does: both use the scratch above the
+;;                                       CGI header block's room, computed from the final arena)
 ;; The CGI mapping mirrors src/runtime/cgi.ts exactly (same variables, same order, same
 ;; decoding and fallbacks, same response parsing); test/adapters/fastly-adapter.test.ts
 ;; compares the two.
@@ -48,6 +51,7 @@
   (import "fastly_http_resp" "send_downstream" (func $resp_send_downstream (param i32 i32 i32) (result i32)))
 {{SECRETS_IMPORTS}}
 {{OUTBOUND_IMPORTS}}
+{{KV_IMPORTS}}
 
   ;; The adapter's memory. Its maximum follows the function's (see merge.ts: the lowering
   ;; adds up only the maxima that exist).
@@ -779,6 +783,7 @@
 
     (call $emit_config)
     (call $emit_argv)
+    {{KV_INIT}}
     {{OUTBOUND_INIT}})
 
   ;; ------------------------------------------------------------- preview1 exports
@@ -1088,4 +1093,5 @@
 
 {{SECRETS_CODE}}
 {{OUTBOUND_CODE}}
+{{KV_CODE}}
 )

@@ -4,7 +4,8 @@
  *   no service yet:  POST /service (type wasm), POST .../version/1/domain
  *   a service:       GET .../version, PUT .../version/{active or latest}/clone
  *   then:            PUT .../version/{v}/package (multipart, field "package"), PUT .../version/{v}/activate
- * With secrets, a secret store is filled and linked to the version first (secret-store.ts).
+ * With secrets, a secret store is filled and linked to the version first (secret-store.ts); with
+ * [kv] stores, a KV store per name is found or created and linked under that name (kv-store.ts).
  * Request bodies are form-encoded or JSON, as the API documents each. The token and the
  * secrets are never logged.
  */
@@ -15,7 +16,8 @@ import { UserError } from '../../src/util/errors.js';
 import type { Bundle, DeployOptions, DeployResult } from '../../src/target/types.js';
 import { secretStoreName } from './adapter-module.js';
 import { secretValues } from '../../src/config/secrets.js';
-import { fillSecretStore, linkSecretStore } from './secret-store.js';
+import { ensureKvStores } from './kv-store.js';
+import { fillSecretStore, linkResource } from './secret-store.js';
 
 export const DEFAULT_FASTLY_API = 'https://api.fastly.com';
 const STATE_FILE = 'service.json';
@@ -130,6 +132,8 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
   const store = secretStoreName(name);
   // Secrets first: their values change in place, even when the package does not.
   const storeId = bundle.artifact.secrets.length > 0 ? await fillSecretStore(api, store, secrets, options.log) : undefined;
+  // The KV stores too: the version links them before it is activated.
+  const kvStores = await ensureKvStores(api, name, bundle.artifact.kv?.stores ?? [], options.log);
 
   // Which service: --service-id, else the one this package was deployed to before, else one named like the function.
   const state = await readState(bundle.dir);
@@ -157,7 +161,10 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
       // The same bytes already active: nothing to do.
       const current = await api.call<{ metadata?: { hashsum?: string } }>('GET', `/service/${serviceId}/version/${from.number}/package`, undefined, true);
       const hashsum = createHash('sha512').update(archive).digest('hex');
-      if (current?.metadata?.hashsum === hashsum) {
+      // (and every KV store linked already: one created since must be linked on a new version)
+      const links = Object.keys(kvStores).length > 0 ? ((await api.call<{ resource_id: string; name: string }[]>('GET', `/service/${serviceId}/version/${from.number}/resource`)) ?? []) : [];
+      const linked = Object.entries(kvStores).every(([store, id]) => links.some((l) => l.resource_id === id && l.name === store));
+      if (current?.metadata?.hashsum === hashsum && linked) {
         const domains = (await api.call<{ name: string }[]>('GET', `/service/${serviceId}/version/${from.number}/domain`)) ?? [];
         domain = domains[0]?.name;
         return { target: 'fastly', name, version: from.number, unchanged: true, url: domain ? `https://${domain}/` : undefined, details: { serviceId, domain } };
@@ -178,7 +185,8 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
     }
   }
 
-  if (storeId) await linkSecretStore(api, serviceId, version, storeId, store);
+  if (storeId) await linkResource(api, serviceId, version, storeId, store);
+  for (const [kvName, kvId] of Object.entries(kvStores)) await linkResource(api, serviceId, version, kvId, kvName);
 
   const upload = new FormData();
   upload.append('package', new Blob([archive], { type: 'application/gzip' }), path.basename(bundle.archive));
@@ -188,5 +196,5 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
 
   const saved: ServiceState = { serviceId, name, version, domain };
   await writeFile(path.join(bundle.dir, STATE_FILE), JSON.stringify(saved, null, 2) + '\n');
-  return { target: 'fastly', name, version, url: domain ? `https://${domain}/` : undefined, details: { serviceId, domain } };
+  return { target: 'fastly', name, version, url: domain ? `https://${domain}/` : undefined, details: { serviceId, domain, ...(Object.keys(kvStores).length > 0 ? { kvStores } : {}) } };
 }

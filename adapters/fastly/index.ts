@@ -5,13 +5,21 @@
  * docs/targets/fastly.md tells the whole story.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { projectKvDir } from '../../src/runtime/node/kv-sqlite.js';
 import type { Bundle, DeployOptions, EmulateOptions, TargetAdapter } from '../../src/target/types.js';
 import { deployToFastly } from './deploy.js';
 import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js';
 import { secretStoreName } from './adapter-module.js';
 import { startFastlyEmulator } from './emulator/server.js';
 import { isFastlyModule, packageForFastly } from './package.js';
+
+/** Where `wfn dev --target fastly` keeps the KV stores: apart from `wfn dev`'s, as Fastly's are apart. */
+export function emulatorKvDir(bundle: Bundle): string {
+  const { projectDir, name } = bundle.artifact;
+  return projectDir ? path.join(projectKvDir(projectDir), 'fastly') : path.join(os.tmpdir(), 'wfn-kv', name, 'fastly');
+}
 
 /** The main.wasm inside a Fastly bundle. */
 export function mainWasmPath(bundle: Bundle): string {
@@ -38,6 +46,8 @@ export const adapter: TargetAdapter = {
       memoryMiB: bundle.artifact.limits.memoryMiB,
       timeoutMs: bundle.artifact.limits.timeoutMs,
       secretStores: { [secretStoreName(bundle.name)]: secrets.values },
+      // Linked under their [kv] names, as deploy links them; files survive restarts.
+      kv: bundle.artifact.kv && bundle.artifact.kv.stores.length > 0 ? { dir: emulatorKvDir(bundle), stores: bundle.artifact.kv.stores } : undefined,
     });
     return { url: emulator.url, close: () => emulator.close() };
   },

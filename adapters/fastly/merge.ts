@@ -2,7 +2,8 @@
  * Links a contract module (WASI preview1 + CGI) with the adapter into one Fastly Compute
  * module: wasm-merge binds the function's preview1 imports to the adapter's exports, then
  * --multi-memory-lowering folds the adapter's own memory into the function's, above it,
- * so the function never sees the adapter's pages (docs/targets/fastly.md, "How the adapter works").
+ * so the function never sees the adapter's pages (src/toolchains/wasm-link.ts does both;
+ * docs/targets/fastly.md, "How the adapter works").
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,25 +11,14 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { checkContract } from '../../src/runtime/contract.js';
-import { findWasmMerge, type BinaryenTool } from '../../src/toolchains/binaryen.js';
+import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../src/toolchains/wasm-link.js';
 import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../src/runtime/wasm-binary.js';
 import { readImports, renameImports } from '../../src/runtime/wasm-imports.js';
 import { UserError } from '../../src/util/errors.js';
-import { execChecked } from '../../src/util/exec.js';
 import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import { DEFAULT_KV, KV_MODULE, type KvSettings } from '../../src/runtime/kv/abi.js';
 import { PREVIEW1_FUNCTIONS } from '../../src/runtime/wasi.js';
 import { buildAdapter, type AdapterOptions } from './adapter-module.js';
-
-/**
- * The features binaryen may read and write. Not `-all`: that also turns on encodings
- * engines do not read yet (binaryen 132 then writes a "compact" import section).
- */
-const FEATURES = [
-  '--enable-multimemory', '--enable-bulk-memory', '--enable-bulk-memory-opt', '--enable-sign-ext',
-  '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-simd', '--enable-multivalue',
-  '--enable-reference-types', '--enable-call-indirect-overlong', '--enable-tail-call', '--enable-extended-const',
-  '--enable-exception-handling', '--enable-threads',
-];
 
 /** Bumped when the merge steps change: merged modules cached by an older wfn are not reused. */
 const MERGE_RECIPE = '2 zeroed growth';
@@ -43,6 +33,8 @@ export interface MergeOptions {
   secrets?: AdapterOptions['secrets'];
   /** [outbound] of wfn.toml (used when the function imports wfn_http_v1; none = deny every call). */
   outbound?: OutboundSettings;
+  /** [kv] of wfn.toml (used when the function imports wfn_kv_v1; none = every open is denied). */
+  kv?: KvSettings;
   /** Where compiled adapters and merged modules are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -53,79 +45,6 @@ export interface MergedModule {
   adapterSize: number;
   /** Bytes of the function as given. */
   functionSize: number;
-}
-
-/** npm binaryen's wasm-merge (version-pinned, unlike a native one on PATH; binaryen.js has no merge API). */
-async function npmWasmMerge(): Promise<BinaryenTool> {
-  const tool = (await findWasmMerge()).find((t) => !t.native);
-  if (!tool) throw new UserError('npm binaryen\'s wasm-merge is missing.', 'Reinstall wfn (npm binaryen ships it).');
-  return tool;
-}
-
-async function wasmMerge(args: string[]): Promise<void> {
-  const tool = await npmWasmMerge();
-  await execChecked(tool.command, [...tool.args, ...args], { label: 'wasm-merge' });
-}
-
-type Binaryen = typeof import('binaryen').default;
-let binaryenJs: Promise<Binaryen> | undefined;
-
-/** binaryen.js's feature bits for FEATURES. */
-function featureBits(b: Binaryen): number {
-  const f = b.Features;
-  return f.MultiMemory | f.BulkMemory | f.BulkMemoryOpt | f.SignExt | f.MutableGlobals | f.NontrappingFPToInt | f.SIMD128 |
-    f.Multivalue | f.ReferenceTypes | f.CallIndirectOverlong | f.TailCall | f.ExtendedConst | f.ExceptionHandling | f.Atomics;
-}
-
-/**
- * binaryen's lowered `memory.grow` of the function's memory moves the adapter's memory up by
- * the pages added, but leaves the adapter's old bytes where the function's new pages now are:
- * those pages must read as zero (wasm's memory.grow gives zeroed pages; Go's runtime relies on
- * it and crashes otherwise). This replaces it with the same steps plus clearing those bytes.
- * Names as binaryen 132's MultiMemoryLowering makes them (version-pinned; checked).
- */
-function zeroFunctionGrowth(b: Binaryen, module: ReturnType<Binaryen['readBinary']>): void {
-  if (!module.getFunction('0_grow') || !module.getFunction('0_size') || !module.getGlobal('1_byte_offset')) {
-    throw new Error('the lowered module lacks binaryen\'s 0_grow / 0_size / 1_byte_offset (another binaryen version?)');
-  }
-  const i32 = b.i32;
-  const m = module;
-  const delta = () => m.local.get(0, i32);
-  const bytes = () => m.i32.shl(delta(), m.i32.const(16));
-  const offset = () => m.global.get('1_byte_offset', i32);
-  // locals: 1 the size to return (pages), 2 the whole memory's pages before, 3 the adapter's bytes
-  const moved = () => m.local.get(3, i32);
-  const body = m.block(null, [
-    m.local.set(1, m.call('0_size', [], i32)),
-    m.local.set(2, m.memory.size()),
-    m.if(m.i32.eq(m.memory.grow(delta()), m.i32.const(-1)), m.return(m.i32.const(-1))),
-    m.local.set(3, m.i32.sub(m.i32.shl(m.local.get(2, i32), m.i32.const(16)), offset())),
-    m.memory.copy(m.i32.add(offset(), bytes()), offset(), moved()),
-    m.memory.fill(offset(), m.i32.const(0), m.select(m.i32.lt_u(bytes(), moved()), bytes(), moved())),
-    m.global.set('1_byte_offset', m.i32.add(offset(), bytes())),
-    m.local.get(1, i32),
-  ], i32);
-  m.removeFunction('0_grow');
-  m.addFunction('0_grow', b.createType([i32]), i32, [i32, i32, i32], body);
-}
-
-/**
- * --multi-memory-lowering, in-process (binaryen.js loads once per process; a wasm-opt
- * process per function costs as much again): one memory, the function's at address 0.
- */
-async function lowerMemories(merged: Uint8Array): Promise<Uint8Array> {
-  binaryenJs ??= import('binaryen').then((m) => m.default);
-  const b = await binaryenJs;
-  // readBinary's second argument (the features) is missing from binaryen's typings.
-  const module = (b.readBinary as (data: Uint8Array, features: number) => ReturnType<Binaryen['readBinary']>)(merged, featureBits(b));
-  try {
-    module.runPasses(['multi-memory-lowering']);
-    zeroFunctionGrowth(b, module);
-    if (!module.validate()) throw new Error('the lowered module does not validate');
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
 }
 
 /** Why a module cannot be merged (contract violations, memory shape); empty when it can. */
@@ -173,12 +92,15 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
   // The function's wfn_http_v1 imports bind to the adapter too: wasm-merge resolves by module
   // name, so they become wasi_snapshot_preview1."wfn_http_v1.<name>", which the adapter exports.
   const outbound = readImports(fn).some((i) => i.module === OUTBOUND_MODULE);
+  // wfn_kv_v1 likewise: "wfn_kv_v1.<name>" exports of kv.wat.
+  const kv = readImports(fn).some((i) => i.module === KV_MODULE);
   const adapter = await buildAdapter(
     {
       env: options.env,
       guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined,
       secrets: options.secrets,
       outbound: outbound ? (options.outbound ?? DEFAULT_OUTBOUND) : undefined,
+      kv: kv ? (options.kv ?? DEFAULT_KV) : undefined,
     },
     options.cacheDir,
   );
@@ -197,15 +119,17 @@ export async function mergeFunction(fn: Uint8Array, options: MergeOptions): Prom
     const mergedFile = path.join(dir, 'merged.wasm');
     if (!readExports(fn).some((e) => e.name === '_start')) throw new WasmFormatError('the module does not export "_start"');
     let renamed = renameExports(fn, { _start: GUEST_START });
-    if (outbound) {
+    if (outbound || kv) {
       renamed = renameImports(renamed, (imp) =>
-        imp.module === OUTBOUND_MODULE ? { module: 'wasi_snapshot_preview1', name: `${OUTBOUND_MODULE}.${imp.name}` } : { module: imp.module, name: imp.name },
+        imp.module === OUTBOUND_MODULE || imp.module === KV_MODULE
+          ? { module: 'wasi_snapshot_preview1', name: `${imp.module}.${imp.name}` }
+          : { module: imp.module, name: imp.name },
       );
     }
     await writeFile(fnFile, renamed);
     await writeFile(adapterFile, adapter);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
-    await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...FEATURES, '-o', mergedFile]);
+    await wasmMerge([fnFile, 'fn', adapterFile, 'wasi_snapshot_preview1', ...LINK_FEATURES, '-o', mergedFile]);
     let wasm = await lowerMemories(new Uint8Array(await readFile(mergedFile)));
     wasm = renameImports(wasm, (imp) => ({ module: imp.module === 'wasi_real' ? 'wasi_snapshot_preview1' : imp.module, name: imp.name }));
     wasm = keepExports(wasm, ['_start', 'memory']);

@@ -10,7 +10,7 @@ import { HOST_OWNED_HEADERS } from '../../src/runtime/outbound/header-lines.js';
 import { MAX_REDIRECTS, OUTBOUND_ERROR, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import { outboundErrors, outboundLogLine } from '../../src/runtime/outbound/messages.js';
 import { OutboundPolicy, type AllowEntry } from '../../src/runtime/outbound/policy.js';
-import { watString } from './wat-text.js';
+import { watString } from '../../src/toolchains/wat.js';
 
 const encoder = new TextEncoder();
 

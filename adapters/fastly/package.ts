@@ -76,6 +76,7 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
       // Names only: the values live in the secret store deploy fills (never in main.wasm).
       secrets: artifact.secrets.length > 0 ? { store: secretStoreName(name), names: artifact.secrets } : undefined,
       outbound: artifact.outbound,
+      kv: artifact.kv,
     });
     // The memory cap, written into the module as on every target: memory.grow past it fails.
     try {

@@ -43,8 +43,8 @@ export async function fillSecretStore(api: FastlyApi, store: string, values: Rec
   return id;
 }
 
-/** Links the store to the version (unless linked already) under the name the adapter opens. */
-export async function linkSecretStore(api: FastlyApi, serviceId: string, version: number, storeId: string, linkName: string): Promise<void> {
+/** Links a store (secret or KV) to the version (unless linked already) under the name the adapter opens. */
+export async function linkResource(api: FastlyApi, serviceId: string, version: number, storeId: string, linkName: string): Promise<void> {
   const links = (await api.call<{ resource_id: string; name: string }[]>('GET', `/service/${serviceId}/version/${version}/resource`)) ?? [];
   if (links.some((l) => l.resource_id === storeId && l.name === linkName)) return;
   await api.call('POST', `/service/${serviceId}/version/${version}/resource`, new URLSearchParams({ resource_id: storeId, name: linkName }));

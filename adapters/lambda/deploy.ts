@@ -5,7 +5,8 @@
  * AWS_ENDPOINT_URL_LAMBDA / _IAM) points it at another endpoint (moto in the tests).
  */
 import { secretValues } from '../../src/config/secrets.js';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AddPermissionCommand,
   CreateFunctionCommand,
@@ -30,7 +31,8 @@ import { UserError } from '../../src/util/errors.js';
 import { awsUserError, isAwsError } from './aws-errors.js';
 import { ensureExecutionRole } from './iam-role.js';
 import { ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
-import { HANDLER, RUNTIME } from './package-config.js';
+import { HANDLER, KV_HELPER_FILE, RUNTIME } from './package-config.js';
+import { ensureTables, tableName, tablePolicy } from './kv-dynamodb.js';
 import { codeSha256 } from './zip.js';
 
 /** Graviton: cheaper per GB-second; the .wasm does not care about the CPU. */
@@ -53,7 +55,7 @@ interface DesiredConfig {
   Role?: string;
 }
 
-function clientConfig(env: NodeJS.ProcessEnv, service: 'LAMBDA' | 'IAM') {
+function clientConfig(env: NodeJS.ProcessEnv, service: 'LAMBDA' | 'IAM' | 'DYNAMODB') {
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const credentials =
@@ -202,6 +204,7 @@ export async function deployLambda(bundle: Bundle, options: DeployOptions): Prom
       }
     }
 
+    const kv = await ensureKvTables(bundle, options.env, config.Role ?? roleArn, log);
     const url = await ensureFunctionUrl(lambda, name, urlAuth, endpoint, log);
     const unchanged = !codeChanged && !configChanged && !url.changed;
     log(unchanged ? `${name} is already deployed with these exact bytes and settings: nothing changed` : `${name} is deployed`);
@@ -222,11 +225,49 @@ export async function deployLambda(bundle: Bundle, options: DeployOptions): Prom
         urlAuth,
         codeChanged,
         configChanged,
+        ...(kv.length ? { kvTables: kv } : {}),
       },
     };
   } finally {
     lambda.destroy();
   }
+}
+
+/** The inline policy on the execution role that lets one function use its key-value tables. */
+export function kvPolicyName(functionName: string): string {
+  return `wfn-kv-${functionName}`;
+}
+
+/**
+ * A function that uses key-value stores: one DynamoDB table per `[kv] stores` name, created when
+ * absent, and an inline policy on its execution role that allows the item operations on those
+ * tables and nothing else. Returns the tables.
+ */
+async function ensureKvTables(bundle: Bundle, env: NodeJS.ProcessEnv, roleArn: string | undefined, log: (message: string) => void): Promise<string[]> {
+  if (!bundle.files.some((f) => f.path === KV_HELPER_FILE)) return [];
+  const tables = (bundle.artifact.kv?.stores ?? []).map((store) => tableName(bundle.name, store));
+  if (tables.length === 0) return [];
+  const dynamoConfig = clientConfig(env, 'DYNAMODB');
+  const dynamo = new DynamoDBClient(dynamoConfig);
+  let arns: string[];
+  try {
+    arns = await step(`DynamoDB tables ${tables.join(', ')}`, dynamoConfig.endpoint, () => ensureTables(dynamo, tables, log));
+  } finally {
+    dynamo.destroy();
+  }
+  if (!roleArn) throw new Error(`the function ${bundle.name} has no execution role`);
+  const roleName = roleArn.split('/').at(-1)!;
+  const iamConfig = clientConfig(env, 'IAM');
+  const iam = new IAMClient(iamConfig);
+  try {
+    await step(`iam:PutRolePolicy ${kvPolicyName(bundle.name)} on ${roleName}`, iamConfig.endpoint, () =>
+      iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: kvPolicyName(bundle.name), PolicyDocument: JSON.stringify(tablePolicy(arns)) })),
+    );
+  } finally {
+    iam.destroy();
+  }
+  log(`the role ${roleName} may read and write ${tables.join(', ')} (inline policy ${kvPolicyName(bundle.name)}), no other table`);
+  return tables;
 }
 
 async function ensureFunctionUrl(

@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { errorResponse } from '../../src/runtime/cgi.js';
-import { usesOutbound } from '../../src/runtime/contract.js';
-import { invokeHttp, type OutboundBinding } from '../../src/runtime/invoke.js';
+import { usesKv, usesOutbound } from '../../src/runtime/contract.js';
+import { invokeHttp, type KvBinding, type OutboundBinding } from '../../src/runtime/invoke.js';
+import { blockingKv } from '../../src/runtime/node/kv-link.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { blockingPerform } from '../../src/runtime/node/outbound.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
 import { PAYLOAD_LIMIT, requestFromEvent, resultFromResponse, resultSize, type LambdaHttpResult } from './events.js';
-import { CONFIG_FILE, OUTBOUND_HELPER_FILE, type OutboundHelperData, type PackageConfig } from './package-config.js';
+import { CONFIG_FILE, KV_HELPER_FILE, OUTBOUND_HELPER_FILE, type KvHelperData, type OutboundHelperData, type PackageConfig } from './package-config.js';
 
 const config = JSON.parse(readFileSync(new URL(CONFIG_FILE, import.meta.url), 'utf8')) as PackageConfig;
 const compiled = await WebAssembly.compile(readFileSync(new URL(config.wasm, import.meta.url)));
@@ -30,19 +31,36 @@ for (const name of config.env) {
  * Outbound HTTP: the handler's thread blocks on Atomics.wait while a helper thread makes the
  * call. The helper starts here, at init, so it is running before the first call blocks this thread.
  */
-async function startOutbound(): Promise<OutboundBinding | undefined> {
-  if (!usesOutbound(compiled)) return undefined;
+async function startHelper(): Promise<{ outbound?: OutboundBinding; kv?: KvBinding }> {
+  const callsOut = usesOutbound(compiled);
+  const kvConfig = usesKv(compiled) ? config.kv : undefined;
+  if (!callsOut && !kvConfig) return {};
   const settings = config.outbound ?? DEFAULT_OUTBOUND;
   const channel = new MessageChannel();
   const cell = new SharedArrayBuffer(4);
-  const workerData: OutboundHelperData = { port: channel.port2, cell };
-  const helper = new Worker(new URL(OUTBOUND_HELPER_FILE, import.meta.url), { workerData, transferList: [channel.port2] });
+  const outboundData: OutboundHelperData = { port: channel.port2, cell };
+  // Key-value calls go to DynamoDB through one helper thread, which makes the outbound calls too.
+  const kvChannel = kvConfig ? new MessageChannel() : undefined;
+  const kvCell = new SharedArrayBuffer(4);
+  const workerData: OutboundHelperData | KvHelperData = kvConfig
+    ? { kv: { port: kvChannel!.port2, cell: kvCell }, tables: kvConfig.tables, ...(callsOut ? { outbound: outboundData } : {}) }
+    : outboundData;
+  const transferList = [...(callsOut ? [channel.port2] : []), ...(kvChannel ? [kvChannel.port2] : [])];
+  const helper = new Worker(new URL(kvConfig ? KV_HELPER_FILE : OUTBOUND_HELPER_FILE, import.meta.url), { workerData, transferList });
   await once(helper, 'online');
   helper.unref();
-  const perform = blockingPerform({ port: channel.port1, cell });
-  return { settings, perform: (request) => perform(request, settings) };
+  const result: { outbound?: OutboundBinding; kv?: KvBinding } = {};
+  if (callsOut) {
+    const perform = blockingPerform({ port: channel.port1, cell });
+    result.outbound = { settings, perform: (request) => perform(request, settings) };
+  }
+  if (kvConfig) {
+    const perform = blockingKv({ port: kvChannel!.port1, cell: kvCell });
+    result.kv = { settings: { stores: kvConfig.stores }, perform: (request) => perform(config.wasm, request) };
+  }
+  return result;
 }
-const outbound = await startOutbound();
+const { outbound, kv } = await startHelper();
 
 /** How the last invocation went (for the local gateway's access log; one invocation at a time per sandbox). */
 export interface InvocationRecord {
@@ -63,7 +81,7 @@ export async function handler(event: unknown): Promise<LambdaHttpResult> {
   const { req, route } = requestFromEvent(event);
   let result: InvokeResult;
   try {
-    result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes, outbound });
+    result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes, outbound, kv });
   } catch (error) {
     result = failed(500, `host error: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -7,7 +7,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Artifact, Bundle } from '../../src/target/types.js';
-import { checkContract, usesOutbound } from '../../src/runtime/contract.js';
+import { checkContract, usesKv, usesOutbound } from '../../src/runtime/contract.js';
+import { tableName } from './kv-dynamodb.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { capMemory } from '../../src/runtime/module.js';
 import { WasmFormatError } from '../../src/runtime/wasm-binary.js';
@@ -15,7 +16,7 @@ import { UserError } from '../../src/util/errors.js';
 import { writeFileAtomic } from '../../src/util/fs.js';
 import { packageRoot, siblingFile, wfnVersion } from '../../src/util/paths.js';
 import { checkFunctionName, checkVariableNames, ENV_LIMIT_BYTES, INLINE_ZIP_LIMIT, lambdaSettings, variablesSize } from './limits.js';
-import { CONFIG_FILE, HANDLER_FILE, OUTBOUND_HELPER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
+import { CONFIG_FILE, HANDLER_FILE, KV_HELPER_FILE, OUTBOUND_HELPER_FILE, WASM_FILE, type PackageConfig } from './package-config.js';
 import { deterministicZip, type ZipEntry } from './zip.js';
 
 /** A source beside this file (running from sources), else its compiled .js (running from lib/), for esbuild. */
@@ -26,6 +27,11 @@ const bundled = new Map<string, Promise<Uint8Array>>();
 /** index.mjs: the shim and the runtime in one ES module (built once per process). */
 export function bundleHandler(): Promise<Uint8Array> {
   return bundleEntry('handler', 'AWS Lambda handler for a WASI preview1 + CGI function');
+}
+
+/** helper.mjs: the handler's helper thread for key-value (DynamoDB) and outbound calls. */
+export function bundleKvHelper(): Promise<Uint8Array> {
+  return bundleEntry('kv-helper', 'key-value (DynamoDB) and outbound HTTP helper thread of the Lambda handler');
 }
 
 /** outbound.mjs: the handler's helper thread for outbound HTTP. */
@@ -68,7 +74,7 @@ export function zipName(artifact: Artifact): string {
   return `${artifact.name}.zip`;
 }
 
-async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outbound: boolean }> {
+async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outbound: boolean; kv: boolean }> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(artifact.wasmPath);
@@ -86,7 +92,7 @@ async function cappedWasm(artifact: Artifact): Promise<{ bytes: Uint8Array; outb
   const module = await WebAssembly.compile(capped as BufferSource);
   const problems = checkContract(module, { bytes: capped });
   if (problems.length > 0) throw new UserError(`${artifact.wasmPath} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  return { bytes: capped, outbound: usesOutbound(module) };
+  return { bytes: capped, outbound: usesOutbound(module), kv: usesKv(module) };
 }
 
 export async function packageLambda(artifact: Artifact): Promise<Bundle> {
@@ -102,9 +108,12 @@ export async function packageLambda(artifact: Artifact): Promise<Bundle> {
   const wasm = await cappedWasm(artifact);
   const config: PackageConfig = { wasm: WASM_FILE, memoryMiB: artifact.limits.memoryMiB, env: variableNames, wfn: wfnVersion() };
   if (wasm.outbound) config.outbound = artifact.outbound ?? DEFAULT_OUTBOUND;
+  const stores = wasm.kv ? (artifact.kv?.stores ?? []) : [];
+  if (wasm.kv) config.kv = { stores, tables: Object.fromEntries(stores.map((store) => [store, tableName(artifact.name, store)])) };
   const entries: ZipEntry[] = [
     { path: HANDLER_FILE, data: await bundleHandler() },
-    ...(wasm.outbound ? [{ path: OUTBOUND_HELPER_FILE, data: await bundleOutboundHelper() }] : []),
+    ...(wasm.outbound && !wasm.kv ? [{ path: OUTBOUND_HELPER_FILE, data: await bundleOutboundHelper() }] : []),
+    ...(wasm.kv ? [{ path: KV_HELPER_FILE, data: await bundleKvHelper() }] : []),
     { path: WASM_FILE, data: wasm.bytes },
     { path: CONFIG_FILE, data: new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n') },
   ];

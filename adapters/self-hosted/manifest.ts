@@ -6,6 +6,7 @@ import path from 'node:path';
 import { sha256 } from '../../src/runtime/node/load.js';
 import type { Limits } from '../../src/config/types.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
+import type { KvSettings } from '../../src/runtime/kv/abi.js';
 import { UserError } from '../../src/util/errors.js';
 import type { Artifact, Bundle } from '../../src/target/types.js';
 
@@ -18,7 +19,7 @@ export interface SelfHostedManifest {
   sha256: string;
   size: number;
   /** The deploy config the admin API takes (env without secrets; secrets are added at deploy time). */
-  config: { env: Record<string, string>; limits: Limits; outbound?: OutboundSettings };
+  config: { env: Record<string, string>; limits: Limits; outbound?: OutboundSettings; kv?: KvSettings };
   /** Names of variables whose values come from the deploying process's environment. */
   secrets: string[];
 }
@@ -40,7 +41,13 @@ export async function packageSelfHosted(artifact: Artifact): Promise<Bundle> {
     sha256: sha256(bytes),
     size: bytes.length,
     // No allow list means no calls: the same as no [outbound] at all, so it is left out.
-    config: { env: artifact.env, limits: artifact.limits, ...(artifact.outbound?.allow.length ? { outbound: artifact.outbound } : {}) },
+    config: {
+      env: artifact.env,
+      limits: artifact.limits,
+      ...(artifact.outbound?.allow.length ? { outbound: artifact.outbound } : {}),
+      // No stores is the same as no [kv]: left out too.
+      ...(artifact.kv?.stores.length ? { kv: artifact.kv } : {}),
+    },
     secrets: artifact.secrets,
   };
   await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');

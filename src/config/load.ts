@@ -4,9 +4,9 @@ import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { UserError } from '../util/errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
-import { variableProblem } from './names.js';
+import { storeNameProblem, variableProblem } from './names.js';
 import { WFN_TOML_SCHEMA } from './schema.js';
-import { DEFAULT_LIMITS, type Language, type OptimizeLevel, type ProjectConfig } from './types.js';
+import { DEFAULT_LIMITS, type FileMapping, type Language, type OptimizeLevel, type ProjectConfig } from './types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../runtime/outbound/abi.js';
 import { parseAllowEntry } from '../runtime/outbound/policy.js';
 
@@ -139,7 +139,9 @@ export function parseConfig(source: string, file: string): ProjectConfig {
   const errors: { path: string[]; message: string }[] = [];
   validate(raw, WFN_TOML_SCHEMA, [], errors);
   checkVariables(raw, errors);
+  const files = fileMappings(raw.files, errors);
   if (errors.length === 0) checkAllowList(raw, errors);
+  if (errors.length === 0) checkStores(raw, errors);
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const line = e.path.length ? locateKey(source, e.path.map((p) => p.replace(/\[\d+\]$/, ''))) : undefined;
@@ -167,8 +169,81 @@ export function parseConfig(source: string, file: string): ProjectConfig {
       memoryMiB: Number(limits.memory ?? DEFAULT_LIMITS.memoryMiB),
       timeoutMs: Number(limits.timeout ?? DEFAULT_LIMITS.timeoutMs),
     },
+    files,
     outbound: outboundSettings((raw.outbound ?? {}) as Record<string, unknown>),
+    kv: { stores: [...((((raw.kv ?? {}) as Record<string, unknown>).stores as string[] | undefined) ?? [])] },
   };
+}
+
+/** `[kv] stores` names are unique and usable as `env.<name>` in JavaScript (each is one store and one binding). */
+function checkStores(raw: Record<string, unknown>, errors: { path: string[]; message: string }[]): void {
+  const stores = ((raw.kv ?? {}) as Record<string, unknown>).stores as string[] | undefined;
+  const variables = [...Object.keys((raw.env ?? {}) as Record<string, unknown>), ...((raw.secrets ?? []) as string[])];
+  const seen = new Set<string>();
+  for (const [i, name] of (stores ?? []).entries()) {
+    const problem = seen.has(name) ? 'named twice: each store is named once' : storeNameProblem(name, variables);
+    if (problem) errors.push({ path: ['kv', `stores[${i}]`], message: `"kv.stores[${i}]" is ${JSON.stringify(name)}, ${problem}` });
+    seen.add(name);
+  }
+}
+
+/** Folders wfn writes or that are never a function's files: mapping them would bundle the build into itself. */
+const UNMAPPABLE = new Set(['dist', '.wfn', 'node_modules', '.git']);
+
+/**
+ * `[files]`: what the schema cannot say (it has no "string or table" check of its own):
+ * each key a normalized absolute path, each folder relative and inside the project.
+ */
+function fileMappings(value: unknown, errors: { path: string[]; message: string }[]): FileMapping[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return []; // the schema said so
+  const out: FileMapping[] = [];
+  for (const [mount, entry] of Object.entries(value)) {
+    const where = `"files.${mount}"`;
+    const fail = (message: string) => errors.push({ path: ['files', mount], message: `${where}: ${message}` });
+    const spec = typeof entry === 'string' ? { dir: entry } : entry;
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+      fail(`must be a folder ("public/") or a table { dir = "public/" }, not ${describe(entry)}`);
+      continue;
+    }
+    const known = ['dir', 'include', 'exclude'];
+    const unknown = Object.keys(spec).find((k) => !known.includes(k));
+    if (unknown) {
+      fail(`unknown key "${unknown}" (known keys: ${known.join(', ')})`);
+      continue;
+    }
+    const { dir, include = [], exclude = [] } = spec as { dir?: unknown; include?: unknown; exclude?: unknown };
+    if (!/^\/([^/\0]+(\/[^/\0]+)*)?$/.test(mount) || mount.split('/').some((p) => p === '.' || p === '..')) {
+      fail('the key is where the function sees the folder: "/" or an absolute path like "/templates" (no "." or ".." parts, no trailing "/")');
+      continue;
+    }
+    if (typeof dir !== 'string' || dir === '') {
+      fail('"dir" must be a project folder, e.g. "public/"');
+      continue;
+    }
+    const norm = path.posix.normalize(dir.replace(/\\/g, '/')).replace(/\/$/, '') || '.';
+    if (path.posix.isAbsolute(norm) || /^[A-Za-z]:/.test(norm) || norm === '..' || norm.startsWith('../')) {
+      fail(`the folder ${JSON.stringify(dir)} must be inside the project (a relative path without "..")`);
+      continue;
+    }
+    if (UNMAPPABLE.has(norm.split('/')[0])) {
+      fail(`the folder ${JSON.stringify(dir)} is one wfn writes or skips (${[...UNMAPPABLE].join(', ')}): put the files in another folder`);
+      continue;
+    }
+    const globs = (name: string, list: unknown): string[] | undefined => {
+      if (!Array.isArray(list) || list.some((g) => typeof g !== 'string' || g === '')) {
+        fail(`"${name}" must be an array of globs like "**/*.html"`);
+        return undefined;
+      }
+      return list as string[];
+    };
+    const inc = globs('include', include);
+    const exc = globs('exclude', exclude);
+    if (!inc || !exc) continue;
+    if (out.some((m) => m.mount === mount)) continue;
+    out.push({ mount, dir: norm, include: inc, exclude: exc });
+  }
+  return out;
 }
 
 /** Each `[outbound] allow` entry must be an origin the hosts can match (policy.ts). */

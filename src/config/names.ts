@@ -42,3 +42,14 @@ export function variableProblem(name: string, value: string): string | undefined
   if (LONE_SURROGATE.test(value)) return `${what} has an unpaired UTF-16 surrogate in its value, which UTF-8 cannot carry`;
   return undefined;
 }
+
+/**
+ * Undefined when `name` can be a key-value store name, else why not. A store is also the
+ * JavaScript binding `env.<name>`, so it must not be a name every object has, nor one of the
+ * function's variables (`env.<name>` would be both).
+ */
+export function storeNameProblem(name: string, variables: string[]): string | undefined {
+  if (OBJECT_KEYS.has(name)) return 'the name is reserved (every JavaScript object has a property of that name)';
+  if (variables.includes(name)) return 'it is also the name of a variable ([env] or secrets), and in JavaScript both would be env.' + name;
+  return undefined;
+}

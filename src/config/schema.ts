@@ -55,6 +55,37 @@ export const WFN_TOML_SCHEMA = {
         max_calls: { type: 'integer', minimum: 0, maximum: 10000, description: 'Calls per invocation (default 50).' },
       },
     },
+    kv: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Key-value stores (wfn_kv_v1): the stores the function may open; none when absent.',
+      properties: {
+        stores: {
+          type: 'array',
+          items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description: 'A store name: a letter or _, then up to 63 letters, digits or _ (in JavaScript it is the binding env.<name>).' },
+          description: 'Names of the stores the function may open (e.g. ["default"]); each is a store of the target (SQLite file, S3, DynamoDB table, Workers KV namespace, Fastly KV store).',
+        },
+      },
+    },
+    files: {
+      type: 'object',
+      description: 'Bundled files, read-only: each key is where the function sees a folder ("/", "/templates"), the value the project folder ("public/") or a table { dir, include, exclude } with globs. They travel inside the artifact.',
+      additionalProperties: {
+        oneOf: [
+          { type: 'string', description: 'A project folder, e.g. "public/".' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['dir'],
+            properties: {
+              dir: { type: 'string', description: 'A project folder, e.g. "public/".' },
+              include: { type: 'array', items: { type: 'string' }, description: 'Globs relative to dir: only matching files (default all).' },
+              exclude: { type: 'array', items: { type: 'string' }, description: 'Globs relative to dir: files left out (names starting with "." always are).' },
+            },
+          },
+        ],
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

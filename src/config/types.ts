@@ -1,6 +1,7 @@
 /** wfn.toml after parsing, validation and defaults: the languages, the optimize levels, the default limits. */
 import type { Limits } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvSettings } from '../runtime/kv/abi.js';
 
 /** The languages a wfn function can be written in (the `language` key of wfn.toml). */
 export const LANGUAGES = ['assemblyscript', 'rust', 'go', 'js'] as const;
@@ -33,8 +34,23 @@ export interface ProjectConfig {
   /** Names of secrets to read from the process environment at deploy/run time. */
   secrets: string[];
   limits: Limits;
+  /** `[files]`: project folders mapped, read-only, into the function's filesystem (empty: none). */
+  files: FileMapping[];
   /** `[outbound]`: the allow list (deny by default) and the limits of outbound calls. */
   outbound: OutboundSettings;
+  /** `[kv]`: the key-value stores the function may open (none by default). */
+  kv: KvSettings;
+}
+
+/** One `[files]` entry: `mount = dir`, or `mount = { dir, include, exclude }`. */
+export interface FileMapping {
+  /** Where the function sees it: "/" or "/a/b" (normalized, no trailing slash). */
+  mount: string;
+  /** Project-relative folder, "/"-separated, no trailing slash ("." for the project itself). */
+  dir: string;
+  /** Globs relative to dir (sources.ts globToRegExp); empty = every file. */
+  include: string[];
+  exclude: string[];
 }
 
 /** The runtime enforces the limits; wfn.toml only sets them. */

@@ -12,7 +12,9 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { wfnVersion } from '../util/paths.js';
 import { getToolchain } from '../toolchains/index.js';
+import { collectFiles, describeFiles, filesArchive, type CollectedFiles } from './files.js';
 import { listSources } from './sources.js';
+import { FILES_SECTION } from '../runtime/files.js';
 
 /** Name of the custom section where wfn records how a module was built. */
 export const WFN_SECTION = 'wfn.build';
@@ -43,6 +45,8 @@ export interface Manifest {
   sha256: string;
   size: number;
   sizes: { raw: number; snapshot?: number; optimized: number };
+  /** `[files]`: how many were bundled, their bytes, and the wfn.files section's size. */
+  files?: { count: number; bytes: number; archiveBytes: number };
   snapshot: { enabled: boolean; initFunc?: string; allowWasi?: boolean };
   optimize: { level: OptimizeLevel; tool: string };
   toolchain: { name: string; version: string };
@@ -76,8 +80,8 @@ export function artifactPaths(config: ProjectConfig): { artifact: string; manife
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
-/** Everything that decides the output: sources, wfn.toml, toolchain and wfn versions, flags. */
-async function cacheKey(config: ProjectConfig, toolchainVersion: string, globs: string[], options: BuildOptions): Promise<string> {
+/** Everything that decides the output: sources, wfn.toml, toolchain and wfn versions, flags, bundled files (content and mtime). */
+async function cacheKey(config: ProjectConfig, toolchainVersion: string, globs: string[], options: BuildOptions, files: CollectedFiles): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`wfn ${wfnVersion()}\0toolchain ${toolchainVersion}\0`);
   hash.update(`flags ${JSON.stringify({ optimize: options.optimize ?? null, snapshot: options.snapshot ?? null })}\0`);
@@ -86,6 +90,12 @@ async function cacheKey(config: ProjectConfig, toolchainVersion: string, globs: 
     hash.update(`\0${file}\0`);
     hash.update(await readFile(path.join(config.dir, file)));
   }
+  // The mtime is in the archive (it makes the templates' ETag), so it decides the output too.
+  for (const file of files.files) {
+    hash.update(`\0file ${file.path}\0${file.mtimeNs}\0`);
+    hash.update(await readFile(file.source));
+  }
+  for (const dir of files.dirs) hash.update(`\0dir ${dir}\0`);
   return hash.digest('hex');
 }
 
@@ -122,7 +132,8 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
   const paths = artifactPaths(config);
   const toolchain = await getToolchain(config.language);
   const toolchainVersion = await toolchain.version(config);
-  const key = await cacheKey(config, toolchainVersion, toolchain.sourceGlobs, options);
+  const files = await collectFiles(config);
+  const key = await cacheKey(config, toolchainVersion, toolchain.sourceGlobs, options, files);
   if (!options.force) {
     const hit = await cachedResult(paths, key, started);
     if (hit) return hit;
@@ -176,11 +187,23 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     steps.push({ name: 'optimize', ms: opt.ms, size: current.length, detail: tool });
   }
 
+  // The bundled files go in before the last check, so the smoke request can read them.
+  let filesBytes = 0;
+  let smokeRaw = rawModule;
+  if (config.files.length > 0) {
+    const archive = await filesArchive(files);
+    filesBytes = archive.length;
+    log(`bundling ${describeFiles(files)}`);
+    current = appendCustomSection(current, FILES_SECTION, archive);
+    // The compiled module it is compared with sees the same files.
+    if (!options.noSmoke) smokeRaw = await WebAssembly.compile(appendCustomSection(raw, FILES_SECTION, archive) as BufferSource);
+  }
+
   const validated = await timed(async () => {
     const module = await compileModule(current, 'optimized');
     if (!options.noSmoke) {
       const { smokeTest } = await import('./smoke.js');
-      await smokeTest(config, rawModule, module, log);
+      await smokeTest(config, smokeRaw, module, log);
     }
     return module;
   });
@@ -195,6 +218,7 @@ export async function buildProject(config: ProjectConfig, options: BuildOptions 
     artifact: path.relative(config.dir, paths.artifact),
     sha256: digest,
     size: current.length,
+    files: config.files.length > 0 ? { count: files.files.length, bytes: files.bytes, archiveBytes: filesBytes } : undefined,
     sizes: { raw: raw.length, snapshot: snapshotInfo.enabled ? (steps.find((s) => s.name === 'snapshot')?.size ?? raw.length) : undefined, optimized: current.length },
     snapshot: snapshotInfo,
     optimize: { level, tool },

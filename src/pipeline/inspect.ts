@@ -1,7 +1,8 @@
 /** `wfn inspect`: what a .wasm holds, and whether it follows the contract. Reads the binary only. */
-import { checkContract, usesOutbound } from '../runtime/contract.js';
+import { checkContract, usesKv, usesOutbound } from '../runtime/contract.js';
 import { WASM_PAGE } from '../runtime/module.js';
-import { definedMemories, listSections, readCustomSection, readName, Reader, readU32Leb, skipConstExprRest, WasmFormatError } from '../runtime/wasm-binary.js';
+import { componentWorld, proxyWorldProblems } from './component-world.js';
+import { coreModulesOf, definedMemories, isComponent, listSections, readCustomSection, readName, Reader, readU32Leb, skipConstExprRest, WasmFormatError } from '../runtime/wasm-binary.js';
 import { INIT_FUNC } from './snapshot.js';
 
 const SECTION_NAMES: Record<number, string> = {
@@ -25,6 +26,8 @@ export interface Inspection {
   contract: { conforms: boolean; problems: string[] };
   /** The module imports wfn_http_v1: it makes outbound HTTP calls (allowed by [outbound] in wfn.toml). */
   outbound: boolean;
+  /** The module imports wfn_kv_v1: it uses key-value stores (the ones named in [kv] stores of wfn.toml). */
+  kv: boolean;
   snapshot: { likely: boolean; initFunc?: string; evidence: string };
 }
 
@@ -119,7 +122,37 @@ export async function inspectWasm(bytes: Uint8Array): Promise<Inspection> {
     producers,
     contract: { conforms: problems.length === 0, problems },
     outbound: module ? usesOutbound(module) : false,
+    kv: module ? usesKv(module) : false,
     snapshot,
+  };
+}
+
+/** A component (`wfn deploy --target component` writes one): its world, and whether it is a wasi:http/proxy component. */
+export interface ComponentInspection {
+  kind: 'component';
+  size: number;
+  /** Core modules inside it. */
+  coreModules: number;
+  world: { imports: string[]; exports: string[] };
+  proxy: { conforms: boolean; problems: string[] };
+}
+
+export { isComponent };
+
+export async function inspectComponent(bytes: Uint8Array): Promise<ComponentInspection> {
+  let world;
+  try {
+    world = await componentWorld(bytes);
+  } catch (error) {
+    throw new WasmFormatError(`not a valid component: ${(error as Error).message}`);
+  }
+  const problems = proxyWorldProblems(world);
+  return {
+    kind: 'component',
+    size: bytes.length,
+    coreModules: coreModulesOf(bytes).length,
+    world: { imports: world.imports, exports: world.exports },
+    proxy: { conforms: problems.length === 0, problems },
   };
 }
 

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { assertFunctionName } from '../config/names.js';
 import { DEFAULT_LIMITS } from '../config/types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvSettings } from '../runtime/kv/abi.js';
 import type { BuildResult } from '../pipeline/build.js';
 import { compileFunction } from '../runtime/node/load.js';
 import type { Artifact } from '../target/types.js';
@@ -19,6 +20,8 @@ export interface ArtifactOverrides {
   route?: string;
   /** For a .wasm: its [outbound] (a project's comes from wfn.toml; none = no calls). */
   outbound?: OutboundSettings;
+  /** For a .wasm: its [kv] stores (a project's come from wfn.toml; none = every open is denied). */
+  kv?: KvSettings;
   log?(message: string): void;
   /** A module the target accepts as it is although it breaks the contract (e.g. one built for Fastly). */
   acceptsAsIs?(bytes: Uint8Array): boolean;
@@ -58,6 +61,7 @@ export async function buildArtifact(source: FunctionSource, overrides: ArtifactO
       secrets: config.secrets,
       limits: { memoryMiB: overrides.memoryMiB ?? config.limits.memoryMiB, timeoutMs: overrides.timeoutMs ?? config.limits.timeoutMs },
       outbound: config.outbound,
+      kv: config.kv,
       projectDir: source.dir,
     };
     return { artifact, route: config.route, build };
@@ -69,7 +73,7 @@ export async function buildArtifact(source: FunctionSource, overrides: ArtifactO
     if (!overrides.acceptsAsIs?.(bytes)) await compileFunction(bytes, source.path, { ...limits, fn: { route: '/', env: {} } });
   }
   const base = path.basename(source.path, '.wasm').toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63) || 'function';
-  return { artifact: { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits, outbound: overrides.outbound ?? DEFAULT_OUTBOUND }, route: overrides.route ?? '/' };
+  return { artifact: { name: overrides.name ?? base, wasmPath: source.path, env: overrides.env ?? {}, secrets: [], limits, outbound: overrides.outbound ?? DEFAULT_OUTBOUND, ...(overrides.kv ? { kv: overrides.kv } : {}) }, route: overrides.route ?? '/' };
 }
 
 export async function artifactFrom(source: FunctionSource, overrides: ArtifactOverrides = {}): Promise<Artifact> {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { missingSecretsMessage, secretValues } from '../config/secrets.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { projectKvDir } from '../runtime/node/kv-sqlite.js';
 import { checkPortFree } from '../http/listen.js';
 import { startDevHttpServer } from '../server/dev.js';
 import { mapBundleStack } from '../toolchains/javascript/stack.js';
@@ -58,7 +59,9 @@ export async function startDevServer(options: DevOptions): Promise<DevServer> {
         // Secrets are read like any variable; their values come from this shell.
         const secrets = secretValues(artifact.secrets, process.env);
         if (secrets.missing.length > 0) options.progress(`warning: ${missingSecretsMessage(secrets.missing)}`);
-        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound);
+        // Stores live in the project's .wfn/kv/ and survive restarts; a .wasm alone has none.
+        const kv = artifact.kv && artifact.projectDir ? { settings: artifact.kv, backend: { kind: 'sqlite' as const, dir: projectKvDir(artifact.projectDir) } } : undefined;
+        return server.load(artifact.wasmPath, artifact.limits, { route, env: { ...artifact.env, ...secrets.values } }, artifact.outbound, kv);
       },
       failed(error) {
         // A module that does not conform is refused up front (a UserError), not served as 500s.

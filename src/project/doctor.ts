@@ -2,8 +2,25 @@
 import { LANGUAGES } from '../config/types.js';
 import { getToolchain } from '../toolchains/index.js';
 import type { ToolStatus } from '../toolchains/types.js';
-import { versionOf } from '../util/exec.js';
+import os from 'node:os';
+import path from 'node:path';
+import { findAllOnPath, isExecutable, versionOf } from '../util/exec.js';
 import { npmBin } from '../util/paths.js';
+
+/** How a user gets moto_server (Python; neither Debian nor npm carries it). */
+export const MOTO_FIX = "pip install 'moto[server]'";
+
+/**
+ * moto_server (a local AWS: Lambda, IAM, S3), used to rehearse `wfn deploy --target lambda`
+ * and the S3 store without an account, and by wfn's own tests: on PATH, else in pyenv's shims
+ * (pip under pyenv installs there, and non-interactive shells often lack them on PATH).
+ */
+export function findMotoServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const onPath = findAllOnPath('moto_server', env.PATH ?? '')[0];
+  if (onPath) return onPath;
+  const shims = path.join(env.PYENV_ROOT || path.join(env.HOME || os.homedir(), '.pyenv'), 'shims', 'moto_server');
+  return isExecutable(shims) ? shims : undefined;
+}
 
 export interface DoctorSection {
   /** "assemblyscript", "rust", ..., or "tools" for the pipeline and targets. */
@@ -43,5 +60,12 @@ export async function runDoctor(): Promise<DoctorSection[]> {
   ];
   // wizer --help prints usage, not a version: report the pinned package version instead.
   sections.push({ name: 'tools', tools, ok: tools.every((t) => t.usable || t.optional) });
+  // Optional: nothing wfn builds or runs needs it, so it never makes the report fail.
+  const moto = findMotoServer();
+  sections.push({
+    name: 'optional',
+    tools: [{ name: 'moto_server (local AWS: rehearse lambda deploys, the S3 store)', found: !!moto, usable: !!moto, path: moto, fix: moto ? undefined : MOTO_FIX }],
+    ok: true,
+  });
   return sections;
 }

@@ -8,6 +8,8 @@ import { loadFunction } from '../runtime/node/load.js';
 import { WorkerPool } from '../runtime/node/pool.js';
 import type { HttpRequest, InvokeResult } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import { projectKvDir } from '../runtime/node/kv-sqlite.js';
+import type { KvHosting } from '../runtime/node/pool.js';
 import { UserError } from '../util/errors.js';
 import { mapBundleStack } from '../toolchains/javascript/stack.js';
 import { resolveFunctionSource } from './resolve.js';
@@ -55,6 +57,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
   let route = '/';
   let limits = DEFAULT_LIMITS;
   let outbound: OutboundSettings | undefined;
+  let kv: KvHosting | undefined;
   if (source.kind === 'project') {
     const config = await loadConfig(source.dir);
     const { buildProject } = await import('../pipeline/build.js');
@@ -67,6 +70,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     route = config.route;
     limits = config.limits;
     outbound = config.outbound;
+    kv = { settings: config.kv, backend: { kind: 'sqlite', dir: projectKvDir(source.dir) } };
   } else {
     wasmPath = source.path;
   }
@@ -75,6 +79,7 @@ export async function runOnce(options: RunOnceOptions): Promise<InvokeResult> {
     timeoutMs: options.timeoutMs ?? limits.timeoutMs,
     fn: { route, env },
     outbound,
+    kv,
   });
   const headers = options.headers.map(parseHeader);
   const body = await requestBody(options.data);

@@ -192,6 +192,8 @@ export function parseCgiResponse(stdout: Uint8Array): HttpResponse {
       const match = /^(\d{3})(?:\s.*)?$/.exec(value);
       const code = match ? Number(match[1]) : NaN;
       if (!(code >= 100 && code <= 999)) throw new CgiParseError(`invalid Status header ${JSON.stringify(value)} (expected e.g. "404 Not Found")`);
+      // Two statuses is an ambiguous answer: no silent pick of one (the function's bug, a 502).
+      if (status !== undefined) throw new CgiParseError(`more than one Status header (${status}, then ${code})`);
       status = code;
       continue;
     }

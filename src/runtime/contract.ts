@@ -1,35 +1,53 @@
 /**
  * The function contract's structural rules (docs/contract.md): a WASI preview1 command
  * module exports `_start` and `memory`, and imports only wasi_snapshot_preview1 functions
- * and, for outbound HTTP, the functions of wfn_http_v1 with their exact signatures.
+ * and wfn's own APIs with their exact signatures: outbound HTTP (wfn_http_v1) and key-value
+ * (wfn_kv_v1).
  */
 import { POOLED_MEMORY } from './module.js';
+import { KV_FUNCTIONS, KV_MODULE } from './kv/abi.js';
 import { OUTBOUND_FUNCTIONS, OUTBOUND_MODULE } from './outbound/abi.js';
 import { formatFuncType, readImports } from './wasm-imports.js';
 import { PREVIEW1_FUNCTIONS } from './wasi.js';
 
 const PREVIEW1 = new Set<string>(PREVIEW1_FUNCTIONS);
 
+/** wfn's own import modules: each function's arity (all i32 parameters, one i32 result). */
+const WFN_APIS: Record<string, { functions: Record<string, number>; what: string }> = {
+  [OUTBOUND_MODULE]: { functions: OUTBOUND_FUNCTIONS, what: 'outbound HTTP' },
+  [KV_MODULE]: { functions: KV_FUNCTIONS, what: 'key-value' },
+};
+
 export interface ContractOptions {
   /** The module is the host's rewrite whose memory is imported as wfn.memory (that import is the host's). */
   pooledMemory?: boolean;
   /**
    * The module's bytes: WebAssembly.Module has no type reflection here, so the signatures of
-   * wfn_http_v1 imports are read from them. A module importing wfn_http_v1 without them fails.
+   * wfn_http_v1 and wfn_kv_v1 imports are read from them. A module importing either without them fails.
    */
   bytes?: Uint8Array;
 }
 
-const importsOutbound = new WeakMap<WebAssembly.Module, boolean>();
+const importedModules = new WeakMap<WebAssembly.Module, Set<string>>();
 
-/** True when the module imports the outbound HTTP API (hosts bind it; wfn inspect reports it). Looked up once per module. */
-export function usesOutbound(module: WebAssembly.Module): boolean {
-  let uses = importsOutbound.get(module);
-  if (uses === undefined) {
-    uses = WebAssembly.Module.imports(module).some((imp) => imp.module === OUTBOUND_MODULE);
-    importsOutbound.set(module, uses);
+/** The import modules a module names, looked up once per module. */
+function importModules(module: WebAssembly.Module): Set<string> {
+  let names = importedModules.get(module);
+  if (names === undefined) {
+    names = new Set(WebAssembly.Module.imports(module).map((imp) => imp.module));
+    importedModules.set(module, names);
   }
-  return uses;
+  return names;
+}
+
+/** True when the module imports the outbound HTTP API (hosts bind it; wfn inspect reports it). */
+export function usesOutbound(module: WebAssembly.Module): boolean {
+  return importModules(module).has(OUTBOUND_MODULE);
+}
+
+/** True when the module imports the key-value API (hosts bind it; wfn inspect reports it). */
+export function usesKv(module: WebAssembly.Module): boolean {
+  return importModules(module).has(KV_MODULE);
 }
 
 /** Returns one sentence per violation; empty when the module conforms. */
@@ -39,20 +57,20 @@ export function checkContract(module: WebAssembly.Module, options: ContractOptio
   for (const imp of imports) {
     if (options.pooledMemory && imp.module === POOLED_MEMORY.module && imp.name === POOLED_MEMORY.name && imp.kind === 'memory') continue;
     const name = `${imp.module}.${imp.name}`;
-    if (imp.module === OUTBOUND_MODULE) {
-      if (!(imp.name in OUTBOUND_FUNCTIONS)) problems.push(`import "${name}" is not a function of ${OUTBOUND_MODULE} (it has ${Object.keys(OUTBOUND_FUNCTIONS).join(', ')})`);
-      else if (imp.kind !== 'function') problems.push(`import "${name}" is a ${imp.kind}, but ${OUTBOUND_MODULE} provides only functions`);
+    const api = Object.hasOwn(WFN_APIS, imp.module) ? WFN_APIS[imp.module] : undefined;
+    if (api) {
+      if (!Object.hasOwn(api.functions, imp.name)) problems.push(`import "${name}" is not a function of ${imp.module} (it has ${Object.keys(api.functions).join(', ')})`);
+      else if (imp.kind !== 'function') problems.push(`import "${name}" is a ${imp.kind}, but ${imp.module} provides only functions`);
     } else if (imp.module !== 'wasi_snapshot_preview1') {
-      problems.push(`import "${name}" is not allowed: a function may import only from wasi_snapshot_preview1 (and ${OUTBOUND_MODULE} for outbound HTTP)`);
+      problems.push(`import "${name}" is not allowed: a function may import only from wasi_snapshot_preview1 (and ${OUTBOUND_MODULE} for outbound HTTP, ${KV_MODULE} for key-value)`);
     } else if (imp.kind !== 'function') {
       problems.push(`import "${name}" is a ${imp.kind}, but wasi_snapshot_preview1 provides only functions`);
     } else if (!PREVIEW1.has(imp.name)) {
       problems.push(`import "${name}" is not a WASI preview1 function`);
     }
   }
-  if (imports.some((imp) => imp.module === OUTBOUND_MODULE && imp.kind === 'function' && imp.name in OUTBOUND_FUNCTIONS)) {
-    problems.push(...outboundSignatureProblems(options.bytes));
-  }
+  const apis = new Set(imports.filter((imp) => imp.kind === 'function' && Object.hasOwn(WFN_APIS, imp.module) && Object.hasOwn(WFN_APIS[imp.module].functions, imp.name)).map((imp) => imp.module));
+  if (apis.size > 0) problems.push(...apiSignatureProblems(apis, options.bytes));
   const exports = WebAssembly.Module.exports(module);
   const start = exports.find((e) => e.name === '_start');
   const memory = exports.find((e) => e.name === 'memory');
@@ -63,18 +81,19 @@ export function checkContract(module: WebAssembly.Module, options: ContractOptio
   return problems;
 }
 
-function outboundSignatureProblems(bytes: Uint8Array | undefined): string[] {
-  if (!bytes) return [`the signatures of the ${OUTBOUND_MODULE} imports could not be checked (no module bytes given)`];
+function apiSignatureProblems(apis: Set<string>, bytes: Uint8Array | undefined): string[] {
+  if (!bytes) return [...apis].map((api) => `the signatures of the ${api} imports could not be checked (no module bytes given)`);
   const problems: string[] = [];
   for (const imp of readImports(bytes)) {
-    if (imp.module !== OUTBOUND_MODULE || imp.kind !== 'function') continue;
-    const arity = OUTBOUND_FUNCTIONS[imp.name as keyof typeof OUTBOUND_FUNCTIONS];
-    if (arity === undefined) continue;
+    if (!apis.has(imp.module) || imp.kind !== 'function') continue;
+    const functions = WFN_APIS[imp.module].functions;
+    if (!Object.hasOwn(functions, imp.name)) continue;
+    const arity = functions[imp.name];
     const type = imp.type;
     const ok = type && type.params.length === arity && type.params.every((p) => p === 'i32') && type.results.length === 1 && type.results[0] === 'i32';
     if (!ok) {
       const expected = `(${Array(arity).fill('i32').join(', ')}) -> (i32)`;
-      problems.push(`import "${OUTBOUND_MODULE}.${imp.name}" has the signature ${formatFuncType(type)}, but the API defines ${expected}`);
+      problems.push(`import "${imp.module}.${imp.name}" has the signature ${formatFuncType(type)}, but the API defines ${expected}`);
     }
   }
   return problems;

@@ -5,11 +5,14 @@
  * wasm on the thread that runs it).
  */
 import { buildCgiEnvironment, CgiParseError, CgiRequestError, errorResponse, parseCgiResponse, type CgiInvocation } from './cgi.js';
-import { usesOutbound } from './contract.js';
+import { usesKv, usesOutbound } from './contract.js';
+import { DEFAULT_KV, KV_ERROR, KV_MODULE, type KvRequest, type KvResult, type KvSettings } from './kv/abi.js';
+import { KvHost, KV_SUSPENDING } from './kv/imports.js';
 import { DEFAULT_OUTBOUND, OUTBOUND_ERROR, type OutboundRequest, type OutboundResult, type OutboundSettings } from './outbound/abi.js';
 import { OutboundHost } from './outbound/imports.js';
 import { policyFor } from './outbound/policy.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
+import { filesOf } from './files.js';
 import { WasiExit, WasiHost } from './wasi.js';
 
 /** How this host makes the outbound calls of a function that imports wfn_http_v1. */
@@ -21,6 +24,14 @@ export interface OutboundBinding {
    * WebAssembly.Suspending import and `_start` runs through WebAssembly.promising, so the
    * wasm stack is suspended while the host awaits the call.
    */
+  suspending?: boolean;
+}
+
+/** How this host reaches the key-value stores of a function that imports wfn_kv_v1. */
+export interface KvBinding {
+  settings: KvSettings;
+  perform(request: KvRequest): KvResult | Promise<KvResult>;
+  /** `perform` returns promises under JSPI (workerd): get, set, delete and list become WebAssembly.Suspending imports. */
   suspending?: boolean;
 }
 
@@ -44,11 +55,18 @@ export interface RunInput {
   stdin: Uint8Array;
   /** Absent: a function that imports wfn_http_v1 still runs, and each call fails (FAILED). */
   outbound?: OutboundBinding;
+  /** Absent: a function that imports wfn_kv_v1 still runs; `open` is DENIED (no stores). */
+  kv?: KvBinding;
 }
 
 const UNAVAILABLE: OutboundBinding = {
   settings: DEFAULT_OUTBOUND,
   perform: () => ({ error: { code: OUTBOUND_ERROR.FAILED, message: 'outbound HTTP is not available on this host' } }),
+};
+
+const NO_KV: KvBinding = {
+  settings: DEFAULT_KV,
+  perform: () => ({ error: { code: KV_ERROR.UNAVAILABLE, message: 'key-value stores are not available on this host' } }),
 };
 
 /** Limits of a module whose memory was turned into the `wfn.memory` import (module.ts importMemory). */
@@ -100,7 +118,7 @@ const now = () => performance.now();
 
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
 export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
-  const host = new WasiHost(input);
+  const host = new WasiHost({ ...input, files: filesOf(module) });
   const t0 = now();
   const imports: WebAssembly.Imports = { ...host.imports };
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
@@ -119,12 +137,25 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
     suspending = binding.suspending === true;
     imports.wfn_http_v1 = suspending ? { ...api.wfn_http_v1, send: new (jspi().Suspending)(api.wfn_http_v1.send) } : api.wfn_http_v1;
   }
+  let kv: KvHost | undefined;
+  if (usesKv(module)) {
+    const binding = input.kv ?? NO_KV;
+    kv = new KvHost({ settings: binding.settings, perform: binding.perform, log: (line) => host.appendStderr(`${line}\n`) });
+    const api = kv.imports[KV_MODULE];
+    if (binding.suspending) {
+      suspending = true;
+      const wrapped: Record<string, unknown> = { ...api };
+      for (const name of KV_SUSPENDING) wrapped[name] = new (jspi().Suspending)(api[name]);
+      imports[KV_MODULE] = wrapped as WebAssembly.ModuleImports;
+    } else imports[KV_MODULE] = api;
+  }
   // Synchronous: the module is compiled already, and a dedicated thread gains nothing from a promise.
   const instance = new WebAssembly.Instance(module, imports);
   const t1 = now();
   const memory = instance.exports.memory as WebAssembly.Memory;
   host.bind(memory);
   outbound?.bind(memory);
+  kv?.bind(memory);
   let exitCode: number | null = 0;
   let trap: string | undefined;
   try {
@@ -140,6 +171,7 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   }
   const t2 = now();
   outbound?.close();
+  kv?.close();
   const memoryBytes = memory.buffer.byteLength;
   if (lent && pooled) releaseMemory(module, pooled, lent);
   return {
@@ -161,6 +193,17 @@ export interface InvokeOptions {
   pooledMemory?: PooledMemoryLimits;
   /** How outbound calls are made (functions that import wfn_http_v1). */
   outbound?: OutboundBinding;
+  /** How the key-value stores are reached (functions that import wfn_kv_v1). */
+  kv?: KvBinding;
+}
+
+/**
+ * True when a trap followed a (nearly) full memory: memory.grow failing at the cap makes
+ * allocators abort. wasm gives no hook on memory.grow, so "near" is within an eighth of the
+ * cap (a guest growing in big steps stops that far below it). Every target classifies with this.
+ */
+export function nearMemoryCap(memoryBytes: number, capBytes: number): boolean {
+  return memoryBytes >= capBytes - Math.max(capBytes / 8, 2 * 65536);
 }
 
 /** Classifies a finished run into the HTTP response the contract prescribes. */
@@ -175,9 +218,7 @@ export function responseFromRun(run: RunResult, options: InvokeOptions = {}): In
   });
   if (run.trap !== undefined) {
     const cap = options.memoryCapBytes;
-    // memory.grow failing at the cap makes allocators abort: the trap follows a (nearly) full
-    // memory. wasm gives no hook on memory.grow, so "near" is within an eighth of the cap.
-    if (cap && run.memoryBytes >= cap - Math.max(cap / 8, 2 * 65536)) {
+    if (cap && nearMemoryCap(run.memoryBytes, cap)) {
       return fail(500, 'memory', `memory limit reached (${Math.round(cap / 1048576)} MiB), then: ${run.trap}`);
     }
     return fail(500, 'trap', `the function trapped: ${run.trap}`);
@@ -206,6 +247,6 @@ export async function invokeHttp(
     return { response: errorResponse(400), stderr: new Uint8Array(0), outcome: 'bad-request', reason: error.message, timings: { instantiateUs: 0, runUs: 0 } };
   }
   const { env, args } = cgi;
-  const run = await runModule(module, { env, args, stdin: req.body, outbound: options.outbound }, options.pooledMemory);
+  const run = await runModule(module, { env, args, stdin: req.body, outbound: options.outbound, kv: options.kv }, options.pooledMemory);
   return responseFromRun(run, options);
 }

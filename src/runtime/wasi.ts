@@ -1,19 +1,27 @@
 /**
  * A WASI preview1 host in pure TypeScript, entirely in memory: stdin/stdout/stderr
- * buffers, environment, args, clocks, random, proc_exit. No filesystem: there are no
- * preopened directories, so every path call fails with EBADF.
+ * buffers, environment, args, clocks, random, proc_exit. The filesystem is the function's
+ * bundled files, read-only (wasi-fs.ts over files.ts), when it has any; otherwise there are no
+ * preopened directories and every path call fails with EBADF. No sockets
+ * (ENOTSOCK on stdio, EBADF elsewhere). WebAssembly/wasi-testsuite's programs that need no
+ * filesystem pass (test/runtime/wasi-testsuite.test.ts).
  *
  * Platform-neutral on purpose (no node:* imports): esbuild bundles this very file into
  * the Cloudflare Worker and the Lambda handler. Not node:wasi: it caches the memory's
  * backing store and breaks after memory.grow (docs/architecture.md, src/runtime/).
  */
 
+import type { FileTree } from './files.js';
+import { ReadOnlyFs } from './wasi-fs.js';
+
 export const ERRNO = {
   SUCCESS: 0,
   BADF: 8,
+  FAULT: 21,
   FBIG: 22,
   INVAL: 28,
   NOSYS: 52,
+  NOTSOCK: 57,
   SPIPE: 70,
 } as const;
 
@@ -43,6 +51,8 @@ export interface WasiOptions {
   stdin: Uint8Array;
   /** Upper bound for stdout (and separately stderr); writes past it fail with EFBIG. */
   maxOutputBytes?: number;
+  /** The bundled files (files.ts filesOf), preopened read-only from fd 3 on. */
+  files?: FileTree;
 }
 
 const FILETYPE_CHARACTER_DEVICE = 2;
@@ -115,7 +125,23 @@ export class WasiHost {
     this.maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
     this.argv = encodeStrings(options.args);
     this.environ = encodeStrings(options.env.map(([k, v]) => `${k}=${v}`));
-    this.imports = { wasi_snapshot_preview1: this.buildImports() };
+    const imports = this.buildImports();
+    if (options.files) this.mountFiles(imports, options.files);
+    this.imports = { wasi_snapshot_preview1: imports };
+  }
+
+  /**
+   * Routes the descriptor calls of the files' descriptors to the filesystem: the stdio
+   * answers stay the host's, every other preview1 call that takes a path or a descriptor
+   * goes to the filesystem (which answers EBADF for a descriptor it does not hold).
+   */
+  private mountFiles(imports: Record<string, (...args: never[]) => unknown>, files: FileTree): void {
+    const fs = new ReadOnlyFs(files, { view: () => this.view(), bytes: () => this.bytes() });
+    const shared = new Set(['fd_write', 'fd_read', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_filestat_get', 'fd_close', 'fd_sync', 'fd_datasync', 'fd_seek', 'fd_tell']);
+    for (const [name, fn] of Object.entries(fs.imports())) {
+      const own = imports[name] as (...args: any[]) => unknown;
+      imports[name] = (shared.has(name) ? (fd: number, ...rest: unknown[]) => (fs.has(fd) ? fn(fd, ...rest) : own(fd, ...rest)) : fn) as (...args: never[]) => unknown;
+    }
   }
 
   bind(memory: WebAssembly.Memory): void {
@@ -152,8 +178,10 @@ export class WasiHost {
     return ERRNO.SUCCESS;
   }
 
-  private iovecs(iovs: number, count: number): { ptr: number; len: number }[] {
+  /** The iovec array, or undefined when it lies past the end of memory (EFAULT). */
+  private iovecs(iovs: number, count: number): { ptr: number; len: number }[] | undefined {
     const view = this.view();
+    if (iovs + count * 8 > view.byteLength) return undefined;
     const list = [];
     for (let i = 0; i < count; i++) {
       list.push({ ptr: view.getUint32(iovs + i * 8, true), len: view.getUint32(iovs + i * 8 + 4, true) });
@@ -207,8 +235,12 @@ export class WasiHost {
         const sink = fd === 1 ? this.out : fd === 2 ? this.err : undefined;
         if (!sink) return ERRNO.BADF;
         const mem = this.bytes();
+        const list = this.iovecs(iovs, iovsLen);
+        if (!list) return ERRNO.FAULT;
         let written = 0;
-        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+        for (const { ptr, len } of list) {
+          // A buffer past the end of memory: EFAULT, not a silently shorter write.
+          if (ptr + len > mem.length) return ERRNO.FAULT;
           if (sink.length + len > this.maxOutput) return ERRNO.FBIG;
           sink.push(mem.subarray(ptr, ptr + len));
           written += len;
@@ -219,8 +251,11 @@ export class WasiHost {
       fd_read: (fd: number, iovs: number, iovsLen: number, nreadPtr: number) => {
         if (fd !== 0) return ERRNO.BADF;
         const mem = this.bytes();
+        const list = this.iovecs(iovs, iovsLen);
+        if (!list) return ERRNO.FAULT;
         let read = 0;
-        for (const { ptr, len } of this.iovecs(iovs, iovsLen)) {
+        for (const { ptr, len } of list) {
+          if (ptr + len > mem.length) return ERRNO.FAULT;
           const chunk = this.stdin.subarray(this.stdinOffset, this.stdinOffset + len);
           mem.set(chunk, ptr);
           this.stdinOffset += chunk.length;
@@ -256,6 +291,11 @@ export class WasiHost {
       fd_prestat_get: badf,
       fd_prestat_dir_name: badf,
       fd_readdir: badf,
+      // No sockets: stdio is not one (ENOTSOCK), any other descriptor does not exist (EBADF).
+      sock_accept: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_recv: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_send: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
+      sock_shutdown: (fd: number) => (isStdio(fd) ? ERRNO.NOTSOCK : ERRNO.BADF),
       sched_yield: () => ERRNO.SUCCESS,
       poll_oneoff: (subs: number, events: number, count: number, neventsPtr: number) =>
         this.pollOneoff(subs, events, count, neventsPtr),
@@ -282,6 +322,15 @@ export class WasiHost {
       const tag = view.getUint8(sub + 8);
       if (tag === 0) {
         const clockId = view.getUint32(sub + 16, true);
+        if (clockId > 3) {
+          // An unknown clock: its event reports EINVAL at once (no sleep on a clock that does not exist).
+          const ev = events + fired * 32;
+          view.setBigUint64(ev, userdata, true);
+          view.setUint16(ev + 8, ERRNO.INVAL, true);
+          view.setUint8(ev + 10, tag);
+          fired++;
+          continue;
+        }
         let timeout = view.getBigUint64(sub + 24, true);
         const absolute = (view.getUint16(sub + 40, true) & 1) === 1;
         if (absolute) timeout = timeout > clockNanos(clockId) ? timeout - clockNanos(clockId) : 0n;

@@ -12,6 +12,7 @@ import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer,
 import { cgiRequestProblem, errorResponse } from '../runtime/cgi.js';
 import { loadFunction } from '../runtime/node/load.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvHosting } from '../runtime/node/pool.js';
 import { WorkerPool, type LoadedFunction } from '../runtime/node/pool.js';
 import type { FunctionContext, HttpResponse, Limits } from '../runtime/types.js';
 
@@ -27,7 +28,7 @@ export interface DevServerOptions {
 export interface DevHttpServer {
   url: string;
   /** Loads the .wasm and serves it from now on; in-flight requests keep the module they started with. */
-  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings): Promise<void>;
+  load(wasmPath: string, limits: Limits, fn: FunctionContext, outbound?: OutboundSettings, kv?: KvHosting): Promise<void>;
   /**
    * A build failed: the last good build (if any) stays in service; without one, every request
    * is answered with this error until the next load. Returns the build still served.
@@ -116,8 +117,8 @@ export async function startDevHttpServer(options: DevServerOptions): Promise<Dev
 
   return {
     url,
-    async load(wasmPath, limits, fn, outbound) {
-      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound });
+    async load(wasmPath, limits, fn, outbound, kv) {
+      const loaded = await loadFunction(wasmPath, { ...limits, fn, outbound, kv });
       const previous = 'fn' in state ? state.fn : undefined;
       state = { fn: loaded, served: { wasmPath, loadedAt: new Date() } }; // atomic swap: in-flight requests keep the module they started with
       if (previous && previous.key !== loaded.key) pool.forget(previous.key);

@@ -4,6 +4,7 @@
  */
 import type { Limits } from '../runtime/types.js';
 import type { OutboundSettings } from '../runtime/outbound/abi.js';
+import type { KvSettings } from '../runtime/kv/abi.js';
 
 /** What every target starts from: the one contract module `wfn build` produced. */
 export interface Artifact {
@@ -18,6 +19,8 @@ export interface Artifact {
   limits: Limits;
   /** `[outbound]` of wfn.toml: who the function may call (deny by default) and the call limits. Every host enforces it. */
   outbound: OutboundSettings;
+  /** `[kv]` of wfn.toml: the key-value stores the function may open (absent: none). Each target binds its own store to each name. */
+  kv?: KvSettings;
   /** Project folder, when the artifact comes from a project (bundles go to <projectDir>/.wfn/targets/<target>/). */
   projectDir?: string;
 }

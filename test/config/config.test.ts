@@ -41,6 +41,20 @@ describe('wfn.toml', () => {
     expect(config.outbound).toEqual({ allow: ['https://api.example.com', 'http://127.0.0.1:*'], timeoutMs: 500, maxResponseBytes: 1024, maxCalls: 3 });
   });
 
+  it('[kv]: no stores by default; names are read as written', () => {
+    expect(parseConfig('name = "a"\nlanguage = "go"\n', FILE).kv).toEqual({ stores: [] });
+    expect(parseConfig('name = "a"\nlanguage = "go"\n[kv]\nstores = ["default", "Sessions_2"]\n', FILE).kv).toEqual({ stores: ['default', 'Sessions_2'] });
+  });
+
+  it('[kv]: a bad or repeated store name names the line and says why', () => {
+    expect(errorOf('name = "a"\nlanguage = "go"\n\n[kv]\nstores = ["default", "my-store"]\n')).toMatch(/^wfn\.toml:5: "kv.stores\[1\]" is the string "my-store": A store name/);
+    expect(errorOf('name = "a"\nlanguage = "go"\n[kv]\nstores = ["a", "a"]\n')).toBe('wfn.toml:4: "kv.stores[1]" is "a", named twice: each store is named once');
+    expect(errorOf('name = "a"\nlanguage = "go"\n[kv]\nstores = ["constructor"]\n')).toMatch(/"kv.stores\[0\]" is "constructor", the name is reserved/);
+    expect(errorOf('name = "a"\nlanguage = "go"\nsecrets = ["TOKEN"]\n[env]\nX = "1"\n[kv]\nstores = ["X", "TOKEN"]\n')).toBe('wfn.toml:7: "kv.stores[0]" is "X", it is also the name of a variable ([env] or secrets), and in JavaScript both would be env.X\nwfn.toml:7: "kv.stores[1]" is "TOKEN", it is also the name of a variable ([env] or secrets), and in JavaScript both would be env.TOKEN');
+    expect(errorOf('name = "a"\nlanguage = "go"\n[kv]\nstore = ["a"]\n')).toMatch(/^wfn\.toml:4: unknown key "store" in \[kv\]\. Did you mean "stores"\?/);
+    expect(errorOf(`name = "a"\nlanguage = "go"\n[kv]\nstores = ["${'x'.repeat(65)}"]\n`)).toMatch(/kv.stores\[0\]/);
+  });
+
   it('[outbound]: a bad allow entry or limit names the line and says why', () => {
     const message = errorOf('name = "a"\nlanguage = "go"\n\n[outbound]\nallow = ["https://ok.example", "api.example.com/v1"]\n');
     expect(message).toBe('wfn.toml:5: "outbound.allow[1]" is "api.example.com/v1": it must look like "https://api.example.com" (scheme://host[:port])');
@@ -94,16 +108,18 @@ describe('wfn.toml', () => {
   it('every template wfn.toml is valid', async () => {
     const { readdirSync, existsSync } = await import('node:fs');
     const root = path.join(__dirname, '..', '..', 'templates');
-    let count = 0;
+    const checked: string[] = [];
     for (const lang of readdirSync(root)) {
       for (const template of readdirSync(path.join(root, lang))) {
         const file = path.join(root, lang, template, 'wfn.toml');
         if (!existsSync(file)) continue;
         const source = (await readFile(file, 'utf8')).replace(/\{\{name\}\}/g, 'demo');
         expect(parseConfig(source, file).language).toBe(lang);
-        count++;
+        checked.push(`${lang}/${template}`);
       }
     }
-    expect(count).toBeGreaterThanOrEqual(2);
+    // Every language's every template (a template without wfn.toml would be missed silently).
+    const templates = ['fib', 'http', 'init', 'proxy'];
+    expect(checked.sort()).toEqual(['assemblyscript', 'go', 'js', 'rust'].flatMap((l) => templates.map((t) => `${l}/${t}`)));
   });
 });

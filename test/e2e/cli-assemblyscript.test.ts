@@ -8,6 +8,7 @@ import { request } from '../helpers/http.js';
 import { wfn, wfnBackground } from '../helpers/cli.js';
 import { wat2wasm } from '../helpers/wat.js';
 import { BAD_IMPORT_WAT } from '../fixtures/contract.js';
+import { findMotoServer } from '../../src/project/doctor.js';
 
 let work: string;
 let project: string;
@@ -114,7 +115,12 @@ describe('wfn with an AssemblyScript function', () => {
     const r = await wfn(['doctor', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report.sections.map((s: { name: string }) => s.name)).toEqual(['assemblyscript', 'rust', 'go', 'js', 'tools']);
+    expect(report.sections.map((s: { name: string }) => s.name)).toEqual(['assemblyscript', 'rust', 'go', 'js', 'tools', 'optional']);
+    // moto_server: found where the Lambda and S3 tests find it (findMotoServer), or the pip command.
+    const moto = report.sections[5].tools[0];
+    expect(moto.name).toMatch(/^moto_server/);
+    expect(moto.usable ? moto.path : moto.fix).toBe(findMotoServer() ?? "pip install 'moto[server]'");
+    expect(report.sections[5].ok).toBe(true);
     const as = report.sections[0];
     expect(as.ok).toBe(true);
     for (const section of report.sections) {

@@ -24,7 +24,7 @@ export async function buildJsFixture(file: string): Promise<BuiltFixture> {
   copyFileSync(join(JS_FIXTURES, file), join(root, 'src', 'index.js'));
   const name = file.replace(/\.js$/, '');
   const config: ProjectConfig = {
-    file: join(root, 'wfn.toml'), dir: root, name, language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND,
+    file: join(root, 'wfn.toml'), dir: root, name, language: 'js', route: '/', build: { optimize: 'O3' }, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, kv: { stores: [] }, files: [],
   };
   const workDir = join(root, '.wfn', 'build');
   mkdirSync(workDir, { recursive: true });

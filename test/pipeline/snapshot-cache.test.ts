@@ -166,7 +166,7 @@ describe('wfn inspect on hidden corners', () => {
   it('imports outside WASI are named', async () => {
     const info = await inspectWasm(await wat2wasm('(module (import "env" "now" (func)) (import "wasi_snapshot_preview1" "not_a_call" (func)) (memory (export "memory") 1) (func (export "_start")))'));
     expect(info.contract.problems).toEqual([
-      'import "env.now" is not allowed: a function may import only from wasi_snapshot_preview1 (and wfn_http_v1 for outbound HTTP)',
+      'import "env.now" is not allowed: a function may import only from wasi_snapshot_preview1 (and wfn_http_v1 for outbound HTTP, wfn_kv_v1 for key-value)',
       'import "wasi_snapshot_preview1.not_a_call" is not a WASI preview1 function',
     ]);
     expect(info.imports.map((i) => `${i.module}.${i.name}`)).toEqual(['env.now', 'wasi_snapshot_preview1.not_a_call']);

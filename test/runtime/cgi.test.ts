@@ -50,9 +50,28 @@ describe('CGI -> response', () => {
     expect(parseCgiResponse(enc('Status: 201\nLocation: /x\n\n')).status).toBe(201);
   });
 
-  it('drops framing headers the host owns', () => {
-    const r = parseCgiResponse(enc('Content-Type: text/plain\nContent-Length: 999\nTransfer-Encoding: chunked\n\nhi'));
-    expect(r.headers).toEqual([['content-type', 'text/plain']]);
+  it('drops every framing and connection header the host owns (any case), keeps the rest in order', () => {
+    const r = parseCgiResponse(enc('Content-Type: text/plain\nContent-Length: 999\nX-A: 1\nTransfer-Encoding: chunked\nCONNECTION: close\nKeep-Alive: timeout=5\nUpgrade: websocket\nX-B: 2\n\nhi'));
+    expect(r.headers).toEqual([['content-type', 'text/plain'], ['x-a', '1'], ['x-b', '2']]);
+    for (const name of ['Content-Length', 'Transfer-Encoding', 'Connection', 'Keep-Alive', 'Upgrade']) {
+      expect(parseCgiResponse(enc(`X-Keep: y\n${name}: v\n\n`)).headers, name).toEqual([['x-keep', 'y']]);
+    }
+  });
+
+  it('a header block up to 64 KiB is read; a longer one is malformed output', () => {
+    const line = (n: number) => `X-Pad: ${'a'.repeat(n)}\n`;
+    // "Content-Type: t\n" + padding line = exactly 64 KiB before the blank line.
+    const head = 'Content-Type: t\n';
+    const fits = head + line(64 * 1024 - head.length - 'X-Pad: \n'.length);
+    expect(fits.length).toBe(64 * 1024);
+    expect(parseCgiResponse(enc(`${fits}\nbody`)).headers).toHaveLength(2);
+    const over = head + line(64 * 1024 - head.length - 'X-Pad: \n'.length + 8);
+    expect(() => parseCgiResponse(enc(`${over}\nbody`))).toThrow(/no blank line within the first 65536 bytes/);
+  });
+
+  it('a repeated Status is malformed (no silent pick of one of them)', () => {
+    expect(() => parseCgiResponse(enc('Status: 200 OK\nStatus: 404 Not Found\n\n'))).toThrow(/more than one Status header \(200, then 404\)/);
+    expect(() => parseCgiResponse(enc('status: 201\nContent-Type: t\nSTATUS: 201\n\n'))).toThrow(CgiParseError);
   });
 
   it.each([

@@ -86,6 +86,35 @@ describe('WASI host: stdio', () => {
     expect(h.wasi.stdout()).toHaveLength(8);
   });
 
+  it('the output cap by default (nobody sets maxOutputBytes): 64 MiB per stream, then EFBIG', () => {
+    const h = host();
+    // 1025 iovecs of one whole 64 KiB page each: 64 MiB fits, the 1025th does not.
+    const pairs = Array.from({ length: 1025 }, (): [number, number] => [0, 65536]);
+    h.memory.grow(1);
+    h.iovecs(65536, pairs);
+    const nwritten = 65536 + 9000;
+    expect(h.call('fd_write')(1, 65536, 1025, nwritten)).toBe(ERRNO.FBIG);
+    expect(h.wasi.stdout()).toHaveLength(64 * 1024 * 1024);
+    // stderr has a cap of its own: the full stdout does not stop a log line.
+    h.iovecs(65536, [[0, 10]]);
+    expect(h.call('fd_write')(2, 65536, 1, nwritten)).toBe(ERRNO.SUCCESS);
+    expect(h.view().getUint32(nwritten, true)).toBe(10);
+    expect(h.call('fd_write')(1, 65536, 1, nwritten)).toBe(ERRNO.FBIG);
+  });
+
+  it('a buffer or iovec array past the end of memory is EFAULT (no silently short write, no host crash)', () => {
+    const h = host();
+    const end = h.memory.buffer.byteLength;
+    h.iovecs(0, [[end - 4, 8]]);
+    expect(h.call('fd_write')(1, 0, 1, 64)).toBe(ERRNO.FAULT);
+    expect(h.wasi.stdout()).toHaveLength(0);
+    expect(h.call('fd_write')(1, end - 4, 1, 64)).toBe(ERRNO.FAULT);
+    const r = host({ stdin: new Uint8Array(16) });
+    r.iovecs(0, [[end - 4, 8]]);
+    expect(r.call('fd_read')(0, 0, 1, 64)).toBe(ERRNO.FAULT);
+    expect(r.call('fd_read')(0, end - 4, 1, 64)).toBe(ERRNO.FAULT);
+  });
+
   it('fd_read hands out stdin across iovecs and calls, then 0 at the end', () => {
     const h = host({ stdin: new TextEncoder().encode('hello, wasm') });
     h.iovecs(0, [[1000, 4], [2000, 3]]);
@@ -123,12 +152,17 @@ describe('WASI host: stdio', () => {
 });
 
 describe('WASI host: the rest of preview1', () => {
-  it('provides every preview1 function; no files (path_* and preopens: EBADF), no sockets (ENOSYS)', () => {
+  it('provides every preview1 function; no files (path_* and preopens: EBADF), no sockets (ENOTSOCK on stdio, else EBADF)', () => {
     const h = host();
     expect(Object.keys(h.wasi.imports.wasi_snapshot_preview1).sort()).toEqual([...PREVIEW1_FUNCTIONS].sort());
     expect(h.call('fd_prestat_get')(3, 0)).toBe(ERRNO.BADF);
     expect(h.call('path_open')(3, 0, 0, 4, 0, 0n, 0n, 0, 8)).toBe(ERRNO.BADF);
-    expect(h.call('sock_accept')(3, 0, 0)).toBe(ERRNO.NOSYS);
+    for (const name of ['sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']) {
+      expect([name, h.call(name)(3, 0, 0, 0, 0, 0)]).toEqual([name, ERRNO.BADF]);
+      expect([name, h.call(name)(1, 0, 0, 0, 0, 0)]).toEqual([name, ERRNO.NOTSOCK]);
+    }
+    // What is left unimplemented says so.
+    expect(h.call('fd_pread')(0, 0, 0, 0n, 0)).toBe(ERRNO.NOSYS);
   });
 
   it('proc_exit unwinds the guest with WasiExit and records the code', () => {
@@ -148,6 +182,11 @@ describe('WASI host: the rest of preview1', () => {
     h.call('clock_time_get')(1, 0n, 8);
     expect(h.view().getBigUint64(8, true) >= a).toBe(true);
     expect(h.call('clock_time_get')(7, 0n, 8)).toBe(ERRNO.INVAL);
+    expect(h.call('clock_time_get')(4, 0n, 8)).toBe(ERRNO.INVAL);
+    expect(h.call('clock_res_get')(4, 8)).toBe(ERRNO.INVAL);
+    // process and thread CPU clocks (2, 3) exist (approximated by monotonic).
+    expect(h.call('clock_time_get')(2, 0n, 8)).toBe(ERRNO.SUCCESS);
+    expect(h.call('clock_res_get')(3, 8)).toBe(ERRNO.SUCCESS);
   });
 
   it('random_get fills buffers larger than one getRandomValues call', () => {
@@ -186,6 +225,50 @@ describe('WASI host: the rest of preview1', () => {
     expect(h.call('poll_oneoff')(0, 1000, 1, 2000)).toBe(ERRNO.SUCCESS);
     expect(h.view().getUint32(2000, true)).toBe(1);
     expect(h.view().getBigUint64(1000, true)).toBe(9n);
+    expect(h.view().getUint8(1010)).toBe(0);
+  });
+
+  /** A clock subscription at `at`: relative, or absolute (flags bit 0) on `clockId`. */
+  const clockSub = (h: ReturnType<typeof host>, at: number, userdata: bigint, clockId: number, timeoutNs: bigint, absolute = false) => {
+    h.view().setBigUint64(at, userdata, true);
+    h.view().setUint8(at + 8, 0);
+    h.view().setUint32(at + 16, clockId, true);
+    h.view().setBigUint64(at + 24, timeoutNs, true);
+    h.view().setUint16(at + 40, absolute ? 1 : 0, true);
+  };
+
+  it('poll_oneoff: a clock-only poll really sleeps (a guest\'s sleep), relative or to an absolute deadline', () => {
+    const h = host();
+    clockSub(h, 0, 1n, 1, 60_000_000n); // 60 ms, monotonic, relative
+    let t0 = performance.now();
+    expect(h.call('poll_oneoff')(0, 1000, 1, 2000)).toBe(ERRNO.SUCCESS);
+    // Never early (an upper bound would only measure the machine).
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(59);
+    expect([h.view().getUint32(2000, true), h.view().getBigUint64(1000, true), h.view().getUint16(1008, true)]).toEqual([1, 1n, ERRNO.SUCCESS]);
+
+    // Absolute: until realtime reaches now + 40 ms.
+    clockSub(h, 0, 2n, 0, BigInt(Date.now() + 40) * 1_000_000n, true);
+    t0 = performance.now();
+    h.call('poll_oneoff')(0, 1000, 1, 2000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(30);
+    expect(h.view().getBigUint64(1000, true)).toBe(2n);
+
+    // The shortest of several clocks wins; every clock subscription reports.
+    clockSub(h, 0, 3n, 1, 10_000_000n);
+    clockSub(h, 48, 4n, 1, 5_000_000n);
+    h.call('poll_oneoff')(0, 1000, 2, 2000);
+    expect(h.view().getUint32(2000, true)).toBe(2);
+  });
+
+  it('poll_oneoff: an unknown clock id answers its event with EINVAL at once instead of sleeping', () => {
+    const h = host();
+    clockSub(h, 0, 5n, 9, 3_600_000_000_000n); // an hour, on a clock that does not exist
+    const t0 = performance.now();
+    expect(h.call('poll_oneoff')(0, 1000, 1, 2000)).toBe(ERRNO.SUCCESS);
+    expect(performance.now() - t0).toBeLessThan(60_000); // it did not sleep the hour (the test timeout would say so first)
+    expect(h.view().getUint32(2000, true)).toBe(1);
+    expect(h.view().getBigUint64(1000, true)).toBe(5n);
+    expect(h.view().getUint16(1008, true)).toBe(ERRNO.INVAL);
     expect(h.view().getUint8(1010)).toBe(0);
   });
 

@@ -113,7 +113,59 @@ interface SecretEntry {
   value: Uint8Array;
 }
 
-type Entry = RequestEntry | ResponseEntry | BodyEntry | EndpointEntry | PendingEntry | SecretStoreEntry | SecretEntry;
+interface KvStoreEntry {
+  kind: 'kv_store';
+  name: string;
+  store: EmulatedKvStore;
+}
+
+/** A KV operation begun (lookup, insert, delete, list): done at once, its outcome kept for the *_wait call. */
+interface KvPendingEntry {
+  kind: 'kv_pending';
+  op: 'lookup' | 'insert' | 'delete' | 'list';
+  /** $kv_error of the outcome. */
+  error: number;
+  /** lookup: the value; list: the JSON page. */
+  body?: Uint8Array;
+}
+
+type Entry = RequestEntry | ResponseEntry | BodyEntry | EndpointEntry | PendingEntry | SecretStoreEntry | SecretEntry | KvStoreEntry | KvPendingEntry;
+
+/**
+ * A KV store the program can open by its link name (fastly_kv_store): synchronous, as the
+ * emulator runs the program on its own thread (the shape of src/runtime/kv's KvStore, sync).
+ */
+export interface EmulatedKvStore {
+  get(key: string): Uint8Array | undefined | Promise<unknown>;
+  set(key: string, value: Uint8Array, ttlSeconds: number): void | Promise<void>;
+  delete(key: string): void | Promise<void>;
+  list(prefix: string, cursor: string | undefined, limit: number): { keys: string[]; cursor?: string } | Promise<unknown>;
+}
+
+/** $kv_error (typenames.witx). */
+export const KvError = { UNINITIALIZED: 0, OK: 1, BAD_REQUEST: 2, NOT_FOUND: 3, PRECONDITION_FAILED: 4, PAYLOAD_TOO_LARGE: 5, INTERNAL_ERROR: 6, TOO_MANY_REQUESTS: 7 } as const;
+/** $kv_insert_config_options: time_to_live_sec. */
+const KV_INSERT_TTL = 1 << 4;
+/** $kv_list_config_options: cursor, limit, prefix. */
+const KV_LIST = { cursor: 1 << 1, limit: 1 << 2, prefix: 1 << 3 };
+/** Fastly's KV value limit (25 MB). */
+const KV_MAX_VALUE = 25 * 1024 * 1024;
+
+/**
+ * Why Fastly refuses a key, or undefined (Fastly's documented key rules, as Viceroy checks
+ * them): 1-1024 bytes, no CR or LF, not "." or "..", no "./" or "../" segments, none of
+ * # ; ? ^ |, not under .well-known/acme-challenge, not a single control character.
+ */
+export function fastlyKeyProblem(key: string): string | undefined {
+  const bytes = encoder.encode(key).length;
+  if (bytes < 1 || bytes > 1024) return 'keys are 1 to 1024 bytes';
+  if (key.startsWith('.well-known/acme-challenge')) return 'keys may not start with .well-known/acme-challenge';
+  if (key === '.' || key === '..' || key.includes('./') || key.endsWith('/.') || key.endsWith('/..')) return 'keys may not be or contain "." or ".." segments';
+  const bad = /[\r\n#;?^|]/.exec(key);
+  if (bad) return `keys may not contain ${JSON.stringify(bad[0])}`;
+  if ([...key].length === 1 && (key.charCodeAt(0) <= 0x20 || key === '\ufffe' || key === '\uffff')) return 'a one-character key may not be a control character or space';
+  return undefined;
+}
 
 /** A backend registered with register_dynamic_backend: where requests to it go, and how. */
 interface Backend {
@@ -186,6 +238,8 @@ export interface HostOptions {
   secretStores?: Record<string, Record<string, string>>;
   /** False: register_dynamic_backend is refused, as on a service without dynamic backends. */
   dynamicBackends?: boolean;
+  /** KV stores linked to the service, by link name (fastly_kv_store). */
+  kvStores?: Record<string, EmulatedKvStore>;
 }
 
 /** The hostcalls for one request; `imports()` for instantiation, then `bind(memory)`. */
@@ -752,6 +806,7 @@ export class FastlyHost {
         },
       },
       fastly_secret_store: this.secretStoreCalls(),
+      fastly_kv_store: this.kvStoreCalls(),
     };
   }
 
@@ -895,6 +950,160 @@ export class FastlyHost {
       },
       from_bytes: (buf: number, len: number, out: number) => {
         this.u32(out, this.add({ kind: 'secret', value: this.bytes(buf, len).slice() }));
+        return Status.OK;
+      },
+    };
+  }
+
+  // ------------------------------------------------------------ KV stores
+
+  /** A store's answer, which must be synchronous here (a promise is a host bug: internal_error). */
+  private kvSync<T>(value: T | Promise<unknown>): T {
+    if (typeof (value as Promise<unknown>)?.then === 'function') throw new Error('the emulator\'s KV store answered asynchronously');
+    return value as T;
+  }
+
+  /** Runs one KV operation now; the pending handle keeps its outcome for the *_wait call. */
+  private kvBegin(op: KvPendingEntry['op'], out: number, run: () => Omit<KvPendingEntry, 'kind' | 'op'>): number {
+    let outcome: Omit<KvPendingEntry, 'kind' | 'op'>;
+    try {
+      outcome = run();
+    } catch (error) {
+      // A cursor the store did not issue is the client's fault; anything else is the store's.
+      const code = (error as { code?: number }).code === 3 ? KvError.BAD_REQUEST : KvError.INTERNAL_ERROR;
+      this.options.log(`fastly emulator: KV ${op} failed: ${(error as Error).message}`);
+      outcome = { error: code };
+    }
+    this.u32(out, this.add({ kind: 'kv_pending', op, ...outcome }));
+    return Status.OK;
+  }
+
+  private kvTake(h: number, op: KvPendingEntry['op']): KvPendingEntry | undefined {
+    const pending = this.get(h, 'kv_pending');
+    if (!pending || pending.op !== op) return undefined;
+    this.handles.delete(h >>> 0);
+    return pending;
+  }
+
+  /** The key argument, or undefined when Fastly would refuse it ($inval, as Viceroy answers). */
+  private kvKey(ptr: number, len: number): string | undefined {
+    let key: string;
+    try {
+      key = new TextDecoder('utf-8', { fatal: true }).decode(this.bytes(ptr, len));
+    } catch {
+      return undefined;
+    }
+    const problem = fastlyKeyProblem(key);
+    if (problem) {
+      this.options.log(`fastly emulator: KV key refused: ${problem}`);
+      return undefined;
+    }
+    return key;
+  }
+
+  private kvStoreCalls(): Record<string, (...a: any[]) => number> {
+    const store = (h: number) => this.get(h, 'kv_store');
+    return {
+      open: (name: number, len: number, out: number) => {
+        const linkName = this.str(name, len);
+        const found = this.options.kvStores?.[linkName];
+        // Viceroy: an unknown store is $inval.
+        if (!found) return Status.INVAL;
+        this.u32(out, this.add({ kind: 'kv_store', name: linkName, store: found }));
+        return Status.OK;
+      },
+      lookup: (h: number, keyPtr: number, keyLen: number, _mask: number, _config: number, out: number) => {
+        const s = store(h);
+        if (!s) return Status.BADF;
+        const key = this.kvKey(keyPtr, keyLen);
+        if (key === undefined) return Status.INVAL;
+        return this.kvBegin('lookup', out, () => {
+          const value = this.kvSync(s.store.get(key));
+          return value ? { error: KvError.OK, body: value } : { error: KvError.NOT_FOUND };
+        });
+      },
+      lookup_wait_v2: (h: number, bodyOut: number, _meta: number, _metaLen: number, nwOut: number, genOut: number, errOut: number) => {
+        const pending = this.kvTake(h, 'lookup');
+        if (!pending) return Status.BADF;
+        this.u32(errOut, pending.error);
+        if (pending.error !== KvError.OK) return Status.OK;
+        const body = pending.body!;
+        this.u32(bodyOut, this.add({ kind: 'body', buf: body, length: body.length, readAt: 0, knownLength: body.length }));
+        this.u32(nwOut, 0);
+        this.view().setBigUint64(genOut >>> 0, 0n, true);
+        return Status.OK;
+      },
+      insert: (h: number, keyPtr: number, keyLen: number, bodyHandle: number, mask: number, config: number, out: number) => {
+        const s = store(h);
+        const bd = this.get(bodyHandle, 'body');
+        if (!s || !bd) return Status.BADF;
+        const key = this.kvKey(keyPtr, keyLen);
+        if (key === undefined) return Status.INVAL;
+        if (!this.materialize(bd)) return Status.ERROR;
+        const value = bd.buf.slice(bd.readAt, bd.length);
+        // The body is consumed by the insert.
+        this.handles.delete(bodyHandle >>> 0);
+        const ttl = (mask & KV_INSERT_TTL) !== 0 ? this.view().getUint32((config >>> 0) + 16, true) : 0;
+        return this.kvBegin('insert', out, () => {
+          if (value.length > KV_MAX_VALUE) return { error: KvError.PAYLOAD_TOO_LARGE };
+          this.kvSync(s.store.set(key, value, ttl));
+          return { error: KvError.OK };
+        });
+      },
+      insert_wait: (h: number, errOut: number) => {
+        const pending = this.kvTake(h, 'insert');
+        if (!pending) return Status.BADF;
+        this.u32(errOut, pending.error);
+        return Status.OK;
+      },
+      delete: (h: number, keyPtr: number, keyLen: number, _mask: number, _config: number, out: number) => {
+        const s = store(h);
+        if (!s) return Status.BADF;
+        const key = this.kvKey(keyPtr, keyLen);
+        if (key === undefined) return Status.INVAL;
+        return this.kvBegin('delete', out, () => {
+          this.kvSync(s.store.delete(key));
+          return { error: KvError.OK };
+        });
+      },
+      delete_wait: (h: number, errOut: number) => {
+        const pending = this.kvTake(h, 'delete');
+        if (!pending) return Status.BADF;
+        this.u32(errOut, pending.error);
+        return Status.OK;
+      },
+      list: (h: number, mask: number, config: number, out: number) => {
+        const s = store(h);
+        if (!s) return Status.BADF;
+        const view = this.view();
+        const at = config >>> 0;
+        const field = (flag: number, ptrAt: number, lenAt: number): string | undefined | null => {
+          if ((mask & flag) === 0) return undefined;
+          const len = view.getUint32(at + lenAt, true);
+          // Viceroy: a flag set with an empty string is $inval.
+          if (len === 0) return null;
+          return this.str(view.getUint32(at + ptrAt, true), len);
+        };
+        const cursor = field(KV_LIST.cursor, 4, 8);
+        const prefix = field(KV_LIST.prefix, 16, 20);
+        if (cursor === null || prefix === null) return Status.INVAL;
+        const limit = (mask & KV_LIST.limit) !== 0 ? view.getUint32(at + 12, true) : 1000;
+        return this.kvBegin('list', out, () => {
+          const page = this.kvSync(s.store.list(prefix ?? '', cursor, limit));
+          // The shape of Fastly's list answer (and Viceroy's): data, then meta.
+          const meta: Record<string, unknown> = { limit };
+          if (prefix !== undefined) meta.prefix = prefix;
+          if (page.cursor) meta.next_cursor = page.cursor;
+          return { error: KvError.OK, body: encoder.encode(JSON.stringify({ data: page.keys, meta })) };
+        });
+      },
+      list_wait: (h: number, bodyOut: number, errOut: number) => {
+        const pending = this.kvTake(h, 'list');
+        if (!pending) return Status.BADF;
+        this.u32(errOut, pending.error);
+        if (pending.error !== KvError.OK) return Status.OK;
+        const body = pending.body!;
+        this.u32(bodyOut, this.add({ kind: 'body', buf: body, length: body.length, readAt: 0, knownLength: body.length }));
         return Status.OK;
       },
     };

@@ -13,6 +13,7 @@ import type { FastlyOutcome, FastlyRunResult } from './run.js';
 import type { WorkerRequest } from './worker.js';
 import { TimedWorkerPool } from '../../../src/runtime/node/timed-pool.js';
 import { siblingFile } from '../../../src/util/paths.js';
+import { kvWorkerSetup, type EmulatorKv } from './kv.js';
 
 export interface PoolOptions {
   module: WebAssembly.Module;
@@ -24,6 +25,8 @@ export interface PoolOptions {
   secretStores?: Record<string, Record<string, string>>;
   /** False: the service has no dynamic backends (register_dynamic_backend is refused). */
   dynamicBackends?: boolean;
+  /** KV stores linked to the service, and where they are kept. */
+  kv?: EmulatorKv;
 }
 
 const bundled = new Map<string, Promise<string>>();
@@ -79,10 +82,11 @@ export class EmulatorPool {
       netScript: await threadScript('backend-thread'),
       secretStores: options.secretStores,
       dynamicBackends: options.dynamicBackends,
+      kvStores: options.kv?.stores,
     };
     const size = options.size ?? Math.min(4, Math.max(1, os.availableParallelism()));
     const pool = new TimedWorkerPool<{ req: DownstreamRequest; requestId: string }, FastlyRunResult>(
-      { script: await threadScript('worker'), size, init, failure: failedRun, noun: 'program' },
+      { script: await threadScript('worker'), size, init, failure: failedRun, noun: 'program', setup: options.kv ? await kvWorkerSetup(options.kv) : undefined },
       ({ req, requestId }) => ({ message: { type: 'invoke', req, requestId } }),
     );
     return new EmulatorPool(pool, options.timeoutMs);

@@ -4,6 +4,7 @@
  * response the program sent downstream. Platform-neutral (runs inside the worker threads).
  */
 import { errorResponse } from '../../../src/runtime/cgi.js';
+import { nearMemoryCap } from '../../../src/runtime/invoke.js';
 import type { HttpResponse, Outcome } from '../../../src/runtime/types.js';
 import { WasiExit, WasiHost } from '../../../src/runtime/wasi.js';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
@@ -21,6 +22,7 @@ export interface FastlyRunOptions {
   net?: HostOptions['net'];
   secretStores?: HostOptions['secretStores'];
   dynamicBackends?: boolean;
+  kvStores?: HostOptions['kvStores'];
 }
 
 export interface FastlyRunResult {
@@ -59,6 +61,7 @@ export async function runFastly(module: WebAssembly.Module, req: DownstreamReque
     net: options.net,
     secretStores: options.secretStores,
     dynamicBackends: options.dynamicBackends,
+    kvStores: options.kvStores,
   });
   const wasi = new WasiHost({ args: ['main.wasm'], env: fastlyEnvironment(requestId), stdin: new Uint8Array(0) });
   const imports = { ...host.imports(options.imports), ...wasi.imports } as WebAssembly.Imports;
@@ -83,7 +86,7 @@ export async function runFastly(module: WebAssembly.Module, req: DownstreamReque
     } else {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const cap = options.memoryCapBytes;
-      outcome = cap && memory.buffer.byteLength + 2 * 65536 > cap ? 'memory' : 'trap';
+      outcome = cap && nearMemoryCap(memory.buffer.byteLength, cap) ? 'memory' : 'trap';
       reason = outcome === 'memory' ? `memory limit reached (${Math.round(cap! / 1048576)} MiB), then: ${message}` : `the program trapped: ${message}`;
     }
   }

@@ -11,6 +11,7 @@ import { listen } from '../../../src/http/listen.js';
 import { BodyTooLargeError, createHttpServer, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import { UserError } from '../../../src/util/errors.js';
 import { readImports } from '../../../src/runtime/wasm-imports.js';
+import type { EmulatorKv } from './kv.js';
 import { EmulatorPool } from './pool.js';
 import type { FastlyRunResult } from './run.js';
 
@@ -27,6 +28,8 @@ export interface FastlyEmulatorOptions {
   secretStores?: Record<string, Record<string, string>>;
   /** False: the emulated service has no dynamic backends. */
   dynamicBackends?: boolean;
+  /** KV stores linked to the service (fastly_kv_store), kept as SQLite files in `dir`. */
+  kv?: EmulatorKv;
 }
 
 export interface FastlyEmulator {
@@ -78,6 +81,7 @@ export async function startFastlyEmulator(wasm: Uint8Array, options: FastlyEmula
     timeoutMs: options.timeoutMs,
     size: options.workers,
     secretStores: options.secretStores,
+    kv: options.kv,
     dynamicBackends: options.dynamicBackends,
   });
   const maxBody = options.maxBodyBytes ?? 64 * 1024 * 1024;

@@ -1,5 +1,8 @@
 /** Worker-thread side of the emulator: keeps the compiled module and runs one request at a time. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { KvLink } from '../../../src/runtime/node/kv-link.js';
+import type { EmulatedKvStore } from './hostcalls.js';
+import { linkedStores } from './kv.js';
 import type { ImportEntry } from '../../../src/runtime/wasm-imports.js';
 import { BackendNet } from './backend-net.js';
 import type { DownstreamRequest } from './hostcalls.js';
@@ -15,6 +18,8 @@ export type WorkerRequest =
       netScript: string;
       secretStores?: Record<string, Record<string, string>>;
       dynamicBackends?: boolean;
+      /** KV store names linked to the service (reached through workerData.kv). */
+      kvStores?: string[];
     }
   | { type: 'invoke'; id: number; req: DownstreamRequest; requestId: string; cancelled?: Int32Array };
 
@@ -26,6 +31,7 @@ export interface WorkerReply {
 
 let loaded: Extract<WorkerRequest, { type: 'load' }> | undefined;
 let net: BackendNet | undefined;
+let kvStores: Record<string, EmulatedKvStore> | undefined;
 
 // One message at a time, in arrival order: the pool may queue a second task behind the running one.
 let chain: Promise<void> = Promise.resolve();
@@ -37,6 +43,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
   if (msg.type === 'load') {
     loaded = msg;
     net = new BackendNet(msg.netScript);
+    const link = (workerData as { kv?: KvLink } | undefined)?.kv;
+    kvStores = link && msg.kvStores ? linkedStores(link, msg.kvStores) : undefined;
     return;
   }
   // Cancelled while it waited behind the previous request (the pool's protocol): do not run it.
@@ -54,6 +62,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       net,
       secretStores: loaded.secretStores,
       dynamicBackends: loaded.dynamicBackends,
+      kvStores,
     });
     reply = { id: msg.id, result };
   } catch (error) {

@@ -54,6 +54,11 @@ export interface LegacyEncodingHooks {
   decoder(label: string, ignoreBOM: boolean): LegacyDecoder | null;
 }
 
+export interface KvHooks {
+  /** Adds each `[kv] stores` binding to the function's env (a fresh store handle per request). */
+  bind(env: Record<string, unknown>): void;
+}
+
 export const hooks: {
   streams?: StreamHooks;
   blob?: BlobHooks;
@@ -61,6 +66,7 @@ export const hooks: {
   signal?: SignalHooks;
   legacyEncodings?: LegacyEncodingHooks;
   subtle?: unknown;
+  kv?: KvHooks;
 } = {};
 
 /** A runtime module this code path needs was left out of the build: say why and how to fix it. */

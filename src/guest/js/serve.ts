@@ -42,7 +42,7 @@ export interface ExecutionContext {
   passThroughOnException(): void;
 }
 
-type Fetch = (request: Request, env: Record<string, string>, ctx: ExecutionContext) => unknown;
+type Fetch = (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => unknown;
 
 function logLine(text: string): void {
   log(utf8Encode(text.endsWith('\n') ? text : text + '\n'));
@@ -171,7 +171,9 @@ export function serve(module: Record<string, unknown>): (env: [string, string][]
     let output: Uint8Array;
     try {
       const request = requestFromCgi(new Map(envPairs), body);
-      const response = await fetch.call(self, request, userEnv(envPairs), ctx);
+      const env: Record<string, unknown> = userEnv(envPairs);
+      hooks.kv?.bind(env);
+      const response = await fetch.call(self, request, env, ctx);
       if (!(response instanceof Response)) {
         throw new TypeError(`fetch() must return a Response (or a promise of one), got ${describe(response)}`);
       }

@@ -27,4 +27,16 @@ declare module 'wfn:fn/host' {
   export function httpBodyRead(handle: number, max: number): Uint8Array;
   export function httpClose(handle: number): void;
   export function httpErrorMessage(): string;
+  /** Key-value (wfn_kv_v1): each returns its ok value or throws the API's error code (1: not found). */
+  export function kvOpen(name: string): number;
+  export function kvGet(store: number, key: string): Uint8Array;
+  export function kvSet(store: number, key: string, value: Uint8Array, ttlSeconds: number): void;
+  export function kvDelete(store: number, key: string): void;
+  /** The next page's cursor line ("" on the last page), then one key per line. */
+  export function kvList(store: number, prefix: string, cursor: string, limit: number): Uint8Array;
+  export function kvErrorMessage(): string;
+  /** Bundled files ([files]): at most `max` bytes from `offset`; throws the WASI errno (44: no such file). */
+  export function fileRead(path: string, offset: number, max: number): Uint8Array;
+  /** [size, mtime seconds, mtime nanoseconds, WASI file type (3 directory, 4 regular file)]; throws the WASI errno. */
+  export function fileStat(path: string): [number, number, number, number];
 }

@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
+import { filesOf, FilesFormatError } from '../files.js';
 import { capMemory, importMemory, MemoryCapError } from '../module.js';
 import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
 import type { OutboundSettings } from '../outbound/abi.js';
-import type { LoadedFunction } from './pool.js';
+import type { KvHosting, LoadedFunction } from './pool.js';
 
 export interface LoadOptions {
   memoryMiB: number;
@@ -15,6 +16,8 @@ export interface LoadOptions {
   fn: FunctionContext;
   /** `[outbound]` of wfn.toml (deny all when absent). */
   outbound?: OutboundSettings;
+  /** `[kv]` of wfn.toml and where this host keeps the stores (no stores when absent). */
+  kv?: KvHosting;
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -48,6 +51,13 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
+  // The bundled files are validated once here, so a malformed archive is refused at load, not per request.
+  try {
+    filesOf(module);
+  } catch (error) {
+    if (error instanceof FilesFormatError) throw invalid(error.message);
+    throw error;
+  }
   return {
     key: `${sha256(bytes)}:${options.memoryMiB}`,
     module,
@@ -56,6 +66,7 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
     timeoutMs: options.timeoutMs,
     memoryCapBytes: options.memoryMiB * 1024 * 1024,
     outbound: options.outbound,
+    kv: options.kv,
   };
 }
 

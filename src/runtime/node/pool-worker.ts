@@ -2,9 +2,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { invokeHttp } from '../invoke.js';
 import { blockingPerform } from './outbound.js';
-import type { PoolRequest, PoolReply, PoolWorkerData } from './pool.js';
+import { blockingKv } from './kv-link.js';
+import { performOn } from '../kv/store.js';
+import type { KvBinding } from '../invoke.js';
+import type { KvHosting, PoolRequest, PoolReply, PoolWorkerData } from './pool.js';
 
 const perform = blockingPerform((workerData as PoolWorkerData).outbound);
+const remoteKv = blockingKv((workerData as PoolWorkerData).kv);
+
+/** better-sqlite3 is loaded on the first function that keeps its stores in SQLite. */
+let sqlite: typeof import('./kv-sqlite.js') | undefined;
+
+async function kvBinding(hosting: KvHosting | undefined): Promise<KvBinding | undefined> {
+  if (!hosting) return undefined;
+  const { settings, backend } = hosting;
+  if (backend.kind === 'remote') return { settings, perform: (request) => remoteKv(backend.scope, request) };
+  sqlite ??= await import('./kv-sqlite.js');
+  const open = sqlite.openSqliteStore;
+  return { settings, perform: (request) => performOn((name) => open(backend.dir, name, backend.durable), request) };
+}
 
 const modules = new Map<string, WebAssembly.Module>();
 
@@ -30,7 +46,8 @@ async function handle(msg: PoolRequest): Promise<void> {
   try {
     const settings = msg.outbound;
     const outbound = settings ? { settings, perform: (request: Parameters<typeof perform>[0]) => perform(request, settings) } : undefined;
-    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes, pooledMemory: msg.pooledMemory, outbound });
+    const kv = await kvBinding(msg.kv);
+    const result = await invokeHttp(module, msg.req, msg.fn, { memoryCapBytes: msg.memoryCapBytes, pooledMemory: msg.pooledMemory, outbound, kv });
     reply = { id: msg.id, result };
   } catch (error) {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };

@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import { errorResponse } from '../cgi.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from '../types.js';
 import type { PooledMemoryLimits } from '../invoke.js';
-import { usesOutbound } from '../contract.js';
+import { usesKv, usesOutbound } from '../contract.js';
+import { KV_ERROR, type KvRequest, type KvResult, type KvSettings } from '../kv/abi.js';
+import { openKvLink, type KvLink } from './kv-link.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../outbound/abi.js';
 import { openOutboundLink, type OutboundLink } from './outbound.js';
 import { TimedWorkerPool } from './timed-pool.js';
@@ -25,11 +27,30 @@ export interface LoadedFunction {
   pooledMemory?: PooledMemoryLimits;
   /** `[outbound]`: who the function may call and the call limits (deny all when absent). */
   outbound?: OutboundSettings;
+  /** `[kv]`: the stores the function may open and where they are kept (no stores when absent). */
+  kv?: KvHosting;
 }
 
-/** What each pool worker gets at start: its end of the outbound link (the main thread does the calls). */
+/** A function's key-value stores on a Node host. */
+export interface KvHosting {
+  settings: KvSettings;
+  /**
+   * sqlite: one SQLite file per store in `dir`, opened by each worker thread itself; `durable`:
+   * fsync every write (wfn serve), else a crash of the machine may lose the last writes (wfn dev).
+   * remote: the pool's `kvRemote` answers for `scope` on the main thread (S3 for `wfn serve --store s3`).
+   */
+  backend: { kind: 'sqlite'; dir: string; durable?: boolean } | { kind: 'remote'; scope: string };
+}
+
+export interface WorkerPoolOptions {
+  /** The stores of functions whose backend is remote: called on the main thread, the worker blocks meanwhile. */
+  kvRemote?(scope: string, request: KvRequest): Promise<KvResult>;
+}
+
+/** What each pool worker gets at start: its ends of the outbound and key-value links (the main thread does those calls). */
 export interface PoolWorkerData {
   outbound: OutboundLink;
+  kv: KvLink;
 }
 
 export type PoolRequest =
@@ -46,6 +67,8 @@ export type PoolRequest =
       cancelled?: Int32Array;
       /** `[outbound]`, for a function that imports wfn_http_v1. */
       outbound?: OutboundSettings;
+      /** `[kv]` and where the stores are, for a function that imports wfn_kv_v1. */
+      kv?: KvHosting;
     }
   | { type: 'forget'; key: string };
 
@@ -76,7 +99,8 @@ function transferable(body: Uint8Array): ArrayBuffer[] {
 export class WorkerPool {
   private readonly pool: TimedWorkerPool<{ fn: LoadedFunction; req: HttpRequest }, InvokeResult>;
 
-  constructor(readonly size = Math.max(1, availableParallelism())) {
+  constructor(readonly size = Math.max(1, availableParallelism()), options: WorkerPoolOptions = {}) {
+    const kvRemote = options.kvRemote ?? (async (_scope: string, request: KvRequest): Promise<KvResult> => ({ error: { code: KV_ERROR.UNAVAILABLE, message: `kv store "${request.store}" unavailable: this host has no shared store` } }));
     this.pool = new TimedWorkerPool(
       {
         script: workerScript(),
@@ -87,7 +111,12 @@ export class WorkerPool {
         // Each worker's outbound calls are made here, on the main thread; a replaced worker's calls are aborted.
         setup: () => {
           const link = openOutboundLink();
-          return { workerData: { outbound: link.guest } satisfies PoolWorkerData, transferList: [link.guest.port], dispose: () => link.server.close() };
+          const kv = openKvLink(kvRemote);
+          return {
+            workerData: { outbound: link.guest, kv: kv.guest } satisfies PoolWorkerData,
+            transferList: [link.guest.port, kv.guest.port],
+            dispose: () => (link.server.close(), kv.server.close()),
+          };
         },
       },
       // Each worker compiles nothing: the module is posted once per worker (slot.state) and cached there.
@@ -95,7 +124,8 @@ export class WorkerPool {
         const first = !slot.state.has(fn.key);
         slot.state.add(fn.key);
         const outbound = usesOutbound(fn.module) ? (fn.outbound ?? DEFAULT_OUTBOUND) : undefined;
-        const message = { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound };
+        const kv = usesKv(fn.module) ? fn.kv : undefined;
+        const message = { type: 'invoke', key: fn.key, module: first ? fn.module : undefined, req, fn: fn.fn, memoryCapBytes: fn.memoryCapBytes, pooledMemory: fn.pooledMemory, outbound, kv };
         return { message, transfer: pipelined ? [] : transferable(req.body) };
       },
     );

@@ -137,7 +137,7 @@ async function putFunction(req: IncomingMessage, res: ServerResponse, name: stri
   if (upload.bytes.length === 0) throw new HttpError(400, 'the upload is empty: send the .wasm as the body');
   let loaded;
   try {
-    loaded = await compileVersion(name, upload.bytes, 'new', config, secrets);
+    loaded = await compileVersion(name, upload.bytes, 'new', config, secrets, ctx.registry.kvBackend(name));
   } catch (error) {
     if (error instanceof UserError) throw new HttpError(400, error.hint ? `${error.message}\n${error.hint}` : error.message);
     throw error;

@@ -4,6 +4,7 @@ import type { Limits } from '../../config/types.js';
 import type { FunctionConfig } from './types.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../../runtime/outbound/abi.js';
 import { parseAllowEntry } from '../../runtime/outbound/policy.js';
+import { STORE_NAME_PATTERN, type KvSettings } from '../../runtime/kv/abi.js';
 
 /** Function names: the first path segment of their URL, and a file/object name in the store (the CLI checks the same rule). */
 export const NAME_PATTERN = FUNCTION_NAME_PATTERN;
@@ -34,7 +35,7 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   if (typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
   const raw = input as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
-    if (!['env', 'limits', 'concurrency', 'outbound', 'secrets'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency, outbound, secrets)`);
+    if (!['env', 'limits', 'concurrency', 'outbound', 'kv', 'secrets'].includes(key)) throw new ConfigError(`unknown config key ${JSON.stringify(key)} (expected env, limits, concurrency, outbound, kv, secrets)`);
   }
   const env: Record<string, string> = {};
   if (raw.env !== undefined) {
@@ -60,6 +61,7 @@ export function parseFunctionConfig(input: unknown, defaults: Limits): FunctionC
   const config: FunctionConfig = { env, limits };
   if (raw.concurrency !== undefined) config.concurrency = integer(raw.concurrency, 'config.concurrency', 1, MAX_CONCURRENCY);
   if (raw.outbound !== undefined) config.outbound = parseOutbound(raw.outbound);
+  if (raw.kv !== undefined) config.kv = parseKv(raw.kv);
   return config;
 }
 
@@ -108,9 +110,27 @@ function parseOutbound(input: unknown): OutboundSettings {
   };
 }
 
+/** Stores a function may name (far more than any function needs; bounds the record). */
+const MAX_STORES = 64;
+
+/** `config.kv`: `{"stores": ["default", ...]}` (wfn.toml's [kv]). */
+function parseKv(input: unknown): KvSettings {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config.kv must be an object');
+  const raw = input as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (key !== 'stores') throw new ConfigError(`unknown config.kv key ${JSON.stringify(key)} (expected stores)`);
+  }
+  const stores = raw.stores ?? [];
+  if (!Array.isArray(stores) || stores.length > MAX_STORES || stores.some((s) => typeof s !== 'string' || !STORE_NAME_PATTERN.test(s))) {
+    throw new ConfigError(`config.kv.stores must be an array of at most ${MAX_STORES} store names (${STORE_NAME_PATTERN.source})`);
+  }
+  if (new Set(stores).size !== stores.length) throw new ConfigError('config.kv.stores names a store twice');
+  return { stores: stores as string[] };
+}
+
 /** A canonical form, to tell whether a redeploy changes anything. */
 export function sameConfig(a: FunctionConfig, b: FunctionConfig): boolean {
   const canon = (c: FunctionConfig) =>
-    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null, c.outbound ?? null, c.secrets ?? null]);
+    JSON.stringify([Object.entries(c.env).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)), c.limits.memoryMiB, c.limits.timeoutMs, c.concurrency ?? null, c.outbound ?? null, c.secrets ?? null, c.kv ?? null]);
   return canon(a) === canon(b);
 }

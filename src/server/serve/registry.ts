@@ -5,7 +5,7 @@
  */
 import { sha256 } from '../../runtime/node/load.js';
 import { compileFunction } from '../../runtime/node/load.js';
-import type { LoadedFunction, WorkerPool } from '../../runtime/node/pool.js';
+import type { KvHosting, LoadedFunction, WorkerPool } from '../../runtime/node/pool.js';
 import { sameConfig } from './config.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { ServeLog } from './log.js';
@@ -30,13 +30,16 @@ export interface RegistryOptions {
 }
 
 /** Compiles one version of a function: validate, cap memory, check the contract (UserError when it does not conform). */
-export function compileVersion(name: string, bytes: Uint8Array, version: number | 'new', config: FunctionConfig, secrets: Record<string, string> = {}): Promise<LoadedFunction> {
+export function compileVersion(
+  name: string, bytes: Uint8Array, version: number | 'new', config: FunctionConfig, secrets: Record<string, string> = {}, kvBackend?: KvHosting['backend'],
+): Promise<LoadedFunction> {
   return compileFunction(bytes, `function "${name}"${version === 'new' ? '' : ` version ${version}`}`, {
     memoryMiB: config.limits.memoryMiB,
     timeoutMs: config.limits.timeoutMs,
     // Secrets are read like any variable (a configured one of the same name loses).
     fn: { route: `/${name}`, env: { ...config.env, ...secrets } },
     outbound: config.outbound,
+    kv: config.kv?.stores.length && kvBackend ? { settings: config.kv, backend: kvBackend } : undefined,
   });
 }
 
@@ -51,6 +54,11 @@ export class FunctionRegistry {
     private readonly pool: WorkerPool,
     private readonly options: RegistryOptions,
   ) {}
+
+  /** Where function `name` keeps its key-value stores on this server's store. */
+  kvBackend(name: string): KvHosting['backend'] | undefined {
+    return this.store.kvBackend?.(name);
+  }
 
   get(name: string): ActiveFunction | undefined {
     return this.active.get(name);
@@ -127,7 +135,7 @@ export class FunctionRegistry {
         // A blob that does not match its name is never served (a damaged disk or bucket).
         if (sha256(bytes) !== entry.sha256) throw new Error(`stored module for version ${entry.version} does not match its sha256 ${entry.sha256}`);
         const secrets = entry.config.secrets ? await this.store.getSecrets(record.name, entry.config.secrets.id) : {};
-        loaded = await compileVersion(record.name, bytes, entry.version, entry.config, secrets);
+        loaded = await compileVersion(record.name, bytes, entry.version, entry.config, secrets, this.kvBackend(record.name));
       }
     }
     const concurrency = entry.config.concurrency ?? this.options.defaultConcurrency;

@@ -89,7 +89,8 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     log.warn(`request bodies over ${maxRequestBody} bytes are refused (413): the bound on bodies in memory is below --max-body (${maxBodyBytes} bytes)`);
   }
 
-  const pool = new WorkerPool(workers);
+  // Stores behind the network (S3) are called here, on the main thread, while the function's thread waits.
+  const pool = new WorkerPool(workers, store.kv ? { kvRemote: (scope, request) => store.kv!(scope, request) } : {});
   const metrics = new ServeMetrics();
   const repository = new FunctionRepository(store, (m) => log.warn(m));
   const registry = new FunctionRegistry(store, pool, {
@@ -300,7 +301,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
       checkName(name);
       const config = parseFunctionConfig(rawConfig, options.defaultLimits);
       const secrets = parseSecrets(rawConfig);
-      const loaded = await compileVersion(name, bytes, 'new', config, secrets);
+      const loaded = await compileVersion(name, bytes, 'new', config, secrets, registry.kvBackend(name));
       const digest = sha256(bytes);
       const committed = await repository.deploy(name, bytes, digest, config, secrets);
       await registry.refresh(name, { sha256: digest, config: committed.entry.config, loaded });

@@ -6,6 +6,8 @@
  *   <data-dir>/blobs/<sha256>.wasm      the uploaded modules, by content
  *   <data-dir>/functions/<name>.json    one record per function (versions, which one is live)
  *   <data-dir>/secrets/<name>/<id>.json  a function's secret values (folder 0700, files 0600)
+ *   <data-dir>/kv/<name>/<store>.sqlite  a function's key-value stores (runtime/node/kv-sqlite.ts;
+ *                                        SQLite with synchronous=FULL: a write is durable when acknowledged)
  *
  * Records carry the functions' variables and secrets/ their secret values: the folders are 0700
  * and the files 0600, and a data dir found with looser modes is tightened at start.
@@ -15,6 +17,7 @@
 import { chmod, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
+import type { KvHosting } from '../../runtime/node/pool.js';
 import { fsyncDir, TMP_SUFFIX, writeFileAtomic } from '../../util/fs.js';
 
 /** The store's durable write (util/fs.ts): temp file, fsync, rename, fsync the folder. */
@@ -34,6 +37,11 @@ export class FileStore implements StoreBackend {
     this.blobs = path.join(location, 'blobs');
     this.functions = path.join(location, 'functions');
     this.secrets = path.join(location, 'secrets');
+  }
+
+  /** Each function's stores are files of its own; they outlive redeploys (and a delete: state is data). */
+  kvBackend(name: string): KvHosting['backend'] {
+    return { kind: 'sqlite', dir: path.join(this.location, 'kv', name), durable: true };
   }
 
   async init(warn: (message: string) => void = () => {}): Promise<void> {

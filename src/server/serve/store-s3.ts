@@ -8,6 +8,7 @@
  *   s3://<bucket>/<prefix>blobs/<sha256>.wasm
  *   s3://<bucket>/<prefix>functions/<name>.json
  *   s3://<bucket>/<prefix>secrets/<name>/<id>.json   a function's secret values (server-side encrypted)
+ *   s3://<bucket>/<prefix>kv/<name>/<store>/<key>    a function's key-value stores (kv-s3.ts), shared by the replicas
  */
 import {
   DeleteObjectCommand,
@@ -21,6 +22,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { UserError } from '../../util/errors.js';
 import type { BlobInfo, FunctionRecord, StoreBackend } from './types.js';
+import type { KvRequest, KvResult } from '../../runtime/kv/abi.js';
+import type { KvHosting } from '../../runtime/node/pool.js';
+import { S3KvStores } from './kv-s3.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -58,6 +62,18 @@ export class S3Store implements StoreBackend {
     this.prefix = options.prefix ? options.prefix.replace(/^\/+/, '').replace(/\/*$/, '/') : '';
     this.client = options.client ?? defaultS3Client();
     this.location = `s3://${this.bucket}/${this.prefix}`;
+    this.kvStores = new S3KvStores(this.client, this.bucket, this.prefix);
+  }
+
+  private readonly kvStores: S3KvStores;
+
+  /** A function's stores are objects in the bucket, called on the main thread (every replica shares them). */
+  kvBackend(name: string): KvHosting['backend'] {
+    return { kind: 'remote', scope: name };
+  }
+
+  kv(scope: string, request: KvRequest): Promise<KvResult> {
+    return this.kvStores.perform(scope, request);
   }
 
   private recordKey(name: string): string {

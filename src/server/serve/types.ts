@@ -1,6 +1,9 @@
 /** The records `wfn serve` keeps per function, and the storage backends behind them. */
 import type { Limits } from '../../config/types.js';
 import type { OutboundSettings } from '../../runtime/outbound/abi.js';
+import type { KvSettings } from '../../runtime/kv/abi.js';
+import type { KvRequest, KvResult } from '../../runtime/kv/abi.js';
+import type { KvHosting } from '../../runtime/node/pool.js';
 
 /** How one version of a function runs: set at deploy time, travels with the version. */
 export interface FunctionConfig {
@@ -11,6 +14,8 @@ export interface FunctionConfig {
   concurrency?: number;
   /** `[outbound]` of its wfn.toml: who it may call and the call limits. Absent = no outbound calls. */
   outbound?: OutboundSettings;
+  /** `[kv]` of its wfn.toml: the key-value stores it may open. Absent = none. */
+  kv?: KvSettings;
   /**
    * The function's secrets: names only, and the id of the stored set of values (random, not
    * derived from them). The values live outside the record (StoreBackend.getSecrets).
@@ -75,6 +80,13 @@ export interface StoreBackend {
   pruneSecrets(name: string, keep: string[]): Promise<void>;
   /** Unreferenced blobs younger than this are kept (another replica may be mid-deploy). */
   readonly blobGraceMs: number;
+  /**
+   * Where a function's key-value stores are kept: SQLite files of its own (file store), or on the
+   * main thread through `kv` (S3 store: shared by every replica). Absent: functions get no stores.
+   */
+  kvBackend?(name: string): KvHosting['backend'];
+  /** Performs a key-value call of function `scope` (stores whose backend is remote). */
+  kv?(scope: string, request: KvRequest): Promise<KvResult>;
   close?(): void;
 }
 

@@ -68,6 +68,10 @@ export interface JsBuildOptions {
   snapshot?: boolean;
   /** [outbound] allow is not empty: fetch() reaches the network through wfn_http_v1 (otherwise every call is denied). */
   outbound?: boolean;
+  /** [kv] stores: each becomes the binding env.<name> (wfn_kv_v1); none: the host functions answer DENIED. */
+  kvStores?: string[];
+  /** [files] maps folders: the file-* host functions read them through WASI (otherwise they answer "no such file"). */
+  files?: boolean;
 }
 
 export async function buildJs(
@@ -80,7 +84,7 @@ export async function buildJs(
   const t0 = performance.now();
   const entry = resolve(projectDir, main);
   const snapshot = options.snapshot ?? true;
-  const { code, features, map } = await bundle(projectDir, entry, { perRequest: !snapshot });
+  const { code, features, map } = await bundle(projectDir, entry, { perRequest: !snapshot, kvStores: options.kvStores });
   const bundlePath = join(workDir, 'bundle.js');
   await writeFile(bundlePath, code);
   // Beside the bundle, where stack.ts looks for it; a stale map must not outlive its bundle.
@@ -108,7 +112,7 @@ export async function buildJs(
   log(snapshot ? `componentized with QuickJS and pre-initialized (${Math.round(t2 - t1)} ms)` : `componentized with QuickJS; the script runs at the start of each request (${Math.round(t2 - t1)} ms)`);
 
   const roles = identifyRoles(component);
-  const plan = planLink(roles, { outbound: options.outbound });
+  const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0, files: options.files });
   log('linking into one WASI module (the QuickJS engine comes from the cache after the first build)');
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();

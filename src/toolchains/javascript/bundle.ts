@@ -63,6 +63,8 @@ export interface BundleOptions {
    * the ES module componentize-qjs gets is a loader holding the bundle as a string.
    */
   perRequest?: boolean;
+  /** [kv] stores of wfn.toml: the runtime's kv module binds each as env.<name>. */
+  kvStores?: string[];
 }
 
 /** Bundles runtime + user entry into one ES module. `entry` is absolute. */
@@ -74,6 +76,13 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     );
   }
   const esbuild = await import('esbuild');
+  // `import ... from 'wfn:files'`: the guest module that reads the bundled files (src/guest/js/files.ts).
+  const filesModule = {
+    name: 'wfn-files',
+    setup(build: import('esbuild').PluginBuild) {
+      build.onResolve({ filter: /^wfn:files$/ }, () => ({ path: runtimeFile('files') }));
+    },
+  };
   // Per request, the host interface comes from the loader, not from an import statement.
   const hostShim = {
     name: 'wfn-host-shim',
@@ -102,7 +111,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
   };
   try {
     // First pass: the script and its npm imports alone, to see which web APIs it names.
-    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS });
+    const scan = await esbuild.build({ ...common, entryPoints: [entry], external: WORLD_IMPORTS, plugins: [filesModule] });
     const features = featuresFor(scan.outputFiles[0].text);
     // Second: wfn's runtime with those modules, names minified too (the user's code keeps its
     // names: its classes' and functions' `name` is observable). This halves the runtime's share
@@ -112,6 +121,8 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       ...(options.perRequest ? [`import ${JSON.stringify(runtimeFile('per-request'))};`] : []),
       `import ${JSON.stringify(runtimeFile('globals'))};`,
       ...features.map((f) => `import ${JSON.stringify(runtimeFile(f))};`),
+      // Key-value bindings come from wfn.toml, not from the code (env.<name> is reached dynamically).
+      ...(options.kvStores?.length ? [`import { defineStores } from ${JSON.stringify(runtimeFile('kv'))};`, `defineStores(${JSON.stringify(options.kvStores)});`] : []),
       `export { serve } from ${JSON.stringify(runtimeFile('serve'))};`,
     ].join('\n');
     const runtime = await esbuild.build({
@@ -137,7 +148,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
       ...common,
       stdin: { contents: entrySource, resolveDir: projectDir, sourcefile: 'wfn-entry.js', loader: 'js' },
       external: options.perRequest ? [] : WORLD_IMPORTS,
-      plugins: [runtimePlugin, ...(options.perRequest ? [hostShim] : [])],
+      plugins: [runtimePlugin, filesModule, ...(options.perRequest ? [hostShim] : [])],
       // A function body cannot say import.meta: esbuild substitutes an empty object.
       supported: options.perRequest ? { 'import-meta': false } : undefined,
       // The map's sources are relative to the (never written) outfile: the project folder.
@@ -146,7 +157,7 @@ export async function bundle(projectDir: string, entry: string, options: BundleO
     const inputs = Object.keys(scan.metafile.inputs);
     const code = result.outputFiles.find((f) => !f.path.endsWith('.map'))!.text;
     const map = result.outputFiles.find((f) => f.path.endsWith('.map'))?.text;
-    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features, map };
+    return { code: options.perRequest ? perRequestLoader(code) : code, inputs, features: options.kvStores?.length ? [...features, 'kv'] : features, map };
   } catch (error) {
     const failure = error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] };
     if (failure.errors?.length) {

@@ -52,6 +52,16 @@ export interface HostModuleInput {
    * module stays a plain preview1 command.
    */
   outbound?: boolean;
+  /**
+   * The function names key-value stores ([kv] stores is not empty): the kv-* host functions
+   * call wfn_kv_v1. Otherwise they answer DENIED without importing it.
+   */
+  kv?: boolean;
+  /**
+   * The function has bundled files ([files] in wfn.toml): the file-* host functions read the
+   * preopened "/" with WASI calls. Otherwise they answer ENOENT and import nothing.
+   */
+  files?: boolean;
 }
 
 /** Canonical-ABI callback codes (component model async, callback form). */
@@ -220,9 +230,9 @@ const storeListResult = (ret: string) => `(if (local.get $code)
  * Fills an owned buffer from a wfn_http_v1 function with BUFFER_TOO_SMALL semantics: asks the
  * size with an empty buffer, then allocates exactly that much (lifting takes ownership).
  */
-const readSized = (call: (ptr: string, len: string) => string) => `(local.set $sp (call $stack_alloc (i32.const 16)))
+const readSized = (call: (ptr: string, len: string) => string, bufferTooSmall = 7) => `(local.set $sp (call $stack_alloc (i32.const 16)))
       (local.set $code ${call('(i32.const 0)', '(i32.const 0)')})
-      (if (i32.eq (local.get $code) (i32.const ${7 /* BUFFER_TOO_SMALL */}))
+      (if (i32.eq (local.get $code) (i32.const ${bufferTooSmall /* BUFFER_TOO_SMALL: 7 in wfn_http_v1, 6 in wfn_kv_v1 */}))
         (then
           (local.set $len (i32.load (local.get $sp)))
           (local.set $buf (call $alloc (i32.const 1) (local.get $len)))
@@ -301,6 +311,100 @@ const OUTBOUND_IMPORTS_WAT = `(import "wfn_http_v1" "send" (func $wfn_http_send 
   (import "wfn_http_v1" "close" (func $wfn_http_close (param i32) (result i32)))
   (import "wfn_http_v1" "error_message" (func $wfn_http_error_message (param i32 i32 i32) (result i32)))`;
 
+/**
+ * A wfn_kv_v1 call that yields a value handle (get, list): reads the whole value into an owned
+ * buffer, closes the handle and stores result<list<u8>, u32> at $ret.
+ */
+const kvValueResult = (call: string, ret: string) => `(local.set $sp (call $stack_alloc (i32.const 16)))
+      (local.set $code ${call})
+      (if (i32.eqz (local.get $code))
+        (then
+          (local.set $h (i32.load (local.get $sp)))
+          (local.set $len (i32.load offset=4 (local.get $sp)))
+          (local.set $buf (if (result i32) (local.get $len) (then (call $alloc (i32.const 1) (local.get $len))) (else (i32.const 1))))
+          (local.set $off (i32.const 0))
+          (block $done
+            (loop $more
+              (br_if $done (i32.ge_u (local.get $off) (local.get $len)))
+              (local.set $code (call $wfn_kv_read (local.get $h) (i32.add (local.get $buf) (local.get $off)) (i32.sub (local.get $len) (local.get $off)) (i32.add (local.get $sp) (i32.const 8))))
+              (br_if $done (local.get $code))
+              (br_if $done (i32.eqz (i32.load offset=8 (local.get $sp))))
+              (local.set $off (i32.add (local.get $off) (i32.load offset=8 (local.get $sp))))
+              (br $more)))
+          (drop (call $wfn_kv_close (local.get $h)))))
+      (call $stack_free (i32.const 16))
+      ${storeListResult(ret)}`;
+
+const KV_LOCALS = '(local $sp i32) (local $code i32) (local $len i32) (local $buf i32) (local $h i32) (local $off i32)';
+
+/** result<_, u32> at $ret from $code. */
+const storeUnitResult = (ret: string) => `(i32.store8 (local.get ${ret}) (i32.ne (local.get $code) (i32.const 0)))
+      (if (local.get $code) (then (i32.store offset=4 (local.get ${ret}) (local.get $code))))`;
+
+/** wfn:fn/host's kv-* functions on wfn_kv_v1 (docs/contract.md, Key-value). */
+const KV_IMPLS: Record<string, Impl> = {
+  // result<u32, u32>: the store handle, written straight into the return area by open.
+  'wfn:fn/host#kv-open': {
+    sig: 'iii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_open (local.get $p0) (local.get $p1) (i32.add (local.get $p2) (i32.const 4))))
+      ${storeUnitResult('$p2')}`,
+  },
+  'wfn:fn/host#kv-get': {
+    sig: 'iiii>',
+    locals: KV_LOCALS,
+    body: kvValueResult('(call $wfn_kv_get (local.get $p0) (local.get $p1) (local.get $p2) (local.get $sp) (i32.add (local.get $sp) (i32.const 4)))', '$p3'),
+  },
+  'wfn:fn/host#kv-set': {
+    sig: 'iiiiiii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_set (local.get $p0) (local.get $p1) (local.get $p2) (local.get $p3) (local.get $p4) (local.get $p5)))
+      ${storeUnitResult('$p6')}`,
+  },
+  'wfn:fn/host#kv-delete': {
+    sig: 'iiii>',
+    locals: '(local $code i32)',
+    body: `(local.set $code (call $wfn_kv_delete (local.get $p0) (local.get $p1) (local.get $p2)))
+      ${storeUnitResult('$p3')}`,
+  },
+  'wfn:fn/host#kv-list': {
+    sig: 'iiiiiii>',
+    locals: KV_LOCALS,
+    body: kvValueResult(
+      '(call $wfn_kv_list (local.get $p0) (local.get $p1) (local.get $p2) (local.get $p3) (local.get $p4) (local.get $p5) (local.get $sp) (i32.add (local.get $sp) (i32.const 4)))',
+      '$p6',
+    ),
+  },
+  'wfn:fn/host#kv-error-message': {
+    sig: 'i>',
+    locals: SIZED_LOCALS,
+    body: `${readSized((ptr, len) => `(call $wfn_kv_error_message ${ptr} ${len} (local.get $sp))`, 6)}
+      (if (local.get $code) (then (local.set $buf (i32.const 1)) (local.set $len (i32.const 0))))
+      (i32.store (local.get $p0) (local.get $buf))
+      (i32.store offset=4 (local.get $p0) (local.get $len))`,
+  },
+};
+
+/** Without [kv] stores: every open is DENIED (JavaScript writes the message), nothing is imported. */
+const deniedResult = (ret: string) => `${storeByte(ret, 1)} (i32.store offset=4 (local.get ${ret}) (i32.const 2))`;
+const NO_KV_IMPLS: Record<string, Impl> = {
+  'wfn:fn/host#kv-open': { sig: 'iii>', body: deniedResult('$p2') },
+  'wfn:fn/host#kv-get': { sig: 'iiii>', body: deniedResult('$p3') },
+  'wfn:fn/host#kv-set': { sig: 'iiiiiii>', body: deniedResult('$p6') },
+  'wfn:fn/host#kv-delete': { sig: 'iiii>', body: deniedResult('$p3') },
+  'wfn:fn/host#kv-list': { sig: 'iiiiiii>', body: deniedResult('$p6') },
+  'wfn:fn/host#kv-error-message': { sig: 'i>', body: '(i32.store (local.get $p0) (i32.const 1)) (i32.store offset=4 (local.get $p0) (i32.const 0))' },
+};
+
+const KV_IMPORTS_WAT = `(import "wfn_kv_v1" "open" (func $wfn_kv_open (param i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "get" (func $wfn_kv_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "read" (func $wfn_kv_read (param i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "close" (func $wfn_kv_close (param i32) (result i32)))
+  (import "wfn_kv_v1" "set" (func $wfn_kv_set (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "delete" (func $wfn_kv_delete (param i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "list" (func $wfn_kv_list (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wfn_kv_v1" "error_message" (func $wfn_kv_error_message (param i32 i32 i32) (result i32)))`;
+
 /** The world the user's script is componentized against. */
 export const WORLD_WIT = `package wfn:fn;
 
@@ -328,8 +432,21 @@ interface host {
   http-error-message: func() -> string;
   /// SHA-256 of the bytes (crypto.subtle's digest and HMAC; a JavaScript SHA-256 is ~1000x slower in QuickJS).
   sha256: func(data: list<u8>) -> list<u8>;
+  /// Key-value on wfn_kv_v1 (docs/contract.md); err is the API's error code (1: not found).
+  kv-open: func(name: string) -> result<u32, u32>;
+  kv-get: func(store: u32, key: string) -> result<list<u8>, u32>;
+  kv-set: func(store: u32, key: string, value: list<u8>, ttl-seconds: u32) -> result<_, u32>;
+  kv-delete: func(store: u32, key: string) -> result<_, u32>;
+  /// One page: the next page's cursor line ("" on the last page), then one key per line.
+  kv-list: func(store: u32, prefix: string, cursor: string, limit: u32) -> result<list<u8>, u32>;
+  /// The message of the last failed call ("" when the host gave none).
+  kv-error-message: func() -> string;
   /// The handler failed (an uncaught exception): the run exits with code 1 after its response.
   fail: func();
+  /// A bundled file's bytes ([files] in wfn.toml), at most max from offset; err is the WASI errno (44: no such file).
+  file-read: func(path: string, offset: u64, max: u32) -> result<list<u8>, u32>;
+  /// A bundled path's size, modification time (seconds and nanoseconds since the epoch) and WASI file type (3 directory, 4 regular file).
+  file-stat: func(path: string) -> result<tuple<u64, u64, u32, u8>, u32>;
 }
 
 world handler {
@@ -340,6 +457,119 @@ world handler {
 `;
 
 export const WORLD_NAME = 'handler';
+
+const ENOENT = 44;
+
+/** wfn:fn/host's file-* functions on the preopened "/" (the bundled files, docs/contract.md). */
+const FILES_IMPLS: Record<string, Impl> = {
+  // result<tuple<u64, u64, u32, u8>, u32>: the payload is 8-aligned, so ok and err both start at offset 8.
+  // The mtime is split in seconds and nanoseconds: JavaScript gets a u64 as a double, exact only below 2^53.
+  'wfn:fn/host#file-stat': {
+    sig: 'iii>',
+    locals: '(local $fd i32) (local $sp i32) (local $k i32) (local $code i32)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 80)))
+      (local.set $code (i32.const ${ENOENT}))
+      (local.set $fd (call $files_root))
+      (if (i32.ge_s (local.get $fd) (i32.const 0))
+        (then
+          (local.set $k (call $files_strip (local.get $p0) (local.get $p1)))
+          (i32.store8 offset=64 (local.get $sp) (i32.const 46))
+          (local.set $code (if (result i32) (i32.eq (local.get $k) (local.get $p1))
+            (then (call $path_filestat_get (local.get $fd) (i32.const 1) (i32.add (local.get $sp) (i32.const 64)) (i32.const 1) (local.get $sp)))
+            (else (call $path_filestat_get (local.get $fd) (i32.const 1) (i32.add (local.get $p0) (local.get $k)) (i32.sub (local.get $p1) (local.get $k)) (local.get $sp)))))))
+      (if (local.get $code)
+        (then ${storeByte('$p2', 1)} (i32.store offset=8 (local.get $p2) (local.get $code)))
+        (else ${storeByte('$p2', 0)}
+          (i64.store offset=8 (local.get $p2) (i64.load offset=32 (local.get $sp)))
+          (i64.store offset=16 (local.get $p2) (i64.div_u (i64.load offset=48 (local.get $sp)) (i64.const 1000000000)))
+          (i32.store offset=24 (local.get $p2) (i32.wrap_i64 (i64.rem_u (i64.load offset=48 (local.get $sp)) (i64.const 1000000000))))
+          (i32.store8 offset=28 (local.get $p2) (i32.load8_u offset=16 (local.get $sp)))))
+      (call $stack_free (i32.const 80))`,
+  },
+  // result<list<u8>, u32>: at most max bytes from offset, in a buffer shrunk to what was read.
+  'wfn:fn/host#file-read': {
+    sig: 'iiIii>',
+    locals: '(local $fd i32) (local $sp i32) (local $k i32) (local $code i32) (local $file i32) (local $buf i32) (local $len i32) (local $n i32)',
+    body: `(local.set $sp (call $stack_alloc (i32.const 32)))
+      (local.set $code (i32.const ${ENOENT}))
+      (local.set $fd (call $files_root))
+      (if (i32.ge_s (local.get $fd) (i32.const 0))
+        (then
+          (local.set $k (call $files_strip (local.get $p0) (local.get $p1)))
+          (i32.store8 offset=24 (local.get $sp) (i32.const 46))
+          ;; rights: fd_read | fd_seek; nothing that writes.
+          (local.set $code (if (result i32) (i32.eq (local.get $k) (local.get $p1))
+            (then (call $path_open (local.get $fd) (i32.const 1) (i32.add (local.get $sp) (i32.const 24)) (i32.const 1) (i32.const 0) (i64.const 6) (i64.const 0) (i32.const 0) (local.get $sp)))
+            (else (call $path_open (local.get $fd) (i32.const 1) (i32.add (local.get $p0) (local.get $k)) (i32.sub (local.get $p1) (local.get $k)) (i32.const 0) (i64.const 6) (i64.const 0) (i32.const 0) (local.get $sp)))))))
+      (if (i32.eqz (local.get $code))
+        (then
+          (local.set $file (i32.load (local.get $sp)))
+          (local.set $buf (call $alloc (i32.const 1) (select (local.get $p3) (i32.const 1) (local.get $p3))))
+          (block $done
+            (loop $more
+              (br_if $done (i32.ge_u (local.get $len) (local.get $p3)))
+              (i32.store offset=8 (local.get $sp) (i32.add (local.get $buf) (local.get $len)))
+              (i32.store offset=12 (local.get $sp) (i32.sub (local.get $p3) (local.get $len)))
+              (local.set $code (call $fd_pread (local.get $file) (i32.add (local.get $sp) (i32.const 8)) (i32.const 1)
+                (i64.add (local.get $p2) (i64.extend_i32_u (local.get $len))) (i32.add (local.get $sp) (i32.const 16))))
+              (br_if $done (local.get $code))
+              (local.set $n (i32.load offset=16 (local.get $sp)))
+              (br_if $done (i32.eqz (local.get $n)))
+              (local.set $len (i32.add (local.get $len) (local.get $n)))
+              (br $more)))
+          (drop (call $fd_close (local.get $file)))
+          (if (i32.eqz (local.get $code))
+            (then (if (i32.eqz (local.get $len))
+              (then (local.set $buf (i32.const 1)))
+              (else (if (i32.lt_u (local.get $len) (local.get $p3))
+                (then (local.set $buf (call $realloc (local.get $buf) (local.get $p3) (i32.const 1) (local.get $len)))))))))))
+      (call $stack_free (i32.const 32))
+      ${storeListResult('$p4')}`,
+  },
+};
+
+/** Without [files]: no such file, and nothing imported. */
+const NO_FILES_IMPLS: Record<string, Impl> = {
+  'wfn:fn/host#file-stat': { sig: 'iii>', body: `${storeByte('$p2', 1)} (i32.store offset=8 (local.get $p2) (i32.const ${ENOENT}))` },
+  'wfn:fn/host#file-read': { sig: 'iiIii>', body: `${storeByte('$p4', 1)} (i32.store offset=4 (local.get $p4) (i32.const ${ENOENT}))` },
+};
+
+const FILES_IMPORTS_WAT = `(import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $fd_prestat_dir_name (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $path_filestat_get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread" (func $fd_pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))`;
+
+/** The preopened "/" (looked up per call: a snapshot taken at build time has no files) and the leading "/"s of a path. */
+const FILES_FUNCS_WAT = `;; The descriptor of the preopened "/" (the first preopen named "/"), or -1.
+  (func $files_root (result i32)
+    (local $fd i32) (local $sp i32) (local $found i32)
+    (local.set $found (i32.const -1))
+    (local.set $sp (call $stack_alloc (i32.const 16)))
+    (local.set $fd (i32.const 3))
+    (block $done
+      (loop $next
+        (br_if $done (call $fd_prestat_get (local.get $fd) (local.get $sp)))
+        (if (i32.eq (i32.load offset=4 (local.get $sp)) (i32.const 1))
+          (then (if (i32.eqz (call $fd_prestat_dir_name (local.get $fd) (i32.add (local.get $sp) (i32.const 8)) (i32.const 1)))
+            (then (if (i32.eq (i32.load8_u offset=8 (local.get $sp)) (i32.const 47))
+              (then (local.set $found (local.get $fd)) (br $done)))))))
+        (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $fd) (i32.const 64)))))
+    (call $stack_free (i32.const 16))
+    (local.get $found))
+
+  ;; How many "/" begin [p, p+len): paths are relative to the preopened "/".
+  (func $files_strip (param $p i32) (param $len i32) (result i32)
+    (local $k i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $len)))
+        (br_if $done (i32.ne (i32.load8_u (i32.add (local.get $p) (local.get $k))) (i32.const 47)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.get $k))`;
 
 export class HostImportError extends Error {
   constructor(message: string) {
@@ -501,11 +731,11 @@ function sha256Wat(): string {
 
 const FALLBACK_500 = 'Status: 500 Internal Server Error\nContent-Type: text/plain; charset=utf-8\n\nInternal Server Error\n';
 
-function funcFor(imp: HostImport, index: number, outbound: boolean): string {
+function funcFor(imp: HostImport, index: number, outbound: boolean, kv: boolean, files: boolean): string {
   const key = `${unversioned(imp.module)}#${imp.name}`;
   const params = imp.type.params.map((t, i) => `(param $p${i} ${t})`).join(' ');
   const results = imp.type.results.map((t) => `(result ${t})`).join(' ');
-  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key];
+  const impl = IMPLS[key] ?? (outbound ? OUTBOUND_IMPLS : NO_OUTBOUND_IMPLS)[key] ?? (kv ? KV_IMPLS : NO_KV_IMPLS)[key] ?? (files ? FILES_IMPLS : NO_FILES_IMPLS)[key];
   const head = `(func $host${index} (export ${watString(imp.exportName)}) ${params} ${results}`;
   if (!impl) return `${head}\n    ;; not used by a request (${key})\n    unreachable)`;
   // A no-op fits any parameters but must not owe a result.
@@ -547,7 +777,7 @@ function mainImportsWat(input: HostModuleInput): string {
 /** Generates the host module's WebAssembly text. */
 export function hostModuleWat(input: HostModuleInput): string {
   const q = watString;
-  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound)).join('\n\n  ');
+  const funcs = input.imports.map((imp, i) => funcFor(imp, i, !!input.outbound, !!input.kv, !!input.files)).join('\n\n  ');
   return `(module
   ;; ---- what the host uses: WASI preview1 and the merged modules' exports
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -558,6 +788,8 @@ export function hostModuleWat(input: HostModuleInput): string {
   (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
   ${input.outbound ? OUTBOUND_IMPORTS_WAT : ''}
+  ${input.kv ? KV_IMPORTS_WAT : ''}
+  ${input.files ? FILES_IMPORTS_WAT : ''}
   ${mainImportsWat(input)}
   (import ${q(input.runtime)} ${q(input.runtimeRealloc)} (func $runtime_realloc (param i32 i32 i32 i32) (result i32)))
   (import ${q(input.glue)} ${q(input.exports.realloc)} (func $realloc (param i32 i32 i32 i32) (result i32)))
@@ -606,6 +838,8 @@ export function hostModuleWat(input: HostModuleInput): string {
     (local.get $dst))
 
 ${sha256Wat()}
+
+  ${input.files ? FILES_FUNCS_WAT : ''}
 
   ;; 1 when [p, p+len) is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
   (func $utf8_valid (param $p i32) (param $len i32) (result i32)

@@ -63,7 +63,7 @@ async function compile(ctx: BuildContext): Promise<CompileOutput> {
   // Oz picks componentize-qjs's size-optimized QuickJS (~0.5 MiB smaller, slower JavaScript).
   // The snapshot is on unless the flag or wfn.toml turns it off.
   const snapshot = ctx.snapshot ?? config.build.snapshot ?? true;
-  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot, outbound: config.outbound.allow.length > 0 });
+  const result = await buildJs(config.dir, main, ctx.workDir, ctx.log, { optSize: ctx.optimize === 'Oz', snapshot, outbound: config.outbound.allow.length > 0, kvStores: config.kv.stores, files: config.files.length > 0 });
   return { wasm: result.wasm, toolchain: { name: 'componentize-qjs', version: toolchainVersion }, snapshot: result.snapshotted ? { initFunc: 'componentize-qjs (top-level script)' } : undefined };
 }
 

@@ -95,8 +95,8 @@ export interface LinkPlan {
  * provides them: preview2 and component-model functions implemented on preview1, and main's
  * memory, table and globals, imported once and re-exported.
  */
-/** `outbound`: link the host functions that call wfn_http_v1 (see HostModuleInput.outbound). */
-export function planLink(roles: ComponentRoles, options: { outbound?: boolean } = {}): LinkPlan {
+/** `outbound`, `kv`, `files`: link the host functions that call wfn_http_v1, wfn_kv_v1, or read the bundled files (see HostModuleInput). */
+export function planLink(roles: ComponentRoles, options: { outbound?: boolean; kv?: boolean; files?: boolean } = {}): LinkPlan {
   const hostImports: HostImport[] = [];
   const mainImports: MainImport[] = [];
   const toHost = (imp: Import) => {
@@ -179,6 +179,8 @@ export function planLink(roles: ComponentRoles, options: { outbound?: boolean } 
     exports: { handle: handle.name, callback, realloc: need(roles.glue.info, 'cabi_realloc', 'glue module') },
     runtimeRealloc: need(roles.runtime.info, 'cabi_realloc', 'runtime module'),
     outbound: options.outbound,
+    kv: options.kv,
+    files: options.files,
   });
   return {
     modules: [

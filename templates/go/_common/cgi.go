@@ -177,11 +177,16 @@ func appendJSONString(dst []byte, text string) []byte {
 
 var reasons = map[int]string{
 	200: "OK",
+	201: "Created",
+	204: "No Content",
 	400: "Bad Request",
 	404: "Not Found",
 	405: "Method Not Allowed",
+	413: "Payload Too Large",
+	429: "Too Many Requests",
 	500: "Internal Server Error",
 	502: "Bad Gateway",
+	503: "Service Unavailable",
 }
 
 // respond writes the whole response to stdout in one go. Status 200 needs no Status header.

@@ -1,5 +1,5 @@
 // Deploy against a local fake of the Cloudflare API v4 that checks the documented request shapes
-// (Workers script upload, workers.dev subdomain) and answers Cloudflare-shaped JSON.
+// (Workers script upload, workers.dev subdomain, Workers KV namespaces) and answers Cloudflare-shaped JSON.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -25,6 +25,9 @@ interface Seen {
   parts?: Part[];
   json?: unknown;
 }
+
+/** The account's Workers KV namespaces in the fake (listed 100 per page, in creation order). */
+const namespaces: { id: string; title: string }[] = [];
 
 /** Answers as api.cloudflare.com does; refuses anything off the documented shape with a 400. */
 function fakeCloudflare(seen: Seen[]): Server {
@@ -57,6 +60,29 @@ function fakeCloudflare(seen: Seen[]): Server {
       return send(200, envelope({ enabled: true, previews_enabled: false }));
     }
     if (req.url === `/client/v4/accounts/${ACCOUNT}/workers/subdomain` && req.method === 'GET') return send(200, envelope({ subdomain: 'wfn-team' }));
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces`) {
+      if (req.method === 'GET') {
+        const page = Number(url.searchParams.get('page') ?? '1');
+        const perPage = Number(url.searchParams.get('per_page') ?? '20');
+        if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 5 || perPage > 100) return send(400, failure(10001, 'bad page or per_page'));
+        const result = namespaces.slice((page - 1) * perPage, page * perPage).map((n) => ({ ...n, supports_url_encoding: true }));
+        const info = { page, per_page: perPage, count: result.length, total_count: namespaces.length, total_pages: Math.max(1, Math.ceil(namespaces.length / perPage)) };
+        return send(200, JSON.stringify({ success: true, errors: [], messages: [], result, result_info: info }));
+      }
+      if (req.method === 'POST') {
+        if (entry.contentType !== 'application/json') return send(400, failure(10001, 'expected JSON'));
+        const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        entry.json = json;
+        if (Object.keys(json).join() !== 'title' || typeof json.title !== 'string' || json.title.length === 0 || json.title.length > 512) {
+          return send(400, failure(10019, 'the namespace title is missing or invalid'));
+        }
+        if (namespaces.some((n) => n.title === json.title)) return send(400, failure(10014, 'a namespace with this account ID and title already exists'));
+        const created = { id: `ns${String(namespaces.length + 1).padStart(30, '0')}`, title: json.title };
+        namespaces.push(created);
+        return send(200, envelope({ ...created, supports_url_encoding: true }));
+      }
+    }
     send(404, failure(7000, 'No route for that URI'));
   });
 }
@@ -92,6 +118,52 @@ async function filesOf(bundle: Bundle): Promise<Map<string, Buffer>> {
 }
 
 describe('cloudflare deploy', () => {
+  it('finds or creates a Workers KV namespace per [kv] store and binds each in the metadata', async () => {
+    namespaces.length = 0;
+    // 150 namespaces of others, then the one of "sessions" from an earlier deploy: on page 2
+    for (let i = 0; i < 150; i++) namespaces.push({ id: `other${i}`, title: `someone-else-${i}` });
+    namespaces.push({ id: 'existing-sessions-id', title: 'wfn-kv-deploy-sessions' });
+    seen.length = 0;
+    const bundle = await adapter.package(artifact('kv-deploy', { kv: { stores: ['default', 'sessions'] } }));
+    const logs: string[] = [];
+    const result = await adapter.deploy(bundle, { env: env(), flags: {}, log: (m) => logs.push(m) });
+    const kvPath = `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces`;
+    expect(seen.map((s) => `${s.method} ${s.path}`)).toEqual([
+      `GET ${kvPath}?page=1&per_page=100`,
+      `GET ${kvPath}?page=2&per_page=100`,
+      `POST ${kvPath}`,
+      `PUT /client/v4/accounts/${ACCOUNT}/workers/scripts/kv-deploy`,
+      `POST /client/v4/accounts/${ACCOUNT}/workers/scripts/kv-deploy/subdomain`,
+      `GET /client/v4/accounts/${ACCOUNT}/workers/subdomain`,
+    ]);
+    expect(seen[2].json).toEqual({ title: 'wfn-kv-deploy-default' });
+    const created = namespaces.find((n) => n.title === 'wfn-kv-deploy-default')!;
+    const metadata = JSON.parse(Buffer.from(seen[3].parts![0].data).toString('utf8'));
+    expect(metadata.bindings).toEqual([
+      { type: 'plain_text', name: 'GREETING', text: 'hello' },
+      { type: 'kv_namespace', name: 'default', namespace_id: created.id },
+      { type: 'kv_namespace', name: 'sessions', namespace_id: 'existing-sessions-id' },
+    ]);
+    expect(result.details).toMatchObject({ kvNamespaces: { default: created.id, sessions: 'existing-sessions-id' } });
+    expect(logs.join('\n')).toContain('creating the Workers KV namespace "wfn-kv-deploy-default"');
+
+    // deployed again: both are found, nothing is created
+    seen.length = 0;
+    await adapter.deploy(bundle, { env: env(), flags: {}, log: () => {} });
+    expect(seen.filter((s) => s.method === 'POST' && s.path === kvPath)).toEqual([]);
+    expect(namespaces.filter((n) => n.title.startsWith('wfn-kv-deploy-'))).toHaveLength(2);
+  });
+
+  it('says what Cloudflare answered when the namespaces cannot be read, and which permission a token needs', async () => {
+    namespaces.length = 0;
+    const bundle = await adapter.package(artifact('kv-bad', { kv: { stores: ['default'] } }));
+    const error = await adapter.deploy(bundle, { env: env({ CLOUDFLARE_API_TOKEN: 'wrong' }), flags: {}, log: () => {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloudflareApiError);
+    expect((error as Error).message).toBe('Cloudflare API: list the Workers KV namespaces failed: Authentication error [code 10000]');
+    expect((error as UserError).hint).toContain('Workers KV Storage: Edit');
+    expect(namespaces).toEqual([]);
+  });
+
   it('uploads the dry-run bundle byte for byte, enables workers.dev and returns the URL', async () => {
     seen.length = 0;
     const bundle = await adapter.package(artifact('hello-deploy')); // what --dry-run writes

@@ -1,17 +1,51 @@
-// The Worker entry's fetch handler, run directly in Node (it is platform-neutral): what Cloudflare
-// would execute, without workerd.
+// The Worker entry's fetch handler, run directly in Node (it is platform-neutral): the very
+// worker.js the package ships (shim + runtime bundled by esbuild) with the capped .wasm beside
+// it, as Cloudflare would execute them, without workerd (the emulator tests run workerd).
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createWorker } from '../../../adapters/cloudflare/shim.js';
+import { adapter } from '../../../adapters/cloudflare/index.js';
+import { ENTRY_FILE, wasmFileName } from '../../../adapters/cloudflare/package.js';
 import { EMULATOR_BINDING, REASON_HEADER, TIMINGS_HEADER } from '../../../adapters/cloudflare/protocol.js';
+import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';
 import { ENV_DUMP_WAT, writeOnce } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';
 
-const config = { route: '/', memoryCapBytes: 16 * 1024 * 1024, vars: ['GREETING'], secrets: ['API_KEY'] };
-const compile = async (wat: string) => WebAssembly.compile((await wat2wasm(wat)) as BufferSource);
+interface ShippedWorker {
+  fetch(request: Request, env: Record<string, unknown>): Promise<Response>;
+}
+
+/** Modules the loaded worker.js files import as their `.wasm` (Cloudflare hands a WebAssembly.Module). */
+const WASM_MODULES = '__wfnShimTestWasm';
+let packaged = 0;
+
+/**
+ * Packages `wat` for Cloudflare (env GREETING, secret API_KEY, 16 MiB) and loads the bundle's
+ * worker.js: its one `import x from "./<name>.wasm"` becomes the compiled shipped .wasm.
+ */
+async function shippedWorker(wat: string): Promise<ShippedWorker> {
+  const name = `shim-test-${++packaged}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'wfn-cf-shim-'));
+  const wasmPath = path.join(dir, 'fn.wasm');
+  await writeFile(wasmPath, await wat2wasm(wat));
+  const bundle = await adapter.package({
+    name, wasmPath, env: { GREETING: 'unused' }, secrets: ['API_KEY'], limits: { memoryMiB: 16, timeoutMs: 10_000 }, outbound: DEFAULT_OUTBOUND, projectDir: dir,
+  });
+  const source = await readFile(path.join(bundle.dir, ENTRY_FILE), 'utf8');
+  const wasmImport = new RegExp(`import\\s*([\\w$]+)\\s*from\\s*"\\./${wasmFileName(name).replace('.', '\\.')}";?`);
+  expect(source).toMatch(wasmImport);
+  const registry = ((globalThis as Record<string, unknown>)[WASM_MODULES] ??= {}) as Record<string, WebAssembly.Module>;
+  registry[name] = await WebAssembly.compile(await readFile(path.join(bundle.dir, wasmFileName(name))));
+  const runnable = path.join(dir, 'worker.mjs');
+  await writeFile(runnable, source.replace(wasmImport, (_m, id: string) => `const ${id} = globalThis.${WASM_MODULES}[${JSON.stringify(name)}];`));
+  return (await import(pathToFileURL(runnable).href)).default as ShippedWorker;
+}
 
 describe('cloudflare Worker shim', () => {
   it('maps bindings, CF-Connecting-IP and joined cookies into CGI; ignores other bindings', async () => {
-    const worker = createWorker(await compile(ENV_DUMP_WAT), config);
+    const worker = await shippedWorker(ENV_DUMP_WAT);
     const req = new Request('https://fn.example.workers.dev/a%20b?q=1', { headers: [['cookie', 'a=1'], ['cookie', 'b=2'], ['cf-connecting-ip', '203.0.113.9']] });
     const res = await worker.fetch(req, { GREETING: 'hi', API_KEY: 'k', OTHER_BINDING: 'no', [EMULATOR_BINDING]: undefined });
     const vars = new Map((await res.text()).split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
@@ -28,7 +62,7 @@ describe('cloudflare Worker shim', () => {
   it('keeps repeated Set-Cookie and binary bodies; adds timings only under the emulator binding', async () => {
     const head = new TextEncoder().encode('Content-Type: application/octet-stream\nSet-Cookie: a=1\nSet-Cookie: b=2\n\n');
     const out = new Uint8Array([...head, 0, 255, 13, 10, 128]);
-    const worker = createWorker(await compile(writeOnce({ stdout: out })), config);
+    const worker = await shippedWorker(writeOnce({ stdout: out }));
     const res = await worker.fetch(new Request('https://x.workers.dev/'), {});
     expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect([...new Uint8Array(await res.arrayBuffer())]).toEqual([0, 255, 13, 10, 128]);
@@ -38,23 +72,23 @@ describe('cloudflare Worker shim', () => {
   });
 
   it('answers the shared 5xx bodies, with the reason only for the emulator', async () => {
-    const trap = createWorker(await compile(writeOnce({ stdout: 'Content-Type: text/plain\n\nx', then: 'trap' })), config);
+    const trap = await shippedWorker(writeOnce({ stdout: 'Content-Type: text/plain\n\nx', then: 'trap' }));
     const res = await trap.fetch(new Request('https://x.workers.dev/'), { [EMULATOR_BINDING]: '1' });
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('500 Internal Server Error\n');
     expect(decodeURIComponent(res.headers.get(REASON_HEADER)!)).toMatch(/^the function trapped/);
-    const malformed = createWorker(await compile(writeOnce({ stdout: 'no headers here' })), config);
+    const malformed = await shippedWorker(writeOnce({ stdout: 'no headers here' }));
     const bad = await malformed.fetch(new Request('https://x.workers.dev/'), {});
     expect(bad.status).toBe(502);
     expect(bad.headers.has(REASON_HEADER)).toBe(false);
   });
 
   it('sends no body with 204 and refuses a status the Response cannot carry with a 502', async () => {
-    const noContent = createWorker(await compile(writeOnce({ stdout: 'Status: 204 No Content\n\nignored' })), config);
+    const noContent = await shippedWorker(writeOnce({ stdout: 'Status: 204 No Content\n\nignored' }));
     const res = await noContent.fetch(new Request('https://x.workers.dev/'), {});
     expect(res.status).toBe(204);
     expect(res.body).toBeNull();
-    const weird = createWorker(await compile(writeOnce({ stdout: 'Status: 999 Odd\n\n' })), config);
+    const weird = await shippedWorker(writeOnce({ stdout: 'Status: 999 Odd\n\n' }));
     expect((await weird.fetch(new Request('https://x.workers.dev/'), {})).status).toBe(502);
   });
 });

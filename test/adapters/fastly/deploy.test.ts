@@ -34,6 +34,8 @@ class FakeFastly {
   services = new Map<string, { name: string; versions: { number: number; active: boolean; hashsum?: string; domains: string[]; resources: { resource_id: string; name: string }[] }[] }>();
   /** Secret stores: id -> name and secrets (base64, as the API stores them). */
   stores = new Map<string, { name: string; secrets: Map<string, string> }>();
+  /** KV stores: id -> name. */
+  kvStores = new Map<string, string>();
   rejectAuth = false;
   private server = http.createServer((req, res) => void this.handle(req, res));
   url = '';
@@ -101,6 +103,26 @@ class FakeFastly {
       st.secrets.set(secretName, secret);
       return send(200, { name: secretName, digest: 'x', created_at: '2026-01-01T00:00:00Z' });
     }
+    if (url.pathname === '/resources/stores/kv' && req.method === 'GET') {
+      // Two stores per page, as for secret stores: the client must follow next_cursor.
+      const limit = url.searchParams.get('limit');
+      if (limit !== null && !/^\d+$/.test(limit)) return send(400, { msg: 'Bad request', detail: 'limit must be a number' });
+      const all = [...this.kvStores].map(([id, name]) => ({ id, name, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' }));
+      const from = Number(url.searchParams.get('cursor') ?? 0);
+      const next = from + 2 < all.length ? String(from + 2) : '';
+      return send(200, { data: all.slice(from, from + 2), meta: { next_cursor: next, limit: 2 } });
+    }
+    if (url.pathname === '/resources/stores/kv' && req.method === 'POST') {
+      if (!seen.contentType?.startsWith('application/json')) return send(415, { msg: 'Unsupported media type' });
+      const storeName = seen.json?.name;
+      if (Object.keys(seen.json ?? {}).join() !== 'name' || typeof storeName !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(storeName)) {
+        return send(400, { msg: 'Bad request', detail: 'invalid name' });
+      }
+      if ([...this.kvStores.values()].includes(storeName)) return send(409, { msg: 'Conflict', detail: 'a store with this name exists' });
+      const id = `KV${String(this.kvStores.size + 1).padStart(20, '0')}`;
+      this.kvStores.set(id, storeName);
+      return send(201, { id, name: storeName, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' });
+    }
     if (req.method === 'POST' && url.pathname === '/service') {
       if (seen.form?.type !== 'wasm') return send(400, { msg: 'Bad request', detail: 'type must be wasm' });
       const id = `SVC${this.services.size + 1}`;
@@ -131,7 +153,8 @@ class FakeFastly {
       if (action === 'resource' && req.method === 'POST') {
         if (v.active) return send(400, { msg: 'Bad request', detail: 'the version is locked' });
         const { resource_id, name: linkName } = seen.form ?? {};
-        if (!resource_id || !this.stores.has(resource_id) || !linkName) return send(400, { msg: 'Bad request', detail: 'resource_id and name are required' });
+        if (!resource_id || !(this.stores.has(resource_id) || this.kvStores.has(resource_id)) || !linkName) return send(400, { msg: 'Bad request', detail: 'resource_id and name are required' });
+        if (v.resources.some((r) => r.name === linkName)) return send(409, { msg: 'Conflict', detail: 'a resource is linked under this name' });
         v.resources.push({ resource_id, name: linkName });
         return send(200, { id: `LINK-${resource_id}`, resource_id, name: linkName, service_id: g[1], version: v.number });
       }
@@ -282,3 +305,43 @@ describe('secrets on Fastly', () => {
   });
 });
 
+
+describe('[kv] stores on Fastly', () => {
+  test('a KV store per name is found or created, and linked under the store\'s name before activation', async () => {
+    fake.seen = [];
+    // an earlier store of this service ("sessions"), behind two of other accounts' pages
+    fake.kvStores.set('OTHER1', 'someone-else-1');
+    fake.kvStores.set('OTHER2', 'someone-else-2');
+    fake.kvStores.set('EXISTING', 'wfn-kvfn-sessions');
+    const wasmPath = path.join(path.dirname(artifact.wasmPath), 'kv.wasm');
+    const { scriptWasm } = await import('../kv-script.js');
+    await writeFile(wasmPath, await scriptWasm());
+    const kvBundle = await adapter.package({ ...artifact, name: 'kvfn', wasmPath, kv: { stores: ['default', 'sessions'] } });
+    const logs: string[] = [];
+    const result = await adapter.deploy(kvBundle, { env: env(), flags: {}, log: (m) => logs.push(m) });
+    const calls = fake.seen.map((s) => `${s.method} ${s.path}`);
+    expect(calls.slice(0, 3)).toEqual(['GET /resources/stores/kv?limit=1000', 'GET /resources/stores/kv?limit=1000&cursor=2', 'POST /resources/stores/kv']);
+    expect(fake.seen[2].json).toEqual({ name: 'wfn-kvfn-default' });
+    const created = [...fake.kvStores].find(([, n]) => n === 'wfn-kvfn-default')![0];
+    const svcId = (result.details as { serviceId: string }).serviceId;
+    const links = fake.seen.filter((s) => s.method === 'POST' && s.path.endsWith('/resource')).map((s) => s.form);
+    expect(links).toEqual([{ resource_id: created, name: 'default' }, { resource_id: 'EXISTING', name: 'sessions' }]);
+    // linked before the package is activated
+    expect(calls.indexOf(`POST /service/${svcId}/version/1/resource`)).toBeLessThan(calls.indexOf(`PUT /service/${svcId}/version/1/activate`));
+    expect(result.details).toMatchObject({ kvStores: { default: created, sessions: 'EXISTING' } });
+    expect(logs.join('\n')).toContain('creating the Fastly KV store "wfn-kvfn-default"');
+
+    // again: nothing created, the same bytes and links change nothing
+    fake.seen = [];
+    const again = await adapter.deploy(kvBundle, { env: env(), flags: {}, log: () => {} });
+    expect(again.unchanged).toBe(true);
+    expect(fake.seen.filter((s) => s.method === 'POST')).toEqual([]);
+
+    // a store removed from the version's links (by hand): a new version links it again
+    fake.services.get(svcId)!.versions[0].resources = fake.services.get(svcId)!.versions[0].resources.filter((r) => r.name !== 'sessions');
+    fake.seen = [];
+    const relinked = await adapter.deploy(kvBundle, { env: env(), flags: {}, log: () => {} });
+    expect(relinked.unchanged).toBeUndefined();
+    expect(fake.seen.filter((s) => s.method === 'POST' && s.path.endsWith('/resource')).map((s) => s.form)).toEqual([{ resource_id: 'EXISTING', name: 'sessions' }]);
+  });
+});

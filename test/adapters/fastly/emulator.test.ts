@@ -7,10 +7,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { adapter } from '../../../adapters/fastly/index.js';
+import { readFile } from 'node:fs/promises';
+import { adapter, mainWasmPath } from '../../../adapters/fastly/index.js';
+import { runFastly } from '../../../adapters/fastly/emulator/run.js';
+import { definedMemories } from '../../../src/runtime/wasm-binary.js';
+import { readImports } from '../../../src/runtime/wasm-imports.js';
 import type { Artifact, Emulator } from '../../../src/target/types.js';
 import { request } from '../../helpers/http.js';
-import { buildJsComputeHello, watFixture } from './helpers.js';
+import { buildJsComputeHello, request as downstream, watFixture } from './helpers.js';
 
 const closers: Emulator[] = [];
 
@@ -89,8 +93,9 @@ describe('the ABI rules', () => {
 
 describe('limits', () => {
   let url: string;
+  const logs: string[] = [];
   beforeAll(async () => {
-    url = (await emulate(await writeWasm(dir, 'misbehave.wasm', await watFixture('misbehave.wat')), { memoryMiB: 16, timeoutMs: 400 })).url;
+    url = (await emulate(await writeWasm(dir, 'misbehave.wasm', await watFixture('misbehave.wat')), { memoryMiB: 16, timeoutMs: 400 }, logs)).url;
   });
 
   test('a runaway function gets a 504 within its timeout, and the emulator keeps answering', async () => {
@@ -98,16 +103,32 @@ describe('limits', () => {
     const res = await request(new URL('/?loop', url).href);
     const ms = performance.now() - t0;
     expect(res.status).toBe(504);
-    expect(ms).toBeLessThan(3000);
+    // By its own timeout (400 ms), not some later one: a bound that only catches a hang.
+    expect(ms).toBeGreaterThanOrEqual(390);
+    expect(ms).toBeLessThan(10_000);
     const next = await request(url);
     expect(next.status).toBe(200);
     expect(next.body.toString()).toBe('ok');
+  });
+
+  test('the packaged main.wasm carries the cap itself (Fastly runs it without the emulator\'s help)', async () => {
+    const artifact: Artifact = { name: 'capped', wasmPath: await writeWasm(dir, 'capped.wasm', await watFixture('misbehave.wat')), env: {}, secrets: [], limits: { memoryMiB: 16, timeoutMs: 10_000 } };
+    const main = new Uint8Array(await readFile(mainWasmPath(await adapter.package(artifact))));
+    // 16 MiB = 256 pages: the shipped module's own maximum, not something the emulator adds.
+    expect(definedMemories(main).map((m) => m.maxPages)).toEqual([256]);
+    // And the bomb in that very module stops there when run bare (no emulator cap, no pool).
+    const module = await WebAssembly.compile(main as BufferSource);
+    const result = await runFastly(module, downstream('http://localhost/?bomb'), { imports: readImports(main), memoryCapBytes: 16 * 1048576 });
+    expect(result.outcome).toBe('memory');
+    expect(result.response.status).toBe(500);
   });
 
   test('a memory bomb stops at the cap with a 500', async () => {
     const res = await request(new URL('/?bomb', url).href);
     expect(res.status).toBe(500);
     expect(res.body.toString()).toBe('500 Internal Server Error\n');
+    // The 500 is the cap, not any trap: the log names it.
+    expect(logs.find((l) => l.startsWith('GET /?bomb 500'))).toMatch(/memory limit reached \(16 MiB\)/);
     expect((await request(url)).status).toBe(200);
   });
 });

@@ -3,7 +3,6 @@
 import { GetRoleCommand, IAMClient, CreateRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand, GetFunctionUrlConfigCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Artifact, Bundle } from '../../../src/target/types.js';
 import { adapter } from '../../../adapters/lambda/index.js';
 import { codeSha256 } from '../../../adapters/lambda/zip.js';
+import { findMotoServer, MOTO_FIX } from '../../../src/project/doctor.js';
 import { UserError } from '../../../src/util/errors.js';
 import { writeOnce } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';
@@ -20,22 +20,9 @@ import { wat2wasm } from '../../helpers/wat.js';
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..', '..', '..');
 
-function findMoto(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/root/.pyenv/shims'];
-  for (const dir of dirs) {
-    const file = path.join(dir, 'moto_server');
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // next
-    }
-  }
-  return undefined;
-}
-
-const moto = findMoto();
-const missing = 'moto_server not found (pip install "moto[server]"): the Lambda deploy tests need it';
+// Found the way `wfn doctor` finds it (PATH, then pyenv's shims).
+const moto = findMotoServer();
+const missing = `moto_server not found (${MOTO_FIX}): the Lambda deploy tests need it`;
 if (!moto && process.env.CI === 'true') {
   describe('lambda deploy against moto', () => {
     it('needs moto_server', () => {

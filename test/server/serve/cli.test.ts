@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { request } from '../../helpers/http.js';
+import { until } from '../../helpers/wait.js';
 import { admin, builtCli, deploy, freePort, ROOT, sleepFunction, startCliServe, tempDir, textFunction, TOKEN } from './helpers.js';
 
 interface Ran {
@@ -41,7 +42,8 @@ describe('wfn serve (CLI)', () => {
       expect(srv.stderr()).toMatch(/WARNING.*NO AUTHENTICATION/);
       expect((await deploy(srv.url, 'open', await textFunction('open'), undefined, null)).status).toBe(201);
       expect((await request(`${srv.url}/open/a?b=1`)).body.toString()).toBe('open');
-      await new Promise((r) => setTimeout(r, 100));
+      // The access line is written after the answer: wait for it, not for a fixed time.
+      await until('the access line of /open/a', () => srv.stdout().includes('"/open/a?b=1"'));
       const lines = srv.stdout().trim().split('\n').map((l) => JSON.parse(l));
       expect(lines.find((l) => l.path === '/open/a?b=1')).toMatchObject({ type: 'access', function: 'open', method: 'GET', status: 200, bytes: 4, outcome: 'ok' });
       expect(lines.find((l) => l.path === '/_wfn/functions/open')).toMatchObject({ type: 'access', function: '_wfn', method: 'PUT', status: 201 });
@@ -76,12 +78,12 @@ describe('wfn serve (CLI)', () => {
       expect((await admin(srv.url, 'functions/hello')).json.versions).toHaveLength(1);
 
       // Graceful shutdown: the in-flight request finishes, new connections are refused, exit 0.
-      expect((await deploy(srv.url, 'slow', await sleepFunction(800))).status).toBe(201);
+      expect((await deploy(srv.url, 'slow', await sleepFunction(2000))).status).toBe(201);
       const inFlight = request(`${srv.url}/slow/`);
-      await new Promise((r) => setTimeout(r, 250));
+      // SIGTERM once the request runs (the in-flight gauge says so), then new connections fail.
+      await until('the slow request running', async () => /^wfn_in_flight_requests\{function="slow"\} 1$/m.test((await admin(srv.url, 'metrics')).body.toString()));
       srv.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 150));
-      await expect(request(`${srv.url}/_wfn/health`, { timeoutMs: 1000 })).rejects.toThrow();
+      await until('health refused after SIGTERM', () => request(`${srv.url}/_wfn/health`, { timeoutMs: 1000 }).then(() => false, () => true));
       const res = await inFlight;
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe('slept');

@@ -48,6 +48,7 @@ describe('wfn serve durability', () => {
     for (let cycle = 0; cycle < 2; cycle++) {
       const srv = await startCliServe(['--port', String(await freePort()), '--data-dir', dataDir], { WFN_TOKEN: TOKEN });
       let stop = false;
+      let killed = false;
       const streams = [0, 1, 2].map(async (w) => {
         for (let k = 0; !stop; k++) {
           const name = `f${w}-${k % 2}`;
@@ -58,8 +59,12 @@ describe('wfn serve durability', () => {
           let res;
           try {
             res = await deploy(srv.url, name, v.bytes);
-          } catch {
-            return; // the server died mid-request: this deploy was never acknowledged
+          } catch (error) {
+            // Only the kill may end a deploy without an answer (then it was never acknowledged);
+            // any other failure, or one before the kill, is a bug this test must report.
+            if (!killed) throw error;
+            expect(`${(error as NodeJS.ErrnoException).code ?? ''} ${(error as Error).message}`).toMatch(/ECONNRESET|ECONNREFUSED|EPIPE|socket hang up/);
+            return;
           }
           expect(res.status).toBe(201);
           pending.delete(name);
@@ -68,6 +73,7 @@ describe('wfn serve durability', () => {
         }
       });
       await new Promise((r) => setTimeout(r, 500 + Math.random() * 900));
+      killed = true;
       srv.child.kill('SIGKILL');
       stop = true;
       await Promise.all(streams);

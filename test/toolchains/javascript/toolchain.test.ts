@@ -41,7 +41,7 @@ function configFor(dir: string, name: string, overrides: Partial<ProjectConfig['
     env: {},
     secrets: [],
     limits: DEFAULT_LIMITS,
-    outbound: DEFAULT_OUTBOUND,
+    outbound: DEFAULT_OUTBOUND, kv: { stores: [] }, files: [],
   };
 }
 
