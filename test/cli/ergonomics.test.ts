@@ -11,7 +11,7 @@ describe('help', () => {
   it('wfn help <command> shows that command\'s flags; --json gives them as data', async () => {
     const text = await wfn(['help', 'deploy']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain('USAGE\n  $ wfn deploy [SOURCE] -t ');
+    expect(text.stdout).toMatch(/USAGE\n {2}\$ wfn deploy \[SOURCE\] -t\s/);
     expect(text.stdout).toContain('-t, --target=<option>');
     const json = await wfn(['help', 'dev', '--json']);
     expect(json.code).toBe(0);
