@@ -54,7 +54,7 @@ describe('a JavaScript function that throws', () => {
       expect((await request(`${url}boom`)).status).toBe(500);
       await expect.poll(() => dev.output(), { timeout: 120_000 }).toMatch(new RegExp(`at fetch \\(src/index\\.js:${throwLine}:\\d+\\)`));
       expect(dev.output()).not.toContain('bundle.js');
-      expect(dev.output()).toMatch(/GET \/boom 500 .*exit/);
+      await expect.poll(() => dev.output(), { timeout: 30_000 }).toMatch(/GET \/boom 500 .*exit/);
     } finally {
       await dev.stop();
     }
