@@ -119,7 +119,7 @@ describe('wfn.toml', () => {
       }
     }
     // Every language's every template (a template without wfn.toml would be missed silently).
-    const templates = ['fib', 'http', 'init', 'proxy'];
+    const templates = ['fib', 'http', 'init', 'kv', 'proxy', 'static'];
     expect(checked.sort()).toEqual(['assemblyscript', 'go', 'js', 'rust'].flatMap((l) => templates.map((t) => `${l}/${t}`)));
   });
 });
