@@ -72,7 +72,10 @@ export function describeError(error: Error, commandId?: string): { message: stri
   if (error instanceof UserError) return { message: error.message, hint: error.hint };
   const raw = error.message ?? String(error);
   if (!isUsageError(error)) return { message: raw };
-  let message = raw.endsWith(SEE_HELP) ? raw.slice(0, -SEE_HELP.length) : raw;
+  // oclif dims parts of some messages on a terminal: JSON and logs get plain text.
+  // eslint-disable-next-line no-control-regex
+  const plain = raw.replace(/\x1b\[[0-9;]*m/g, '');
+  let message = plain.endsWith(SEE_HELP) ? plain.slice(0, -SEE_HELP.length) : plain;
   // "Parsing --timeout \n\tExpected an integer..." and "The following error occurred:\n  Missing..."
   message = message.replace(/^Parsing (--[\w-]+) \n\t/, '$1: ').replace(/^The following error occurred:\n {2}/, '');
   return { message, hint: `See: wfn help${commandId ? ` ${commandId}` : ''}` };

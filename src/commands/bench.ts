@@ -32,7 +32,7 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
     'wfn bench --url https://hello.example.workers.dev/ --url https://hello.edgecompute.app/ --requests 8 --every 15m',
     'wfn bench --json > bench.json',
   ];
-  static args = { target: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
+  static args = { source: Args.string({ description: 'What to run: a .wasm file or a project folder (default: the project of the current folder).' }) };
   static flags = {
     targets: Flags.string({ description: `Local targets to measure, comma-separated (${LOCAL_TARGETS.join(', ')}), or none. [default: ${DEFAULT_TARGETS.join(',')}]` }),
     requests: Flags.integer({ char: 'n', description: 'Requests per local target (latency samples; also per concurrency level) and per --url. [default: 200 local; 20 per --url, 4 with --every]', min: 1 }),
@@ -53,8 +53,8 @@ Every run is saved under .wfn/bench/ and compared with the previous one. See doc
     const everyMs = flags.every ? parseDuration(flags.every) : 0;
     if (everyMs > 0 && urls.length === 0) throw new UserError('--every spaces the --url requests, but no --url was given.', 'Add --url https://your-function.example/');
     // Only --url: do not build or measure the current folder unless asked to.
-    const urlOnly = urls.length > 0 && args.target === undefined && flags.targets === undefined;
-    const source = urlOnly ? undefined : resolveFunctionSource(args.target);
+    const urlOnly = urls.length > 0 && args.source === undefined && flags.targets === undefined;
+    const source = urlOnly ? undefined : resolveFunctionSource(args.source);
     const targets = urlOnly ? [] : parseTargets(flags.targets ?? DEFAULT_TARGETS.join(','), LOCAL_TARGETS);
     const concurrency = parseConcurrency(flags.concurrency);
     const baseDir = source?.kind === 'project' ? source.dir : process.cwd();

@@ -6,11 +6,12 @@ import { WfnCommand } from '../cli/base.js';
 import { loadConfig } from '../config/load.js';
 import { buildProject } from '../pipeline/build.js';
 import { formatBuildSummary } from '../pipeline/summary.js';
+import { resolveProjectDir } from '../project/resolve.js';
 
 export default class Build extends WfnCommand {
   static summary = 'Build the project into one WASI module: compile, validate, snapshot, optimize.';
   static examples = ['wfn build', 'wfn build --optimize Oz', 'wfn build --no-snapshot --json', 'wfn build --target cloudflare --target lambda'];
-  static args = { dir: Args.string({ description: 'Project folder.', default: '.' }) };
+  static args = { dir: Args.string({ description: 'Project folder (default: the one holding wfn.toml, from the current folder upwards).' }) };
   static flags = {
     optimize: Flags.string({ options: ['O3', 'Oz', 'none'], description: 'wasm-opt level (default: wfn.toml, else O3).' }),
     snapshot: Flags.boolean({ allowNo: true, description: 'Pre-initialize with Wizer (default: when the module exports wizer.initialize).' }),
@@ -20,7 +21,7 @@ export default class Build extends WfnCommand {
 
   async run() {
     const { args, flags } = await this.parse(Build);
-    const config = await loadConfig(args.dir);
+    const config = await loadConfig(resolveProjectDir(args.dir));
     const result = await buildProject(config, {
       optimize: flags.optimize as 'O3' | 'Oz' | 'none' | undefined,
       snapshot: flags.snapshot,

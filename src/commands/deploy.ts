@@ -13,9 +13,9 @@ export default class Deploy extends WfnCommand {
     'wfn deploy dist/hello.wasm --target lambda --name hello',
     'wfn deploy --target fastly --service-id SU1Z0isxPaozGVKXdv0eY',
   ];
-  static args = { source: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
+  static args = { source: Args.string({ description: 'What to deploy: a .wasm file or a project folder (default: the project of the current folder).' }) };
   static flags = {
-    target: Flags.string({ char: 't', required: true, options: TARGETS, description: 'Where to deploy.' }),
+    target: Flags.string({ char: 't', required: true, options: TARGETS, description: 'The platform to deploy to.' }),
     name: Flags.string({ description: 'Function name on the target (default: wfn.toml name).' }),
     'dry-run': Flags.boolean({ description: 'Write the package under .wfn/targets/<target>/ and stop.' }),
     env: Flags.string({ description: 'Variable KEY=VALUE for the function (repeatable).', multiple: true, default: [] }),

@@ -8,16 +8,16 @@ import { resolveFunctionSource } from '../project/resolve.js';
 export default class Dev extends WfnCommand {
   static summary = 'Serve a function locally; in a project, rebuild on change.';
   static examples = ['wfn dev', 'wfn dev --port 3000', 'wfn dev path/to/any.wasm', 'wfn dev --target cloudflare'];
-  static args = { target: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
+  static args = { source: Args.string({ description: 'What to run: a .wasm file or a project folder (default: the project of the current folder).' }) };
   static flags = {
     ...listenFlags,
     ...limitFlags,
-    target: Flags.string({ description: 'Run the package of a target in its local emulator.', options: TARGETS }),
+    target: Flags.string({ char: 't', description: 'The platform whose package to run, in its local emulator (as on wfn deploy).', options: TARGETS }),
   };
 
   async run() {
     const { args, flags } = await this.parse(Dev);
-    const source = resolveFunctionSource(args.target);
+    const source = resolveFunctionSource(args.source);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     let url: string;
     let close: () => Promise<void>;
@@ -43,7 +43,7 @@ export default class Dev extends WfnCommand {
     }
     if (this.jsonEnabled()) this.logJson({ url, target: flags.target ?? 'dev' });
     else {
-      this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}?name=wasm' -d 'hello'`);
+      this.log(`Serving on ${url}${flags.target ? ` (${flags.target} emulator)` : ''}\nTry: curl -i '${url}'`);
       if (source.kind === 'project') this.log(`Watching ${path.relative(process.cwd(), source.dir) || '.'}: a save rebuilds (wasm-opt -O1, light; wfn build and deploy optimize fully); a failed build keeps the last good one in service.`);
       this.log('Ctrl-C to stop.');
     }

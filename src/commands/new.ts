@@ -9,7 +9,8 @@ export default class New extends WfnCommand {
   static args = { name: Args.string({ required: true, description: 'Function name (also the folder name).' }) };
   static flags = {
     lang: Flags.string({ char: 'l', required: true, description: 'assemblyscript | rust | go | js' }),
-    template: Flags.string({ char: 't', default: 'http', description: 'http | fib | init' }),
+    // No -t: that is --target on dev and deploy.
+    template: Flags.string({ default: 'http', description: 'http | fib | init | proxy' }),
     dir: Flags.string({ description: 'Parent folder to create the project in.', default: '.' }),
   };
 

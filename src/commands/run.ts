@@ -7,7 +7,7 @@ import { reasonPhrase } from '../runtime/cgi.js';
 export default class Run extends WfnCommand {
   static summary = 'Invoke a function once, in-process, and print the response.';
   static examples = ["wfn run --path '/x?n=3'", 'wfn run dist/hello.wasm --method POST --data @body.json --header "Content-Type: application/json"', 'wfn run --json'];
-  static args = { target: Args.string({ description: 'A .wasm file or a project folder (default: the current folder).' }) };
+  static args = { source: Args.string({ description: 'What to run: a .wasm file or a project folder (default: the project of the current folder).' }) };
   static flags = {
     path: Flags.string({ description: 'Request path and query.', default: '/' }),
     method: Flags.string({ char: 'X', description: 'HTTP method (default GET, or POST with --data, as curl).' }),
@@ -19,7 +19,7 @@ export default class Run extends WfnCommand {
   async run() {
     const { args, flags } = await this.parse(Run);
     const result = await runOnce({
-      target: args.target,
+      target: args.source,
       path: flags.path,
       method: flags.method ?? (flags.data === undefined ? 'GET' : 'POST'),
       headers: flags.header,

@@ -112,6 +112,8 @@ export interface EmulateRequest {
 export async function startTargetEmulator(adapter: TargetAdapter, source: FunctionSource, options: EmulateRequest): Promise<Emulator> {
   // A busy port is said before the build, not after it (a Go build takes seconds).
   await checkPortFree(options.port, options.host);
+  // The emulator's log carries the function's stderr: a JavaScript stack names the user's files.
+  const emulatorLog = source.kind === 'project' ? (line: string) => options.log(mapBundleStack(line, source.dir)) : options.log;
   let current: Emulator | undefined;
   let port = options.port;
   const loop = await startDevLoop({
@@ -124,7 +126,7 @@ export async function startTargetEmulator(adapter: TargetAdapter, source: Functi
       const previous = current;
       current = undefined;
       await previous?.close();
-      current = await adapter.emulate(bundle, { host: options.host, port, log: options.log });
+      current = await adapter.emulate(bundle, { host: options.host, port, log: emulatorLog });
       port = Number(new URL(current.url).port);
       if (previous) options.progress(`restarted the ${adapter.name} emulator with the new build`);
     },

@@ -17,7 +17,8 @@ export function resolveLanguage(input: string): Language {
   const lang = (LANGUAGE_ALIASES[input] ?? input) as Language;
   if (!LANGUAGES.includes(lang)) {
     const hint = didYouMean(input, [...LANGUAGES]);
-    throw new UserError(`Unknown language "${input}".${hint ? ` Did you mean "${hint}"?` : ''}`, `Languages: ${LANGUAGES.join(', ')}`);
+    // A bad --lang value: a usage error (exit 2), as oclif's own bad option values.
+    throw new UserError(`Unknown language "${input}".${hint ? ` Did you mean "${hint}"?` : ''}`, `Languages: ${LANGUAGES.join(', ')}`, 2);
   }
   return lang;
 }
@@ -68,7 +69,7 @@ export async function scaffoldProject(name: string, languageInput: string, templ
   const templates = await listTemplates(language);
   if (!templates.includes(template)) {
     const hint = didYouMean(template, templates);
-    throw new UserError(`There is no "${template}" template for ${language}.${hint ? ` Did you mean "${hint}"?` : ''}`, `Templates for ${language}: ${templates.join(', ')}`);
+    throw new UserError(`There is no "${template}" template for ${language}.${hint ? ` Did you mean "${hint}"?` : ''}`, `Templates for ${language}: ${templates.join(', ')}`, 2);
   }
   const dir = path.resolve(parentDir, name);
   // Never overwrite: a folder with anything in it is left as it is.
@@ -89,7 +90,9 @@ export async function scaffoldProject(name: string, languageInput: string, templ
  * install; npx would otherwise fetch whatever "wfn" the registry has), else this CLI by its path.
  */
 export function wfnInvocation(dir: string, pathVar = process.env.PATH ?? ''): string {
-  if (findAllOnPath('wfn', pathVar).length > 0) return 'wfn';
+  // A node_modules/.bin on PATH is npx's or an npm script's: a project install, not a global one.
+  const inBin = `${path.sep}node_modules${path.sep}.bin${path.sep}`;
+  if (findAllOnPath('wfn', pathVar).some((file) => !file.includes(inBin))) return 'wfn';
   for (let at = path.resolve(dir); ; ) {
     if (existsSync(path.join(at, 'node_modules', '.bin', 'wfn'))) return 'npx wfn';
     const parent = path.dirname(at);

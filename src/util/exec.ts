@@ -25,6 +25,8 @@ export interface ExecOptions {
   input?: Uint8Array;
   /** Kill the child after this long (default: no limit). */
   timeoutMs?: number;
+  /** Sees stderr as it arrives (live progress), besides collecting it. */
+  onStderr?(chunk: string): void;
 }
 
 /** Runs `file` with `args` (no shell) and collects its output. */
@@ -36,7 +38,10 @@ export function execCapture(file: string, args: string[], options: ExecOptions =
     let startError: string | undefined;
     const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      options.onStderr?.(chunk.toString('utf8'));
+    });
     child.on('error', (error) => {
       startError = error.message;
     });

@@ -48,10 +48,10 @@ describe('usage errors under --json', () => {
     expect(result.stderr.length).toBeLessThan(1000);
   });
 
-  it('a user error under --json: message and hint, exit 1', async () => {
+  it('a bad --lang value under --json: message and hint, exit 2', async () => {
     const work = await mkdtemp(path.join(tmpdir(), 'wfn-cli-'));
     const result = await wfn(['new', 'x', '--lang', 'cobol', '--json'], { cwd: work });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(parseError(result.stdout)).toEqual({ message: 'Unknown language "cobol".', hint: 'Languages: assemblyscript, rust, go, js' });
   });
 });

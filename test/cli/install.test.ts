@@ -44,7 +44,10 @@ describe('wfnInvocation: the "Next:" lines fit how wfn is installed', () => {
     expect(wfnInvocation(project, '/usr/bin')).toBe(`node ${path.join(root, 'bin', 'run.js')}`);
     await mkdir(path.join(work, 'app', 'node_modules', '.bin'), { recursive: true });
     await writeFile(path.join(work, 'app', 'node_modules', '.bin', 'wfn'), '#!/bin/sh\n');
+    await chmod(path.join(work, 'app', 'node_modules', '.bin', 'wfn'), 0o755);
     expect(wfnInvocation(project, '/usr/bin')).toBe('npx wfn');
+    // Under npx or an npm script, the project's node_modules/.bin is on PATH: still `npx wfn`.
+    expect(wfnInvocation(project, `${path.join(work, 'app', 'node_modules', '.bin')}${path.delimiter}/usr/bin`)).toBe('npx wfn');
   });
 });
 
@@ -60,50 +63,69 @@ describe('npm pack + npm install -g', () => {
 });
 
 async function packInstallAndUse(work: string): Promise<void> {
-  {
-    // Pack a copy: prepack rebuilds lib/ from scratch, which must not pull lib/ from under
-    // the other tests running on this checkout.
-    const copy = path.join(work, 'wfn');
-    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
-    for (const entry of [...pkg.files.filter((f) => f !== 'lib'), 'src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
-      await cp(path.join(root, entry), path.join(copy, entry), { recursive: true });
-    }
-    await symlink(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
-    const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy });
-    expect(packed.code, packed.stderr).toBe(0);
-    const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    const files = info.files.map((f) => f.path);
-    // What the CLI needs at run time: the compiled commands, the worker script, the JS guest
-    // runtime esbuild bundles, the templates, the adapters' assets; and no tests.
-    for (const f of ['bin/run.js', 'lib/src/commands/build.js', 'lib/src/runtime/node/pool-worker.js', 'lib/src/guest/js/globals.js', 'lib/src/guest/js/serve.js', 'templates/assemblyscript/http/wfn.toml', 'adapters/fastly/adapter.wat', 'scripts/unshadow-node.js']) {
-      expect(files).toContain(f);
-    }
-    expect(files.some((f) => f.startsWith('test/'))).toBe(false);
-
-    const prefix = path.join(work, 'prefix');
-    const installed = await run('npm', ['install', '-g', path.join(work, info.filename), '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, timeoutMs: 600_000 });
-    expect(installed.code, installed.stderr).toBe(0);
-
-    const env = { PATH: `${path.join(prefix, 'bin')}${path.delimiter}${cleanPath}` };
-    const outside = path.join(work, 'elsewhere');
-    await mkdir(outside);
-    const created = await run('wfn', ['new', 'hello', '--lang', 'assemblyscript'], { cwd: outside, env });
-    expect(created.code, created.stderr).toBe(0);
-    expect(created.stdout).toContain('\n  wfn build\n  wfn dev');
-    const project = path.join(outside, 'hello');
-    const built = await run('wfn', ['build', '--json'], { cwd: project, env });
-    expect(built.code, built.stderr).toBe(0);
-    expect(JSON.parse(built.stdout).artifact).toBe(path.join(project, 'dist', 'hello.wasm'));
-    const ran = await run('wfn', ['run', '--path', '/x?n=3', '--data', 'yo'], { cwd: project, env });
-    expect(ran.code, ran.stderr).toBe(0);
-    expect(ran.stdout).toBe('HTTP/1.1 200 OK\ncontent-type: application/json\n\n{"method":"POST","path":"/x","query":{"n":"3"},"body":"yo"}');
-    const which = await run('wfn', ['doctor', '--json'], { cwd: project, env });
-    // doctor finds the installed copy's own tools (asc, wasm-opt, wizer) under the prefix.
-    const report = JSON.parse(which.stdout) as { sections: { name: string; ok: boolean; tools: { name: string; path?: string; usable: boolean; optional?: boolean }[] }[] };
-    expect(report.sections.find((s) => s.name === 'tools')?.ok, which.stdout).toBe(true);
-    const tools = report.sections.flatMap((s) => s.tools);
-    const own = tools.filter((t) => t.path?.startsWith(prefix) && !t.optional);
-    expect(own.length, JSON.stringify(tools)).toBeGreaterThan(0);
-    expect(own.every((t) => t.usable), JSON.stringify(own)).toBe(true);
+  // Pack a copy: prepack rebuilds lib/ from scratch, which must not pull lib/ from under
+  // the other tests running on this checkout.
+  const copy = path.join(work, 'wfn');
+  const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+  for (const entry of [...pkg.files.filter((f) => f !== 'lib'), 'src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    await cp(path.join(root, entry), path.join(copy, entry), { recursive: true });
   }
+  await symlink(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy });
+  expect(packed.code, packed.stderr).toBe(0);
+  const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+  const files = info.files.map((f) => f.path);
+  // What the CLI needs at run time: the compiled commands, the worker script, the JS guest
+  // runtime esbuild bundles, the templates, the adapters' assets; and no tests.
+  for (const f of ['bin/run.js', 'lib/src/commands/build.js', 'lib/src/runtime/node/pool-worker.js', 'lib/src/guest/js/globals.js', 'lib/src/guest/js/serve.js', 'templates/assemblyscript/http/wfn.toml', 'adapters/fastly/adapter.wat', 'scripts/unshadow-node.js']) {
+    expect(files).toContain(f);
+  }
+  expect(files.some((f) => f.startsWith('test/'))).toBe(false);
+
+  const prefix = path.join(work, 'prefix');
+  const installed = await run('npm', ['install', '-g', path.join(work, info.filename), '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, timeoutMs: 600_000 });
+  expect(installed.code, installed.stderr).toBe(0);
+
+  const env = { PATH: `${path.join(prefix, 'bin')}${path.delimiter}${cleanPath}` };
+  const outside = path.join(work, 'elsewhere');
+  await mkdir(outside);
+  const created = await run('wfn', ['new', 'hello', '--lang', 'assemblyscript'], { cwd: outside, env });
+  expect(created.code, created.stderr).toBe(0);
+  expect(created.stdout).toContain('\n  wfn build\n  wfn dev');
+  const project = path.join(outside, 'hello');
+  const built = await run('wfn', ['build', '--json'], { cwd: project, env });
+  expect(built.code, built.stderr).toBe(0);
+  expect(JSON.parse(built.stdout).artifact).toBe(path.join(project, 'dist', 'hello.wasm'));
+  const ran = await run('wfn', ['run', '--path', '/x?n=3', '--data', 'yo'], { cwd: project, env });
+  expect(ran.code, ran.stderr).toBe(0);
+  expect(ran.stdout).toBe('HTTP/1.1 200 OK\ncontent-type: application/json\n\n{"method":"POST","path":"/x","query":{"n":"3"},"body":"yo"}');
+  // The oclif hook ships too: a mistyped command gets "did you mean".
+  const typo = await run('wfn', ['biuld'], { cwd: project, env });
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toContain('Did you mean "build"?');
+  const which = await run('wfn', ['doctor', '--json'], { cwd: project, env });
+  // doctor finds the installed copy's own tools (asc, wasm-opt, wizer) under the prefix.
+  const report = JSON.parse(which.stdout) as { sections: { name: string; ok: boolean; tools: { name: string; path?: string; usable: boolean; optional?: boolean }[] }[] };
+  expect(report.sections.find((s) => s.name === 'tools')?.ok, which.stdout).toBe(true);
+  const tools = report.sections.flatMap((s) => s.tools);
+  const own = tools.filter((t) => t.path?.startsWith(prefix) && !t.optional);
+  expect(own.length, JSON.stringify(tools)).toBeGreaterThan(0);
+  expect(own.every((t) => t.usable), JSON.stringify(own)).toBe(true);
+
+  // A project-local install (npm hoists wfn's dependencies beside it): `npx wfn`, without a global wfn.
+  const app = path.join(work, 'app');
+  await mkdir(app);
+  await writeFile(path.join(app, 'package.json'), '{ "name": "app", "private": true }\n');
+  const local = await run('npm', ['install', '--save-dev', path.join(work, info.filename), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, timeoutMs: 600_000 });
+  expect(local.code, local.stderr).toBe(0);
+  const localEnv = { PATH: cleanPath };
+  const scaffolded = await run('npx', ['--no-install', 'wfn', 'new', 'fn', '--lang', 'assemblyscript'], { cwd: app, env: localEnv });
+  expect(scaffolded.code, scaffolded.stderr).toBe(0);
+  expect(scaffolded.stdout).toContain('\n  npx wfn build\n  npx wfn dev');
+  const localBuild = await run('npx', ['--no-install', 'wfn', 'build'], { cwd: path.join(app, 'fn'), env: localEnv });
+  expect(localBuild.code, localBuild.stderr).toBe(0);
+  // Its tools are found where npm hoisted them: <app>/node_modules/.bin.
+  const localDoctor = JSON.parse((await run('npx', ['--no-install', 'wfn', 'doctor', '--json'], { cwd: app, env: localEnv })).stdout) as { sections: { name: string; ok: boolean; tools: { name: string; path?: string; usable: boolean }[] }[] };
+  const wizer = localDoctor.sections.flatMap((s) => s.tools).find((t) => t.name.startsWith('wizer'))!;
+  expect(wizer).toMatchObject({ usable: true, path: path.join(app, 'node_modules', '.bin', 'wizer') });
 }

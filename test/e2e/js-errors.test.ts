@@ -5,7 +5,8 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { wfn } from '../helpers/cli.js';
+import { wfn, wfnBackground } from '../helpers/cli.js';
+import { request } from '../helpers/http.js';
 
 let work: string;
 let project: string;
@@ -44,7 +45,20 @@ describe('a JavaScript function that throws', () => {
     const ok = await wfn(['run', '--path', '/fine'], { cwd: project });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('"path":"/fine"');
-  });
+  }, 400_000); // the first build links the QuickJS engine on a busy machine
+
+  it('under wfn dev: the 500, and the log line with the stack at src/index.js:LINE', async () => {
+    const dev = await wfnBackground(['dev', '--port', '0'], /Serving on (http:\/\/127\.0\.0\.1:\d+\/)/, { cwd: project, timeoutMs: 300_000 });
+    try {
+      const url = dev.match[1];
+      expect((await request(`${url}boom`)).status).toBe(500);
+      await expect.poll(() => dev.output(), { timeout: 120_000 }).toMatch(new RegExp(`at fetch \\(src/index\\.js:${throwLine}:\\d+\\)`));
+      expect(dev.output()).not.toContain('bundle.js');
+      await expect.poll(() => dev.output(), { timeout: 30_000 }).toMatch(/GET \/boom 500 .*exit/);
+    } finally {
+      await dev.stop();
+    }
+  }, 400_000);
 
   it('the map stays beside the bundle, not in the module: the bundle carries no sourceMappingURL', async () => {
     const bundle = await readFile(path.join(project, '.wfn', 'build', 'bundle.js'), 'utf8');
@@ -66,5 +80,5 @@ describe('a JavaScript function that throws', () => {
     expect(r.stderr).toMatch(/src\/index\.js:1:\d+/);
     expect(r.stderr).not.toContain('bundle.js');
     expect(r.stderr).not.toMatch(/\n\s+at .*lib\/src\//); // no wfn stack trace
-  });
+  }, 400_000);
 });

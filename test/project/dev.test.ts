@@ -5,6 +5,8 @@
  * so the counts are exact and the test is fast.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,11 +16,12 @@ import { writeOnce } from '../fixtures/contract.js';
 import { wat2wasm } from '../helpers/wat.js';
 
 /** What the stand-in pipeline builds next: a body to answer, or an error to throw. */
-const next = { body: 'one', error: undefined as string | undefined };
+const next = { body: 'one', error: undefined as string | undefined, gate: undefined as Promise<void> | undefined };
 const builds: string[] = [];
 
 vi.mock('../../src/pipeline/build.js', () => ({
   async buildProject(config: { dir: string; name: string }): Promise<BuildResult> {
+    await next.gate;
     builds.push(next.error ?? next.body);
     if (next.error) throw new Error(next.error);
     const artifact = path.join(config.dir, 'dist', `${config.name}.wasm`);
@@ -186,6 +189,40 @@ describe('wfn dev', () => {
       expect([ok.status, await ok.text()]).toEqual([200, 'fixed']);
     } finally {
       next.error = undefined;
+      await server.close();
+    }
+  });
+
+  it('while the first build runs: 503 with Retry-After, then the function', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    let release!: () => void;
+    next.gate = new Promise<void>((resolve) => (release = resolve));
+    next.body = 'ready';
+    const starting = startDevServer({ host: '127.0.0.1', port, projectDir: dir, log: () => {}, progress: () => {} });
+    try {
+      await expect.poll(async () => {
+        try {
+          return await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'application/json' } });
+        } catch {
+          return undefined; // not listening yet
+        }
+      }).toBeDefined();
+      const busy = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'application/json' } });
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect((await busy.json()).error.message).toBe('the first build is still running');
+    } finally {
+      release();
+      next.gate = undefined;
+    }
+    const server = await starting;
+    try {
+      const ok = await fetch(server.url);
+      expect([ok.status, await ok.text()]).toEqual([200, 'ready']);
+    } finally {
       await server.close();
     }
   });

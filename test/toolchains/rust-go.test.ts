@@ -338,6 +338,9 @@ describe('Rust toolchain detection and helpers (no compiler needed)', () => {
     ].join('\n');
     expect(wasmArtifacts(stdout)).toEqual([{ name: 'hello', srcPath: '/p/src/main.rs', file: '/p/t/wasm32-wasip1/release/hello.wasm' }]);
     expect(cargoMessages('   Compiling hello v0.1.0\nwarning: unused\n    Finished release\n')).toBe('warning: unused');
+    // On a terminal cargo draws a coloured progress bar (\r, erase-line): none of it reaches the messages.
+    const tty = '\x1b[1m\x1b[32m   Compiling\x1b[0m hello v0.1.0\n\x1b[1m\x1b[36m    Building\x1b[0m [=====>   ] 1/2: hello\r\x1b[K\x1b[1m\x1b[33mwarning\x1b[0m: unused\n\x1b[1m\x1b[32m    Finished\x1b[0m release\n';
+    expect(cargoMessages(tty)).toBe('warning: unused');
   });
 });
 

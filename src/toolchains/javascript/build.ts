@@ -95,6 +95,8 @@ export async function buildJs(
   const apis = features.length ? `; web APIs: ${features.join(', ')}` : '';
   log(`bundled ${main} (${formatBytes(code.length)} of JavaScript${snapshot ? '' : ', evaluated per request: no snapshot'}${apis})`);
 
+  // The two long steps say so when they start, not only when they end.
+  log(snapshot ? 'componentizing with QuickJS and running the top-level code (pre-initializing)' : 'componentizing with QuickJS');
   const componentize = await loadComponentize();
   let component: Uint8Array;
   try {
@@ -111,6 +113,7 @@ export async function buildJs(
 
   const roles = identifyRoles(component);
   const plan = planLink(roles, { outbound: options.outbound, kv: (options.kvStores?.length ?? 0) > 0, files: options.files });
+  log('linking into one WASI module (the QuickJS engine comes from the cache after the first build)');
   const { wasm, timings } = await linkCommand(plan, roles.main.bytes, workDir);
   const t3 = performance.now();
   log(timings.engineCached ? `linked (engine from cache, ${Math.round(t3 - t2)} ms)` : `linked the engine (${timings.engineMs} ms, cached for next builds)`);

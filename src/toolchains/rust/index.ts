@@ -52,12 +52,36 @@ export function keepCargoLockV3(dir: string): LockfileState {
 }
 
 /** cargo's stderr without progress lines: what the user needs to read. */
+const CARGO_STATUS = /^\s*(Compiling|Finished|Blocking|Fresh|Running|Building|Locking|Updating|Downloading|Downloaded)\b/;
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
 export function cargoMessages(stderr: string): string {
   return stderr
-    .split('\n')
-    .filter((line) => !/^\s*(Compiling|Finished|Blocking|Fresh|Running|Building|Locking|Updating)\b/.test(line))
+    .replace(ANSI, '')
+    .split(/\r\n|\r|\n/)
+    .filter((line) => !CARGO_STATUS.test(line))
     .join('\n')
     .trim();
+}
+
+/**
+ * On a terminal, cargo's own progress (its status lines and progress bar) is shown live, as
+ * cargo shows it: a first build of a crate with dependencies takes a while. Its warnings and
+ * errors are not: wfn prints those once, after. Off a terminal, nothing extra.
+ */
+function liveCargoProgress(): { env: Record<string, string>; onStderr?: (chunk: string) => void } {
+  if (!process.stderr.isTTY) return { env: {} };
+  return {
+    env: { CARGO_TERM_PROGRESS_WHEN: 'always', CARGO_TERM_PROGRESS_WIDTH: String(Math.max(40, Math.min(process.stderr.columns ?? 80, 120))), CARGO_TERM_COLOR: 'always' },
+    onStderr(chunk) {
+      for (const part of chunk.split(/(?<=\n)|(?=\r)/)) {
+        const text = part.replace(ANSI, '').replace(/^\r/, '');
+        // Status lines, the bar, and the bare "\r + erase line" that clears the bar.
+        if (CARGO_STATUS.test(text) || text.trim() === '') process.stderr.write(part);
+      }
+    },
+  };
 }
 
 interface CargoArtifact {
@@ -160,7 +184,9 @@ export const toolchain: Toolchain = {
     const args = ['build', '--release', '--offline', '--target', plan.target, '--message-format=json-render-diagnostics', '--manifest-path', manifest];
     const from = plan.install.flavor === 'debian' ? "Debian's" : plan.install.flavor;
     ctx.log(`cargo build --release --target ${plan.target} (rustc ${plan.install.release}, ${from} ${plan.install.cargo})`);
-    const run = await execCapture(plan.install.cargo!, args, { cwd: config.dir, env: cargoEnvironment(plan, targetDir) });
+    const live = liveCargoProgress();
+    const run = await execCapture(plan.install.cargo!, args, { cwd: config.dir, env: { ...cargoEnvironment(plan, targetDir), ...live.env }, onStderr: live.onStderr });
+    if (live.onStderr) process.stderr.write('\r\x1b[K'); // the last progress bar
 
     const lock = keepCargoLockV3(config.dir);
     if (lock === 'downgraded') ctx.log('Cargo.lock: set back to version 3, so that every cargo (Debian\'s 1.65 too) can read it');

@@ -173,12 +173,13 @@ export default {
     expect(a.log).not.toContain('top-level code ran');
   }, SLOW);
 
-  it('a top-level throw is not a build error but a 500 with the message on stderr, per request', async () => {
+  it("a top-level throw is not a build error but the function's failure per request: a 500, the message on stderr, exit code 1", async () => {
     const thrower = await project('thrower', '\n[build]\nsnapshot = false\n', `throw new Error('no config bundled');\nexport default { fetch: () => new Response('never') };\n`);
     const built = await build(thrower);
     const r = await invokeHttp(built.module, { method: 'GET', url: 'http://127.0.0.1/', headers: [], body: new Uint8Array(0) }, { route: '/', env: {} });
     expect(r.response.status).toBe(500);
-    expect(decoder.decode(r.response.body)).toBe('Internal Server Error\n');
+    expect(r.outcome).toBe('exit');
+    expect(r.reason).toBe('the function exited with code 1');
     expect(decoder.decode(r.stderr)).toContain('no config bundled');
   }, SLOW);
 });
