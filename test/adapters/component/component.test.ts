@@ -99,8 +99,10 @@ afterAll(async () => {
 
 describe('component package', () => {
   it('is a wasi:http/proxy component: imports only what that world allows, exports the incoming handler', async () => {
-    const bundle = await adapter.package(await artifactFrom({ kind: 'wasm', path: await buildTemplate('assemblyscript', 'http') }, {}));
-    expect(bundle.files.map((f) => f.path)).toEqual(['t-http.component.wasm']);
+    const wasmPath = await buildTemplate('assemblyscript', 'http');
+    const bundle = await adapter.package(await artifactFrom({ kind: 'wasm', path: wasmPath }, {}));
+    // Named after the function (here the shared template cache's file name).
+    expect(bundle.files.map((f) => f.path)).toEqual([`${path.basename(wasmPath, '.wasm')}.component.wasm`]);
     const bytes = new Uint8Array(await readFile(componentPath(bundle)));
     const world = await componentWorld(bytes);
     expect(proxyWorldProblems(world)).toEqual([]);
