@@ -10,7 +10,7 @@ export default class New extends WfnCommand {
   static flags = {
     lang: Flags.string({ char: 'l', required: true, description: 'assemblyscript | rust | go | js' }),
     // No -t: that is --target on dev and deploy.
-    template: Flags.string({ default: 'http', description: 'http | fib | init | proxy' }),
+    template: Flags.string({ default: 'http', description: 'http | fib | init | proxy | kv | static' }),
     dir: Flags.string({ description: 'Parent folder to create the project in.', default: '.' }),
   };
 
