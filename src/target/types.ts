@@ -91,4 +91,66 @@ export interface TargetAdapter {
   package(artifact: Artifact): Promise<Bundle>;
   emulate(bundle: Bundle, options: EmulateOptions): Promise<Emulator>;
   deploy(bundle: Bundle, options: DeployOptions): Promise<DeployResult>;
+  /** `wfn ls`, `versions`, `rollback`, `rm`, `logs`; absent where wfn does not operate the target (component, spin). */
+  operations?: TargetOperations;
+}
+
+// --- Operating what is deployed (`wfn ls`, `versions`, `rollback`, `rm`, `logs`) ---
+
+/** Where a deployed function lives: the same flags and environment `deploy` takes (`--url`, `--service-id`, credentials). */
+export interface OperateOptions {
+  env: NodeJS.ProcessEnv;
+  /** Target-specific flags, as for deploy (url, serviceId, ...). */
+  flags: Record<string, unknown>;
+  log(message: string): void;
+}
+
+/** One function wfn deployed on a target, as `wfn ls` shows it. */
+export interface DeployedFunction {
+  name: string;
+  /** The live version, in the provider's own terms (serve: 3, Lambda: "7", Cloudflare: a version id, Fastly: a service version). */
+  version: string;
+  size?: number;
+  /** sha256 (hex) of the artifact wfn uploaded, where the target keeps it. */
+  sha256?: string;
+  /** ISO 8601. */
+  deployedAt?: string;
+  url?: string;
+}
+
+/** One version of a deployed function, newest first in `versions()`'s answer. */
+export interface DeployedVersion {
+  version: string;
+  /** True for the version that answers requests now. */
+  live: boolean;
+  size?: number;
+  sha256?: string;
+  deployedAt?: string;
+}
+
+/** One log line, the same shape on every target (`wfn logs --json` prints these as NDJSON). */
+export type LogLine =
+  | { kind: 'request'; time: string; method: string; path: string; status: number; durationMs: number; outcome: 'ok' | 'error' | 'timeout' | 'exception' }
+  | { kind: 'stderr'; time: string; text: string };
+
+export interface LogsOptions extends OperateOptions {
+  /** Keep reading until `signal` aborts; without it, print what is there (since `since`) and return. */
+  follow: boolean;
+  since?: Date;
+  signal: AbortSignal;
+  onLine(line: LogLine): void;
+}
+
+/** What a target offers after deploy. Optional on TargetAdapter: a target without it says where to operate it instead. */
+export interface TargetOperations {
+  /** Where the named function lives, in words ("Lambda function hello in eu-west-1"), said before anything destructive. */
+  describe(name: string, options: OperateOptions): string;
+  list(options: OperateOptions): Promise<DeployedFunction[]>;
+  /** Newest first. Throws a UserError when there is no such function. */
+  versions(name: string, options: OperateOptions): Promise<DeployedVersion[]>;
+  /** Make `to` (default: the version before the live one) live again. */
+  rollback(name: string, to: string | undefined, options: OperateOptions): Promise<{ from: string; to: string }>;
+  /** Delete the function and its versions; `removed: false` when it was already gone. */
+  remove(name: string, options: OperateOptions): Promise<{ removed: boolean }>;
+  logs(name: string, options: LogsOptions): Promise<void>;
 }
