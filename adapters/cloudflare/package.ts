@@ -2,7 +2,9 @@
  * Packages an artifact as a Cloudflare module Worker under .wfn/targets/cloudflare/:
  *   worker.js       the entry: shim.ts + src/runtime bundled by esbuild (minified ESM)
  *   <name>.wasm     the function with the memory cap applied (the bytes that are uploaded)
- *   metadata.json   the upload's metadata part (main_module, compatibility_date, bindings);
+ *   metadata.json   the upload's metadata part (main_module, compatibility_date, bindings,
+ *                   the script tag "wfn" and the version's annotations: workers/tag is the
+ *                   sha256 of <name>.wasm, which `wfn ls`/`versions` read back);
  *                   secret bindings carry names only, values are added at deploy time; KV
  *                   namespace bindings (one per [kv] store) get their namespace_id at deploy
  *   workerd.capnp   the emulator's workerd config (secrets read from its environment; each
@@ -10,6 +12,7 @@
  */
 import { formatBytes } from '../../src/util/bytes.js';
 import { assertFunctionName } from '../../src/config/names.js';
+import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,10 +47,35 @@ export function kvServiceName(store: string): string {
   return `wfn-kv-${store}`;
 }
 
+/** The script tag that marks a Worker wfn deployed (`wfn ls` lists by it: GET .../workers/scripts?tags=wfn:yes). */
+export const WFN_TAG = 'wfn';
+
+/** Annotations of the version an upload creates (Cloudflare keeps them with the version). */
+export interface VersionAnnotations {
+  /** The sha256 (hex) of the uploaded `<name>.wasm`. */
+  'workers/tag': string;
+  /** "wfn deploy, <size> bytes": the size of that .wasm. */
+  'workers/message': string;
+}
+
 export interface WorkerMetadata {
   main_module: string;
   compatibility_date: string;
   bindings: Binding[];
+  tags?: string[];
+  annotations?: VersionAnnotations;
+}
+
+/** The annotations for an uploaded .wasm: its sha256 and size, read back by `wfn ls` and `wfn versions`. */
+export function versionAnnotations(wasm: Uint8Array): VersionAnnotations {
+  return { 'workers/tag': createHash('sha256').update(wasm).digest('hex'), 'workers/message': `wfn deploy, ${wasm.length} bytes` };
+}
+
+/** The size and sha256 back from a version's annotations (undefined for a version wfn did not upload). */
+export function readAnnotations(annotations: Record<string, string | undefined> | undefined): { sha256?: string; size?: number } {
+  const tag = annotations?.['workers/tag'];
+  const size = /^wfn deploy, (\d+) bytes$/.exec(annotations?.['workers/message'] ?? '')?.[1];
+  return { sha256: tag && /^[0-9a-f]{64}$/.test(tag) ? tag : undefined, size: size ? Number(size) : undefined };
 }
 
 export function wasmFileName(name: string): string {
@@ -87,13 +115,13 @@ export async function buildEntry(wasmName: string, config: ShimConfig): Promise<
   return result.outputFiles[0].contents;
 }
 
-export function workerMetadata(artifact: Artifact, secretValues?: Record<string, string>): WorkerMetadata {
+export function workerMetadata(artifact: Artifact, secretValues?: Record<string, string>, wasm?: Uint8Array): WorkerMetadata {
   const bindings: Binding[] = Object.entries(artifact.env).map(([name, text]) => ({ type: 'plain_text', name, text }));
   for (const name of artifact.secrets) {
     bindings.push(secretValues ? { type: 'secret_text', name, text: secretValues[name] } : { type: 'secret_text', name });
   }
   for (const name of artifact.kv?.stores ?? []) bindings.push({ type: 'kv_namespace', name });
-  return { main_module: ENTRY_FILE, compatibility_date: COMPATIBILITY_DATE, bindings };
+  return { main_module: ENTRY_FILE, compatibility_date: COMPATIBILITY_DATE, bindings, ...(wasm ? { tags: [WFN_TAG], annotations: versionAnnotations(wasm) } : {}) };
 }
 
 /** A Cap'n Proto text literal (C-style escapes; non-ASCII stays raw UTF-8). */
@@ -185,7 +213,7 @@ export async function packageWorker(artifact: Artifact): Promise<Bundle> {
     timeoutMs: artifact.limits.timeoutMs,
     kv: artifact.kv ?? DEFAULT_KV,
   });
-  const metadata = new TextEncoder().encode(JSON.stringify(workerMetadata(artifact), null, 2) + '\n');
+  const metadata = new TextEncoder().encode(JSON.stringify(workerMetadata(artifact, undefined, wasm), null, 2) + '\n');
   const config = new TextEncoder().encode(workerdConfig(artifact, wasmName));
 
   // A fresh folder: no stale file from an earlier package can be picked up.

@@ -85,6 +85,19 @@ async function withinTimeout(run: Promise<InvokeResult>, timeoutMs: number, abor
   }
 }
 
+/** At most this many stderr lines per request reach the log (Cloudflare truncates a request's logs anyway). */
+export const MAX_STDERR_LINES = 200;
+
+/**
+ * One console.error per line of the function's stderr: the tail (`wfn logs`, `wrangler tail`)
+ * carries each as one log entry, so each becomes one stderr line there.
+ */
+function logStderr(stderr: Uint8Array): void {
+  const lines = new TextDecoder().decode(stderr).trimEnd().split('\n');
+  for (const line of lines.slice(0, MAX_STDERR_LINES)) console.error(line.endsWith('\r') ? line.slice(0, -1) : line);
+  if (lines.length > MAX_STDERR_LINES) console.error(`wfn: ${lines.length - MAX_STDERR_LINES} more stderr lines not shown`);
+}
+
 export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
   const callsOut = usesOutbound(module);
   const usesStores = usesKv(module);
@@ -129,7 +142,7 @@ export function createWorker(module: WebAssembly.Module, config: ShimConfig) {
       // the reason); the binding exists only in the emulator's workerd config, never on Cloudflare.
       const emulated = env[EMULATOR_BINDING] === '1';
       // stderr and failure reasons go to the Worker's logs (wrangler tail / Workers Logs).
-      if (result.stderr.length > 0) console.error(new TextDecoder().decode(result.stderr).trimEnd());
+      if (result.stderr.length > 0) logStderr(result.stderr);
       if (result.outcome !== 'ok' && !emulated) console.error(`wfn: ${result.outcome}: ${result.reason ?? ''}`);
       const extra = emulated ? encodeEmulatorHeaders(result) : [];
       try {

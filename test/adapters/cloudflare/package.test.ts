@@ -1,4 +1,5 @@
 // Packaging for Cloudflare: the bundle on disk is exactly what deploy uploads and the emulator runs.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,9 @@ describe('cloudflare package', () => {
           { type: 'plain_text', name: 'MODE', text: 'prod' },
           { type: 'secret_text', name: 'API_KEY' },
         ],
+        // the script tag `wfn ls` lists by, and the sha256 and size of the shipped .wasm on the version
+        tags: ['wfn'],
+        annotations: { 'workers/tag': createHash('sha256').update(bytes.get('hello-cf.wasm')!).digest('hex'), 'workers/message': `wfn deploy, ${bytes.get('hello-cf.wasm')!.length} bytes` },
       });
 
       const capnp = bytes.get('workerd.capnp')!.toString('utf8');

@@ -5,9 +5,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { adapter } from '../../../adapters/cloudflare/index.js';
 import { ENTRY_FILE, wasmFileName } from '../../../adapters/cloudflare/package.js';
+import { MAX_STDERR_LINES } from '../../../adapters/cloudflare/shim.js';
 import { EMULATOR_BINDING, REASON_HEADER, TIMINGS_HEADER } from '../../../adapters/cloudflare/protocol.js';
 import { DEFAULT_OUTBOUND } from '../../../src/runtime/outbound/abi.js';
 import { ENV_DUMP_WAT, MEMORY_PROBE_WAT, probePages, withinCap, writeOnce } from '../../fixtures/contract.js';
@@ -97,5 +98,24 @@ describe('cloudflare Worker shim', () => {
     expect(res.body).toBeNull();
     const weird = await shippedWorker(writeOnce({ stdout: 'Status: 999 Odd\n\n' }));
     expect((await weird.fetch(new Request('https://x.workers.dev/'), {})).status).toBe(502);
+  });
+
+  it('logs each stderr line with its own console.error (one tail log entry per line), at most MAX_STDERR_LINES', async () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const worker = await shippedWorker(writeOnce({ stdout: 'Content-Type: text/plain\n\nok', stderr: 'first line\r\nsecond line\n\nfourth\n' }));
+      expect((await worker.fetch(new Request('https://x.workers.dev/'), {})).status).toBe(200);
+      expect(spy.mock.calls).toEqual([['first line'], ['second line'], [''], ['fourth']]);
+
+      spy.mockClear();
+      const many = Array.from({ length: MAX_STDERR_LINES + 5 }, (_, i) => `line ${i}`).join('\n');
+      const chatty = await shippedWorker(writeOnce({ stdout: 'Content-Type: text/plain\n\nok', stderr: many }));
+      await chatty.fetch(new Request('https://x.workers.dev/'), {});
+      expect(spy.mock.calls).toHaveLength(MAX_STDERR_LINES + 1);
+      expect(spy.mock.calls[MAX_STDERR_LINES - 1]).toEqual([`line ${MAX_STDERR_LINES - 1}`]);
+      expect(spy.mock.calls[MAX_STDERR_LINES]).toEqual(['wfn: 5 more stderr lines not shown']);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
