@@ -9,6 +9,7 @@ import type { Bundle, TargetAdapter } from '../../src/target/types.js';
 import { openSqliteStore, projectKvDir } from '../../src/runtime/node/kv-sqlite.js';
 import { deployWorker } from './deploy.js';
 import { startCloudflareEmulator } from './emulator.js';
+import { operations } from './operate.js';
 import { packageWorker, TARGET } from './package.js';
 
 /** Where `wfn dev --target cloudflare` keeps the KV namespaces: apart from `wfn dev`'s (as Wrangler's local state is). */
@@ -23,4 +24,6 @@ export const adapter: TargetAdapter = {
   // Each KV binding is served from a SQLite file (values survive a restart of `wfn dev`).
   emulate: (bundle, options) => startCloudflareEmulator(bundle, { ...options, kvStore: (name) => openSqliteStore(emulatorKvDir(bundle), name) }),
   deploy: (bundle, options) => deployWorker(bundle, options),
+  // ls, versions, rollback, rm, logs (operate.ts; logs: a Workers Tail, tail.ts)
+  operations,
 };
