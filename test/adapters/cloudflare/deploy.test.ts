@@ -1,7 +1,5 @@
 // Deploy against a local fake of the Cloudflare API v4 that checks the documented request shapes
 // (Workers script upload, workers.dev subdomain, Workers KV namespaces) and answers Cloudflare-shaped JSON.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,101 +7,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Artifact, Bundle } from '../../../src/target/types.js';
 import { adapter } from '../../../adapters/cloudflare/index.js';
 import { CloudflareApiError, credentialsFrom, DEFAULT_API_BASE } from '../../../adapters/cloudflare/deploy.js';
-import { parseMultipart, type Part } from '../../../adapters/cloudflare/multipart.js';
 import { UserError } from '../../../src/util/errors.js';
 import { writeOnce } from '../../fixtures/contract.js';
 import { wat2wasm } from '../../helpers/wat.js';
-
-const TOKEN = 'tok-abcdefghijklmnopqrstuvwxyz0123456789';
-const ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353';
-
-interface Seen {
-  method: string;
-  path: string;
-  authorization?: string;
-  contentType?: string;
-  parts?: Part[];
-  json?: unknown;
-}
-
-/** The account's Workers KV namespaces in the fake (listed 100 per page, in creation order). */
-const namespaces: { id: string; title: string }[] = [];
-
-/** Answers as api.cloudflare.com does; refuses anything off the documented shape with a 400. */
-function fakeCloudflare(seen: Seen[]): Server {
-  const envelope = (result: unknown) => JSON.stringify({ success: true, errors: [], messages: [], result });
-  const failure = (code: number, message: string) => JSON.stringify({ success: false, errors: [{ code, message }], messages: [], result: null });
-  return createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    const entry: Seen = { method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'] };
-    seen.push(entry);
-    const send = (status: number, text: string) => {
-      res.writeHead(status, { 'content-type': status === 502 ? 'text/html' : 'application/json' });
-      res.end(text);
-    };
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(403, failure(10000, 'Authentication error'));
-    const script = /^\/client\/v4\/accounts\/([^/]+)\/workers\/scripts\/([^/]+)(\/subdomain)?$/.exec(req.url!);
-    if (script && script[1] !== ACCOUNT) return send(404, failure(7003, 'Could not route to /accounts/x/workers/scripts, perhaps your object identifier is invalid?'));
-    if (script && !script[3] && req.method === 'PUT') {
-      if (!entry.contentType?.startsWith('multipart/form-data; boundary=')) return send(400, failure(10001, 'expected multipart/form-data'));
-      entry.parts = parseMultipart(body, entry.contentType);
-      const name = script[2];
-      if (name === 'too-big') return send(400, failure(10027, 'Your Worker exceeded the size limit of 3 MiB.'));
-      if (name === 'gateway') return send(502, '<html>bad gateway</html>');
-      return send(200, envelope({ id: name, etag: 'e7c1a0d', modified_on: '2026-01-01T00:00:00Z' }));
-    }
-    if (script && script[3] && req.method === 'POST') {
-      entry.json = JSON.parse(body.toString('utf8'));
-      if (entry.contentType !== 'application/json') return send(400, failure(10001, 'expected JSON'));
-      return send(200, envelope({ enabled: true, previews_enabled: false }));
-    }
-    if (req.url === `/client/v4/accounts/${ACCOUNT}/workers/subdomain` && req.method === 'GET') return send(200, envelope({ subdomain: 'wfn-team' }));
-    const url = new URL(req.url!, 'http://x');
-    if (url.pathname === `/client/v4/accounts/${ACCOUNT}/storage/kv/namespaces`) {
-      if (req.method === 'GET') {
-        const page = Number(url.searchParams.get('page') ?? '1');
-        const perPage = Number(url.searchParams.get('per_page') ?? '20');
-        if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 5 || perPage > 100) return send(400, failure(10001, 'bad page or per_page'));
-        const result = namespaces.slice((page - 1) * perPage, page * perPage).map((n) => ({ ...n, supports_url_encoding: true }));
-        const info = { page, per_page: perPage, count: result.length, total_count: namespaces.length, total_pages: Math.max(1, Math.ceil(namespaces.length / perPage)) };
-        return send(200, JSON.stringify({ success: true, errors: [], messages: [], result, result_info: info }));
-      }
-      if (req.method === 'POST') {
-        if (entry.contentType !== 'application/json') return send(400, failure(10001, 'expected JSON'));
-        const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        entry.json = json;
-        if (Object.keys(json).join() !== 'title' || typeof json.title !== 'string' || json.title.length === 0 || json.title.length > 512) {
-          return send(400, failure(10019, 'the namespace title is missing or invalid'));
-        }
-        if (namespaces.some((n) => n.title === json.title)) return send(400, failure(10014, 'a namespace with this account ID and title already exists'));
-        const created = { id: `ns${String(namespaces.length + 1).padStart(30, '0')}`, title: json.title };
-        namespaces.push(created);
-        return send(200, envelope({ ...created, supports_url_encoding: true }));
-      }
-    }
-    send(404, failure(7000, 'No route for that URI'));
-  });
-}
+import { ACCOUNT, FakeCloudflare, TOKEN } from './fake-api.js';
 
 let dir: string;
 let wasmPath: string;
-let server: Server;
 let base: string;
-const seen: Seen[] = [];
+const fake = new FakeCloudflare();
+const { seen, namespaces } = fake;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'wfn-cf-deploy-'));
   wasmPath = path.join(dir, 'fn.wasm');
   await writeFile(wasmPath, await wat2wasm(writeOnce({ stdout: 'Content-Type: text/plain\n\nhi' })));
-  server = fakeCloudflare(seen);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/client/v4`;
+  await fake.start();
+  base = fake.base;
 });
-afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-});
+afterAll(() => fake.close());
 
 function artifact(name: string, extra: Partial<Artifact> = {}): Artifact {
   return { name, wasmPath, env: { GREETING: 'hello' }, secrets: [], limits: { memoryMiB: 16, timeoutMs: 5000 }, projectDir: path.join(dir, name), ...extra };
