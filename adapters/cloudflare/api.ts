@@ -114,3 +114,9 @@ export async function callEnvelope<T>(creds: CloudflareCredentials, operation: s
   return envelope;
 }
 
+/** Cloudflare's "this Worker does not exist" (404, code 10007), not a 404 for a wrong account (7003) or route. */
+export function isScriptNotFound(error: unknown): boolean {
+  if (!(error instanceof CloudflareApiError) || error.status !== 404) return false;
+  const codes = error.errors.map((e) => e.code);
+  return codes.length === 0 || codes.includes(10007);
+}

@@ -14,7 +14,7 @@
  */
 import type { DeployedFunction, DeployedVersion, LogsOptions, OperateOptions, TargetOperations } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
-import { call, callEnvelope, CloudflareApiError, credentialsFrom, type CloudflareCredentials } from './api.js';
+import { call, callEnvelope, credentialsFrom, isScriptNotFound, type CloudflareCredentials } from './api.js';
 import { checkWorkerName, readAnnotations, WFN_TAG } from './package.js';
 import { notFound, tailWorker } from './tail.js';
 
@@ -50,7 +50,7 @@ async function onScript<T>(name: string, creds: CloudflareCredentials, fn: () =>
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof CloudflareApiError && error.status === 404) throw notFound(name, creds);
+    if (isScriptNotFound(error)) throw notFound(name, creds);
     throw error;
   }
 }
@@ -160,7 +160,7 @@ export const operations: TargetOperations = {
       await callEnvelope(creds, `delete the Worker ${name}`, 'DELETE', scriptPath(creds, name));
       return { removed: true };
     } catch (error) {
-      if (error instanceof CloudflareApiError && error.status === 404) return { removed: false };
+      if (isScriptNotFound(error)) return { removed: false };
       throw error;
     }
   },

@@ -13,7 +13,7 @@
 import WebSocket from 'ws';
 import type { LogLine, LogsOptions } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
-import { call, credentialsFrom, type CloudflareCredentials } from './api.js';
+import { call, credentialsFrom, isScriptNotFound, type CloudflareCredentials } from './api.js';
 
 /** The subprotocol the tail's WebSocket accepts (as wrangler sends it). */
 export const TRACE_VERSION = 'trace-v1';
@@ -125,7 +125,7 @@ async function createTail(creds: CloudflareCredentials, script: string, name: st
     }
     return tail;
   } catch (error) {
-    if ((error as { status?: number }).status === 404) throw notFound(name, creds);
+    if (isScriptNotFound(error)) throw notFound(name, creds);
     throw error;
   }
 }
