@@ -41,23 +41,33 @@ type Body = URLSearchParams | FormData | Record<string, unknown> | undefined;
 export class FastlyApi {
   constructor(private readonly base: string, private readonly token: string, private readonly log: (m: string) => void = () => {}) {}
 
-  async call<T>(method: string, apiPath: string, body?: Body, allow404 = false): Promise<T | undefined> {
-    const url = `${this.base}${apiPath}`;
-    let res: Response;
+  /** Where the API is (for messages: never the token). */
+  get endpoint(): string {
+    return this.base;
+  }
+
+  /** The raw response (any status), for the streaming log endpoint; `signal` aborts the request. */
+  async fetch(method: string, apiPath: string, signal?: AbortSignal, body?: Body): Promise<Response> {
     const json = body !== undefined && !(body instanceof URLSearchParams) && !(body instanceof FormData);
     try {
-      res = await fetch(url, {
+      return await fetch(`${this.base}${apiPath}`, {
         method,
+        signal,
         // fetch sets the form or multipart Content-Type from the body itself.
         headers: { 'Fastly-Key': this.token, Accept: 'application/json', 'User-Agent': 'wfn', ...(json ? { 'Content-Type': 'application/json' } : {}) },
         body: json ? JSON.stringify(body) : (body as URLSearchParams | FormData | undefined),
       });
     } catch (error) {
+      if (signal?.aborted) throw error;
       throw new UserError(
         `Cannot reach the Fastly API at ${this.base}: ${(error as Error).message}`,
         'Check your network, or FASTLY_API_ENDPOINT if you set it.',
       );
     }
+  }
+
+  async call<T>(method: string, apiPath: string, body?: Body, allow404 = false): Promise<T | undefined> {
+    const res = await this.fetch(method, apiPath, undefined, body);
     const text = await res.text();
     if (res.status === 404 && allow404) return undefined;
     if (!res.ok) throw apiError(method, apiPath, res.status, text);
@@ -108,17 +118,21 @@ export function defaultDomain(name: string): string {
   return `${name}-${randomBytes(4).toString('hex')}.edgecompute.app`;
 }
 
-export async function deployToFastly(bundle: Bundle, options: DeployOptions): Promise<DeployResult> {
-  const token = options.env.FASTLY_API_TOKEN;
+/** The API client for this environment: FASTLY_API_TOKEN (required), FASTLY_API_ENDPOINT (optional, as in the Fastly CLI). */
+export function fastlyApiFrom(env: NodeJS.ProcessEnv, log: (m: string) => void = () => {}): FastlyApi {
+  const token = env.FASTLY_API_TOKEN;
   if (!token) {
     throw new UserError(
       'FASTLY_API_TOKEN is not set.',
       'Create an API token with the "global" scope at https://manage.fastly.com/account/personal/tokens, then: export FASTLY_API_TOKEN=<token>',
     );
   }
+  return new FastlyApi((env.FASTLY_API_ENDPOINT || DEFAULT_FASTLY_API).replace(/\/+$/, ''), token, log);
+}
+
+export async function deployToFastly(bundle: Bundle, options: DeployOptions): Promise<DeployResult> {
+  const api = fastlyApiFrom(options.env, options.log);
   if (!bundle.archive) throw new Error('the Fastly bundle has no package archive');
-  const base = (options.env.FASTLY_API_ENDPOINT || DEFAULT_FASTLY_API).replace(/\/+$/, '');
-  const api = new FastlyApi(base, token, options.log);
   const archive = await readFile(bundle.archive);
   const name = bundle.name;
   const flags = options.flags as { serviceId?: string; domain?: string };
@@ -148,7 +162,7 @@ export async function deployToFastly(bundle: Bundle, options: DeployOptions): Pr
   let domain: string | undefined;
   if (!serviceId) {
     options.log(`creating the Fastly service "${name}"`);
-    const created = await api.call<{ id: string; versions?: Version[] }>('POST', '/service', form({ name, type: 'wasm', comment: 'deployed by wfn' }));
+    const created = await api.call<{ id: string; versions?: Version[] }>('POST', '/service', form({ name, type: 'wasm', comment: 'deployed by wfn' /* operate.ts WFN_COMMENT: `wfn ls` lists by it */ }));
     serviceId = created!.id;
     version = created!.versions?.[0]?.number ?? 1;
     domain = flags.domain || defaultDomain(name);

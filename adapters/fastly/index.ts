@@ -14,6 +14,7 @@ import { missingSecretsMessage, secretValues } from '../../src/config/secrets.js
 import { secretStoreName } from './adapter-module.js';
 import { startFastlyEmulator } from './emulator/server.js';
 import { isFastlyModule, packageForFastly } from './package.js';
+import { operations } from './operate.js';
 
 /** Where `wfn dev --target fastly` keeps the KV stores: apart from `wfn dev`'s, as Fastly's are apart. */
 export function emulatorKvDir(bundle: Bundle): string {
@@ -53,4 +54,7 @@ export const adapter: TargetAdapter = {
   },
 
   deploy: (bundle: Bundle, options: DeployOptions) => deployToFastly(bundle, options),
+
+  // ls, versions, rollback, rm, logs (operate.ts; logs: the instance output stream, log-stream.ts)
+  operations,
 };

@@ -3,6 +3,7 @@
  *   <dir>/<name>/fastly.toml, <dir>/<name>/bin/main.wasm, and <dir>/pkg/<name>.tar.gz
  * holding `<name>/fastly.toml` and `<name>/bin/main.wasm` (the function merged with the adapter).
  */
+import { createHash } from 'node:crypto';
 import { formatBytes } from '../../src/util/bytes.js';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -42,6 +43,17 @@ export function fastlyToml(name: string, description: string, authors: string[] 
     'language = "other"',
     '',
   ].join('\n');
+}
+
+/** fastly.toml's description: says what the package is, and carries main.wasm's sha256 and size. */
+export function packageDescription(name: string, main: Uint8Array): string {
+  return `${name}: a wfn function on Fastly Compute (main.wasm ${main.length} bytes, sha256 ${createHash('sha256').update(main).digest('hex')})`;
+}
+
+/** The size and sha256 of main.wasm back from a package's description (undefined for a package wfn did not make). */
+export function readDescription(description: string | undefined): { size?: number; sha256?: string } {
+  const m = / \(main\.wasm (\d+) bytes, sha256 ([0-9a-f]{64})\)$/.exec(description ?? '');
+  return m ? { size: Number(m[1]), sha256: m[2] } : {};
 }
 
 /** True when the module was built for Fastly already (it calls Fastly hostcalls). */
@@ -108,7 +120,8 @@ export async function packageForFastly(artifact: Artifact): Promise<Bundle & { d
   await rm(path.join(dir, name), { recursive: true, force: true });
   await mkdir(path.join(dir, name, 'bin'), { recursive: true });
   await mkdir(path.join(dir, 'pkg'), { recursive: true });
-  const toml = fastlyToml(name, `${artifact.name}: a wfn function on Fastly Compute`);
+  // The description comes back as the package's metadata.description: `wfn ls` and `wfn versions` read the sha256 and size there.
+  const toml = fastlyToml(name, packageDescription(artifact.name, main));
   await writeFile(path.join(dir, name, 'fastly.toml'), toml);
   await writeFile(path.join(dir, name, 'bin', 'main.wasm'), main);
   for (const p of [name, `${name}/bin`, `${name}/bin/main.wasm`, `${name}/fastly.toml`]) {
