@@ -132,6 +132,7 @@ export class FakeFastly {
     if (this.managedLogging.has(serviceId)) {
       const logs: InstanceLog[] = [];
       for (const [stream, bytes] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+        if (bytes.length === 0) continue;
         const text = new TextDecoder().decode(bytes);
         for (const message of text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined)) logs.push({ sequence_number: 0, request_start_us: startUs, stream, id: requestId, message });
       }
