@@ -33,6 +33,7 @@
   (import "wasi_real" "fd_write" (func $real_fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_real" "fd_read" (func $real_fd_read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_real" "proc_exit" (func $real_proc_exit (param i32)))
+  (import "wasi_real" "clock_time_get" (func $real_clock_time_get (param i32 i64 i32) (result i32)))
 
   (import "fastly_abi" "init" (func $abi_init (param i64) (result i32)))
   (import "fastly_http_req" "body_downstream_get" (func $req_body_downstream_get (param i32 i32) (result i32)))
@@ -58,7 +59,8 @@
   (memory $am 1 {{AM_MAX}})
 
   ;; Layout of $am (offsets inside $am):
-  ;;   0..63        out-parameters of hostcalls (OUT0=0, OUT1=4, CUR=16 (i64), IP=32 (16 bytes))
+  ;;   0..63        out-parameters of hostcalls (OUT0=0, OUT1=4, CUR=16 (i64), IP=32 (16 bytes));
+  ;;                the request line's clock (48, i64), then its iovec (48) and nwritten (56)
   ;;   64..4095     the literals (@lit), copied from $lits at start
   ;;   4096..8191   NAMEBUF: a page of request header names
   ;;   8192..       the arena: request body (when its length is unknown), the environment,
@@ -122,6 +124,10 @@
   ;; decoded, or a decoded path or query pair with a NUL, is a 400 (the client's fault) and the
   ;; function does not run.
   (global $decode_failed (mut i32) (i32.const 0))
+  ;; The request line (see $request_line): the method's bytes in $am, and when the request began (ns, monotonic).
+  (global $method (mut i32) (i32.const 0))
+  (global $method_len (mut i32) (i32.const 0))
+  (global $t0 (mut i64) (i64.const 0))
   (global $decoded_nul (mut i32) (i32.const 0))
   (global $bad_request (mut i32) (i32.const 0))
 
@@ -703,6 +709,7 @@
   (func $init
     (local $len i32) (local $v i32)
     (memory.init $am $lits (i32.const 64) (i32.const 0) (i32.const {{LITS_BYTES}}))
+    (global.set $t0 (call $now))
     (drop (call $abi_init (i64.const 1)))
     (if (call $req_body_downstream_get (call $abs (i32.const 0)) (call $abs (i32.const 4)))
       (then unreachable))
@@ -723,6 +730,8 @@
     (call $emit @lit"REQUEST_METHOD=")
     (local.set $len (call $fetch_method))
     (local.set $v (global.get $arena))
+    (global.set $method (local.get $v))
+    (global.set $method_len (local.get $len))
     (global.set $arena (i32.add (global.get $arena) (local.get $len)))
     (block $up_done
       (loop $up
@@ -948,7 +957,48 @@
         (if (i32.eq (local.get $status) (i32.const 400))
           (then (call $write_lit (local.get $body) @lit"{{BODY_400}}"))
           (else (call $write_lit (local.get $body) @lit"{{BODY_500}}")))))
-    (drop (call $resp_send_downstream (local.get $resp) (local.get $body) (i32.const 0))))
+    (drop (call $resp_send_downstream (local.get $resp) (local.get $body) (i32.const 0)))
+    (call $request_line (local.get $status)))
+
+  ;; Monotonic nanoseconds (0 when the host has no clock).
+  (func $now (result i64)
+    (if (call $real_clock_time_get (i32.const 1) (i64.const 1000) (call $abs (i32.const 48)))
+      (then (return (i64.const 0))))
+    (i64.load $am (i32.const 48)))
+
+  ;; One line per request on the instance's own stdout (fd 1 is the CGI response for the
+  ;; function, so only this adapter writes there): Fastly's log tailing shows it, and
+  ;; `wfn logs` (log-stream.ts) reads it back as the request line:
+  ;;   wfn-request <status> <duration µs> <ok|error> <METHOD> <raw path>[?<raw query>]
+  ;; Written once the response is sent; a request whose instance traps or is stopped by
+  ;; Fastly never gets here (docs/targets/fastly.md says so).
+  (func $request_line (param $status i32)
+    (local $start i32) (local $t1 i64)
+    (local.set $t1 (call $now))
+    ;; past the header block's room, which is not part of the arena
+    (if (i32.and (i32.ne (global.get $hdrbuf) (i32.const 0))
+                 (i32.lt_u (global.get $arena) (i32.add (global.get $hdrbuf) (global.get $hdr_len))))
+      (then (global.set $arena (i32.add (global.get $hdrbuf) (global.get $hdr_len)))))
+    (local.set $start (global.get $arena))
+    (call $emit @lit"wfn-request ")
+    (call $emit_u64 (i64.extend_i32_u (local.get $status)))
+    (call $emit_byte (i32.const 32))
+    (call $emit_u64 (select (i64.div_u (i64.sub (local.get $t1) (global.get $t0)) (i64.const 1000)) (i64.const 0)
+                            (i64.gt_u (local.get $t1) (global.get $t0))))
+    (if (i32.ge_u (local.get $status) (i32.const 500))
+      (then (call $emit @lit" error "))
+      (else (call $emit @lit" ok ")))
+    (call $emit (global.get $method) (global.get $method_len))
+    (call $emit_byte (i32.const 32))
+    (call $emit (global.get $path) (global.get $path_len))
+    (if (global.get $query_len)
+      (then
+        (call $emit_byte (i32.const 63))
+        (call $emit (global.get $query) (global.get $query_len))))
+    (call $emit_byte (i32.const 10))
+    (i32.store $am (i32.const 48) (call $abs (local.get $start)))
+    (i32.store $am (i32.const 52) (i32.sub (global.get $arena) (local.get $start)))
+    (drop (call $real_fd_write (i32.const 1) (call $abs (i32.const 48)) (i32.const 1) (call $abs (i32.const 56)))))
 
   (func $append_lit_header (param $resp i32) (param $n i32) (param $nl i32) (param $v i32) (param $vl i32)
     (drop (call $resp_header_append (local.get $resp) (call $abs (local.get $n)) (local.get $nl)
@@ -1067,7 +1117,8 @@
     (drop (call $resp_status_set (local.get $resp) (local.get $status)))
     (if (i32.lt_s (global.get $outbody) (i32.const 0))
       (then (call $write_body (i32.const 0) (i32.const 0))))
-    (drop (call $resp_send_downstream (local.get $resp) (global.get $outbody) (i32.const 0))))
+    (drop (call $resp_send_downstream (local.get $resp) (global.get $outbody) (i32.const 0)))
+    (call $request_line (local.get $status)))
 
   (func (export "proc_exit") (param $code i32)
     (if (i32.eqz (local.get $code))

@@ -59,7 +59,8 @@ function logResult(log: (line: string) => void, result: FastlyRunResult): void {
   for (const line of result.logs) log(`  ${line}`);
   for (const [name, bytes] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
     const textOut = new TextDecoder().decode(bytes).trimEnd();
-    if (textOut) for (const line of textOut.split('\n')) log(`  ${name}: ${line}`);
+    // The adapter's request line (adapter.wat, for Fastly's log tailing) repeats the access-log line printed here.
+    if (textOut) for (const line of textOut.split('\n')) if (!(name === 'stdout' && line.startsWith('wfn-request '))) log(`  ${name}: ${line}`);
   }
 }
 

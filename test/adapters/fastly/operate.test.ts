@@ -97,9 +97,13 @@ describe('fastly operations', () => {
     await fake.invoke(serviceId, 'https://ops-fn.edgecompute.app/some/path?q=1', { method: 'POST' });
     // the active version is the first (rolled back above): its two stderr lines
     const expected = fake.activeVersion(serviceId)!.number === 1 ? ['one from first', 'two from first'] : ['stderr of second'];
-    await until('the stderr lines', () => lines.filter((l) => l.kind === 'stderr').length >= expected.length);
+    await until('the stderr lines and the request line', () => lines.filter((l) => l.kind === 'stderr').length >= expected.length && lines.some((l) => l.kind === 'request'));
     abort.abort();
     await done;
+    const request = lines.find((l) => l.kind === 'request')!;
+    expect(request).toMatchObject({ kind: 'request', method: 'POST', path: '/some/path?q=1', status: 200, outcome: 'ok' });
+    expect(request.kind === 'request' && request.durationMs).toBeGreaterThanOrEqual(0);
+    expect(lines).toHaveLength(expected.length + 1);
     const stderr = lines.filter((l) => l.kind === 'stderr');
     expect(stderr.map((l) => l.kind === 'stderr' && l.text)).toEqual(expected);
     expect(Date.parse(stderr[0].time)).not.toBeNaN();
