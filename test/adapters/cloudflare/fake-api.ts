@@ -70,6 +70,8 @@ export class FakeCloudflare {
   /** Every tail ever created, deleted or not (to check that each was deleted). */
   tailsCreated: string[] = [];
   base = '';
+  /** When set, the tail WebSocket refuses the handshake (as an expired tail does). */
+  refuseTails = false;
   private clock = Date.parse('2026-01-01T00:00:00Z');
   private readonly server: Server;
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has('trace-v1') ? 'trace-v1' : false) });
@@ -90,7 +92,7 @@ export class FakeCloudflare {
     this.server.on('upgrade', (req, socket, head) => {
       const id = /^\/tail\/([\w-]+)$/.exec(req.url ?? '')?.[1];
       const tail = id ? this.tails.get(id) : undefined;
-      if (!tail || !String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).includes('trace-v1')) {
+      if (this.refuseTails || !tail || !String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).includes('trace-v1')) {
         socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
         return;
       }

@@ -121,6 +121,19 @@ describe('cloudflare operations', () => {
     expect(logs.join('\n')).not.toContain(TOKEN);
   });
 
+  it('a tail whose WebSocket cannot be opened fails with what happened, and is deleted all the same', async () => {
+    fake.refuseTails = true;
+    try {
+      const error = await ops.logs('hello-ops', { ...options(), follow: true, signal: new AbortController().signal, onLine: () => {} }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toMatch(/^The Workers Tail connection failed: Unexpected server response: 400/);
+      expect(fake.tailsCreated).toHaveLength(2);
+      expect(fake.tails.size).toBe(0);
+    } finally {
+      fake.refuseTails = false;
+    }
+  });
+
   it('logs without --follow says a tail is live only', async () => {
     const error = await ops.logs('hello-ops', { ...options(), follow: false, signal: new AbortController().signal, onLine: () => {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
