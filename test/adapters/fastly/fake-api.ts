@@ -128,7 +128,13 @@ export class FakeFastly {
     const requestId = randomUUID().replace(/-/g, '');
     const startUs = Date.now() * 1000;
     const module = await WebAssembly.compile(v.pkg.main as BufferSource);
-    const result = await runFastly(module, request(url, init), { imports: readImports(v.pkg.main), requestId });
+    // The secret stores linked to the version, under their link names (as the adapter opens them).
+    const secretStores: Record<string, Record<string, string>> = {};
+    for (const link of v.resources) {
+      const store = this.stores.get(link.resource_id);
+      if (store) secretStores[link.name] = Object.fromEntries([...store.secrets].map(([k, b64]) => [k, Buffer.from(b64, 'base64').toString('utf8')]));
+    }
+    const result = await runFastly(module, request(url, init), { imports: readImports(v.pkg.main), requestId, secretStores });
     if (this.managedLogging.has(serviceId)) {
       const logs: InstanceLog[] = [];
       for (const [stream, bytes] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {

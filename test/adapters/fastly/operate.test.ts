@@ -28,13 +28,14 @@ let second: Bundle;
 let serviceId: string;
 const logs: string[] = [];
 
-const env = () => ({ FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: fake.url });
+const SECRET = 'canary-secret-0e7d2a';
+const env = () => ({ FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: fake.url, API_KEY: SECRET });
 const options = (flags: Record<string, unknown> = {}): OperateOptions => ({ env: env(), flags, log: (m) => logs.push(m) });
 
 async function bundleOf(body: string, stderr: string): Promise<Bundle> {
   const wasmPath = path.join(dir, `${body}.wasm`);
   await writeFile(wasmPath, await wat2wasm(writeOnce({ stdout: `Content-Type: text/plain\n\n${body}`, stderr })));
-  const artifact: Artifact = { name: 'ops-fn', wasmPath, env: {}, secrets: [], limits: { memoryMiB: 128, timeoutMs: 10_000 }, outbound: DEFAULT_OUTBOUND, projectDir: path.join(dir, body) };
+  const artifact: Artifact = { name: 'ops-fn', wasmPath, env: {}, secrets: ['API_KEY'], limits: { memoryMiB: 128, timeoutMs: 10_000 }, outbound: DEFAULT_OUTBOUND, projectDir: path.join(dir, body) };
   return adapter.package(artifact);
 }
 
@@ -62,6 +63,7 @@ describe('fastly operations', () => {
     const active = fake.activeVersion(serviceId)!;
     expect(listed).toEqual([{ name: 'ops-fn', version: '2', ...(await mainOf(second)), deployedAt: active.updated_at, url: `https://${active.domains[0]}/` }]);
     expect(fake.seen.every((s) => s.key === TOKEN)).toBe(true);
+    expect(JSON.stringify(listed)).not.toContain(SECRET);
   });
 
   test('versions lists both, newest first, the active one marked', async () => {
@@ -70,6 +72,7 @@ describe('fastly operations', () => {
       { version: '2', live: true, ...(await mainOf(second)) },
       { version: '1', live: false, ...(await mainOf(first)) },
     ]);
+    expect(JSON.stringify(versions)).not.toContain(SECRET);
     // by --service-id too
     expect((await ops.versions('whatever', options({ serviceId }))).map((v) => v.version)).toEqual(['2', '1']);
   });
@@ -110,6 +113,8 @@ describe('fastly operations', () => {
     expect(fake.seen.find((s) => s.method === 'POST')).toMatchObject({ path: `/service/${serviceId}/log_stream/managed/instance_output` });
     expect(fake.seen.some((s) => s.method === 'GET' && s.path.startsWith(`/service/${serviceId}/log_stream/managed/instance_output`))).toBe(true);
     expect(JSON.stringify(lines)).not.toContain(TOKEN);
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
+    expect(logs.join('\n')).not.toContain(SECRET);
 
     // without --follow: what is there since --since, then it returns (managed logging is on already: 409 is fine)
     const past: LogLine[] = [];
