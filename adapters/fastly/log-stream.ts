@@ -68,13 +68,22 @@ export function nextWindow(link: string | null): number | undefined {
   return undefined;
 }
 
+/** 401/403/404 on the log stream of a service that exists: the token's rights, or log tailing not offered to the account. */
+function tailingError(error: UserError, status: number): UserError {
+  if (status !== 401 && status !== 403 && status !== 404) return error;
+  return new UserError(
+    error.message,
+    'Log tailing needs a FASTLY_API_TOKEN that may change the service (the "global" scope, the engineer role or above), and real-time log tailing (the managed instance_output log stream) available on the account: it is not on every account; Fastly support can enable it. docs/targets/fastly.md, "Logs".',
+  );
+}
+
 /** Turns on managed logging of the instance output (idempotent: 409 means it is on). */
 export async function enableInstanceOutput(api: FastlyApi, serviceId: string, log: (m: string) => void): Promise<void> {
   const apiPath = `/service/${encodeURIComponent(serviceId)}/log_stream/managed/instance_output`;
   const res = await api.fetch('POST', apiPath);
   const text = await res.text();
   if (res.status === 409) return;
-  if (!res.ok) throw apiError('POST', apiPath, res.status, text);
+  if (!res.ok) throw tailingError(apiError('POST', apiPath, res.status, text), res.status);
   log(`enabled managed logging (instance output) on the Fastly service ${serviceId}`);
 }
 
@@ -135,7 +144,7 @@ export async function streamInstanceOutput(api: FastlyApi, serviceId: string, op
       if (res.status === 404 && from !== undefined) {
         throw new UserError(`Fastly has no instance output for service ${serviceId} from ${new Date(from * 1000).toISOString()}: that window is too far in the past or in the future.`, 'Try a shorter --since.');
       }
-      throw apiError('GET', apiPath, res.status, text);
+      throw tailingError(apiError('GET', apiPath, res.status, text), res.status);
     }
     try {
       for await (const line of bodyLines(res)) {

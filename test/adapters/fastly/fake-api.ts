@@ -95,6 +95,8 @@ export class FakeFastly {
   /** KV stores: id -> name. */
   kvStores = new Map<string, string>();
   rejectAuth = false;
+  /** When set, the managed log stream answers 403 (an account without log tailing). */
+  noLogTailing = false;
   private server = http.createServer((req, res) => void this.handle(req, res));
   url = '';
 
@@ -250,6 +252,7 @@ export class FakeFastly {
     }
     if ((g = m(/^\/service\/(\w+)\/log_stream\/managed\/instance_output$/))) {
       if (!this.services.has(g[1])) return send(404, { msg: 'Record not found' });
+      if (this.noLogTailing) return send(403, { msg: 'Forbidden', detail: 'Log tailing is not enabled for this customer' });
       if (req.method === 'POST') {
         if (this.managedLogging.has(g[1])) return send(409, { msg: 'Conflict', detail: 'managed logging already enabled' });
         this.managedLogging.add(g[1]);

@@ -122,6 +122,18 @@ describe('fastly operations', () => {
     expect(past.filter((l) => l.kind === 'stderr').map((l) => l.kind === 'stderr' && l.text)).toEqual(expected);
   }, 30_000);
 
+  test('an account without log tailing gets Fastly\'s answer and what to ask for', async () => {
+    fake.noLogTailing = true;
+    try {
+      const error = (await ops.logs('ops-fn', { ...options(), follow: true, signal: new AbortController().signal, onLine: () => {} }).catch((e: unknown) => e)) as UserError;
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.message).toBe(`Fastly API POST /service/${serviceId}/log_stream/managed/instance_output failed (HTTP 403): Forbidden: Log tailing is not enabled for this customer`);
+      expect(error.hint).toContain('Fastly support can enable it');
+    } finally {
+      fake.noLogTailing = false;
+    }
+  });
+
   test('maps instance output: the adapter\'s request line on stdout, stderr lines, the Link header', () => {
     const at = Date.parse('2026-03-01T10:00:00Z') * 1000;
     expect(linesOfLog({ stream: 'stdout', request_start_us: at, message: 'wfn-request 502 1250 error GET /a?b=1' })).toEqual([
