@@ -58,6 +58,8 @@ export interface ServeServer {
   pool: WorkerPool;
   registry: FunctionRegistry;
   repository: FunctionRepository;
+  /** The functions' recent log lines and their followers (the admin API's logs endpoint). */
+  functionLogs: FunctionLogs;
   /** Deploys in-process, as the admin PUT does (used by the emulator). */
   deploy(name: string, bytes: Uint8Array, config?: unknown): Promise<Committed>;
   /** Requests being answered right now. */
@@ -303,6 +305,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     pool,
     registry,
     repository,
+    functionLogs,
     async deploy(name, bytes, rawConfig) {
       checkName(name);
       const config = parseFunctionConfig(rawConfig, options.defaultLimits);
