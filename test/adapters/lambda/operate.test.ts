@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapter } from '../../../adapters/lambda/index.js';
+import { Sandbox } from '../../../adapters/lambda/emulator/sandbox.js';
+import { eventFromRequest } from '../../../adapters/lambda/events.js';
 import { linesOfEvent } from '../../../adapters/lambda/log-events.js';
 import { logsLambda } from '../../../adapters/lambda/operations.js';
 import { requestLogText } from '../../../adapters/lambda/request-log.js';
@@ -51,6 +53,33 @@ describe('lambda log events -> log lines', () => {
     expect(linesOfEvent({ timestamp: at, message: json })).toMatchObject([{ kind: 'request', method: 'POST', status: 500, outcome: 'exception' }]);
     // A line that only looks like the request line is stderr, never a crash.
     expect(linesOfEvent(consoleEvent(at, 'INFO', 'wfn-request {not json'))).toEqual([{ kind: 'stderr', time: '2026-12-02T13:00:00.000Z', text: 'wfn-request {not json' }]);
+  });
+});
+
+describe('the handler writes what wfn logs reads', () => {
+  it('one request line per invocation plus the function\'s stderr, which parse back into log lines', async () => {
+    const work = await mkdtemp(path.join(tmpdir(), 'wfn-lambda-handler-log-'));
+    const wasmPath = path.join(work, 'h.wasm');
+    await writeFile(wasmPath, await wat2wasm(writeOnce({ stdout: 'Content-Type: text/plain\n\nhi', stderr: 'line one\nline two\n' })));
+    const bundle = await adapter.package({ name: 'handler-log', wasmPath, env: {}, secrets: ['API_TOKEN'], limits: { memoryMiB: 64, timeoutMs: 3000 }, outbound: { allow: [] } as never, kv: { stores: [] }, projectDir: work });
+    const output: string[] = [];
+    const sandbox = await Sandbox.start({ handlerFile: path.join(bundle.dir, 'index.mjs'), handlerExport: 'handler', env: { API_TOKEN: SECRET }, functionName: 'handler-log', memorySize: 192, region: 'us-east-1', initTimeoutMs: 30_000, onOutput: (l) => output.push(l) });
+    try {
+      const event = eventFromRequest({ method: 'GET', url: 'https://abc.lambda-url.us-east-1.on.aws/hello?x=1', headers: [], body: new Uint8Array() }, { domainName: 'abc.lambda-url.us-east-1.on.aws', port: 443, requestId: 'r1', time: Date.now() });
+      const outcome = await sandbox.invoke(JSON.stringify(event), 'r1', 10_000);
+      expect(outcome.kind).toBe('result');
+    } finally {
+      await sandbox.dispose();
+    }
+    // On Lambda each console call is one event with the runtime's prefix: put it back on.
+    const at = Date.UTC(2026, 11, 2, 13, 0, 0);
+    const lines = output.filter(Boolean).flatMap((text) => linesOfEvent(consoleEvent(at, text.startsWith('wfn-request') ? 'INFO' : 'ERROR', text)));
+    expect(lines).toEqual([
+      { kind: 'stderr', time: '2026-12-02T13:00:00.000Z', text: 'line one' },
+      { kind: 'stderr', time: '2026-12-02T13:00:00.000Z', text: 'line two' },
+      { kind: 'request', time: '2026-12-02T13:00:00.000Z', method: 'GET', path: '/hello?x=1', status: 200, durationMs: expect.any(Number), outcome: 'ok' },
+    ]);
+    expect(output.join('\n')).not.toContain(SECRET);
   });
 });
 
