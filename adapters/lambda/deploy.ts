@@ -331,6 +331,11 @@ async function ensureFunctionUrl(
     url = created.FunctionUrl!;
     changed = true;
     log(`created the Function URL ${url} (auth ${authType})`);
+    // A function deployed before wfn served the alias has a URL on the function itself, serving $LATEST.
+    const earlier = await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: name })).catch(() => undefined);
+    if (earlier?.FunctionUrl && earlier.FunctionUrl !== url) {
+      log(`note: the Function URL now serves the alias ${LIVE_ALIAS} (wfn rollback moves it); the earlier URL ${earlier.FunctionUrl} still serves $LATEST: delete it with aws lambda delete-function-url-config --function-name ${name}`);
+    }
   }
 
   // Who may call the URL is the function's resource policy.
