@@ -190,6 +190,8 @@ function streamLogs(res: ServerResponse, logs: FunctionLogs, name: string, follo
     res.write(text);
   };
   res.writeHead(200, ['content-type', 'application/x-ndjson; charset=utf-8', 'cache-control', 'no-store', 'x-content-type-options', 'nosniff']);
+  // The reader learns at once that it is following (node holds the head back until the first body byte).
+  res.flushHeaders();
   for (const line of logs.recent(name, since)) write(`${JSON.stringify(line)}\n`);
   if (!follow) {
     res.end();

@@ -152,6 +152,26 @@ describe('self-hosted operations against wfn serve', () => {
     expect(lines.map((l) => l.kind)).toEqual(['stderr', 'stderr', 'request']);
   });
 
+  it('a follower that does not read is cut off once 1 MiB piles up, not buffered without bound', async () => {
+    const req = http.get(`${server.url}/_wfn/functions/ops/logs?follow=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
+    res.pause(); // reads nothing more: the kernel's buffers fill, then the server's
+    res.on('error', () => {});
+    req.on('error', () => {});
+    expect(followers(server)).toBe(1);
+    // 4 KiB lines until the server gives up on the reader (kernel buffers on loopback hold a few MiB).
+    const text = 'y'.repeat(4000);
+    let pushed = 0;
+    for (let i = 0; i < 20_000 && followers(server) > 0; i++, pushed++) {
+      server.functionLogs.push('ops', { kind: 'stderr', time: new Date().toISOString(), text });
+      if (i % 500 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(followers(server)).toBe(0);
+    // Cut off after about 1 MiB plus what the kernel held, long before the 80 MB it was offered.
+    expect(pushed).toBeLessThan(5000);
+    req.destroy();
+  });
+
   it('rm asks first (refuses without --yes off a terminal), deletes, and a second rm says it is already gone', async () => {
     const cliEnv = { WFN_TOKEN: TOKEN };
     const refused = await wfn(['rm', '--target', 'self-hosted', '--url', server.url, '--name', 'ops'], { env: cliEnv });
