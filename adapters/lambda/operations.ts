@@ -26,6 +26,8 @@ import { regionOf } from './where.js';
 
 /** How often --follow asks CloudWatch for new events (FilterLogEvents allows a few calls a second per account). */
 export const POLL_MS = 1000;
+/** How far behind the newest event seen each poll looks again (late-indexed events, parallel sandboxes). */
+export const LATE_MS = 10_000;
 
 
 /** CodeSha256 (base64, of the zip) as the hex every other target shows. */
@@ -191,12 +193,15 @@ export async function logsLambda(name: string, options: LogsOptions, pollMs = PO
   const config = clientConfig(options.env, 'CLOUDWATCH_LOGS');
   const logs = new CloudWatchLogsClient(config);
   const group = `/aws/lambda/${name}`;
-  // Events of the same millisecond may arrive in two polls: remember the ids already printed at the newest timestamp.
-  let from = options.since?.getTime() ?? Date.now() - 10 * 60_000;
-  let seenAtFrom = new Set<string>();
+  // CloudWatch may take a few seconds to make an event searchable, and sandboxes write in
+  // parallel: each poll looks LATE_MS behind the newest event seen and skips the ids it printed.
+  const since = options.since?.getTime() ?? Date.now() - 10 * 60_000;
+  let newest = since;
+  const printed = new Map<string, number>();
   let toldNoGroup = false;
   try {
     for (;;) {
+      const from = Math.max(since, newest - LATE_MS);
       let nextToken: string | undefined;
       const batch: FilteredLogEvent[] = [];
       try {
@@ -216,14 +221,13 @@ export async function logsLambda(name: string, options: LogsOptions, pollMs = PO
       for (const event of batch) {
         const at = event.timestamp ?? 0;
         const id = event.eventId ?? `${at}:${event.logStreamName}:${event.message}`;
-        if (at < from || (at === from && seenAtFrom.has(id))) continue;
-        if (at > from) {
-          from = at;
-          seenAtFrom = new Set();
-        }
-        seenAtFrom.add(id);
+        if (at < since || printed.has(id)) continue;
+        printed.set(id, at);
+        newest = Math.max(newest, at);
         for (const line of linesOfEvent(event)) options.onLine(line);
       }
+      // Only ids inside the window can come back: the memory stays bounded by one window's events.
+      for (const [id, at] of printed) if (at < newest - LATE_MS) printed.delete(id);
       if (!options.follow || options.signal.aborted) return;
       await sleep(pollMs, options.signal);
       if (options.signal.aborted) return;

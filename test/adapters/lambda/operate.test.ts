@@ -190,6 +190,10 @@ describe.skipIf(!motoServer)('lambda operations against moto', () => {
         .map((l) => JSON.parse(l) as LogLine);
     const deadline = Date.now() + 30_000;
     while (lines().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // An event indexed late, older than the newest one printed: still shown, once; nothing is printed twice.
+    await putEvents([consoleEvent(now + 4, 'ERROR', 'indexed late')]);
+    while (lines().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2500)); // two more polls over the same window
     follow.child.kill('SIGINT');
     const code = await new Promise((r) => (follow.child.exitCode !== null ? r(follow.child.exitCode) : follow.child.once('exit', r)));
     expect(code).toBe(0);
@@ -198,6 +202,7 @@ describe.skipIf(!motoServer)('lambda operations against moto', () => {
       { kind: 'request', time: new Date(now + 2).toISOString(), method: 'GET', path: '/after?x=1', status: 200, durationMs: 4.5, outcome: 'ok' },
       { kind: 'stderr', time: new Date(now + 5).toISOString(), text: 'wfn: 500 trap: unreachable' },
       { kind: 'request', time: new Date(now + 6).toISOString(), method: 'POST', path: '/boom', status: 500, durationMs: 2, outcome: 'exception' },
+      { kind: 'stderr', time: new Date(now + 4).toISOString(), text: 'indexed late' },
     ]);
     expect(follow.output()).not.toContain(SECRET);
 
@@ -208,6 +213,7 @@ describe.skipIf(!motoServer)('lambda operations against moto', () => {
       `${new Date(old).toISOString()} GET /before 200 1.0ms ok`,
       `${new Date(now + 1).toISOString()} stderr: stderr of second`,
       `${new Date(now + 2).toISOString()} GET /after?x=1 200 4.5ms ok`,
+      `${new Date(now + 4).toISOString()} stderr: indexed late`,
       `${new Date(now + 5).toISOString()} stderr: wfn: 500 trap: unreachable`,
       `${new Date(now + 6).toISOString()} POST /boom 500 2.0ms exception`,
     ]);
