@@ -1,8 +1,8 @@
 /**
  * The functions' recent log lines, for the admin API's logs endpoint (`wfn logs --target
  * self-hosted`): per function a bounded ring of `LogLine`s (one per request, one per stderr
- * line) plus the readers following it. Memory is bounded: RING_LINES lines per deployed
- * function, each line's text cut to MAX_LOG_TEXT characters.
+ * line) plus the readers following it. Memory is bounded: at most RING_LINES lines and about
+ * RING_BYTES per deployed function, each line's text cut to MAX_LOG_TEXT characters.
  */
 import { boundText, logOutcome } from '../../target/log-line.js';
 import type { LogLine } from '../../target/types.js';
@@ -17,23 +17,39 @@ export interface LogFollower {
   end(): void;
 }
 
-class Ring {
-  private readonly lines: LogLine[] = [];
-  private start = 0;
+/** Bytes (about: characters of text and path, plus the fields) kept per function. */
+export const RING_BYTES = 512 * 1024;
 
-  constructor(private readonly size: number) {}
+const sizeOf = (line: LogLine) => 64 + (line.kind === 'stderr' ? line.text.length : line.path.length + line.method.length);
+
+/** Oldest lines leave first once there are more than `maxLines` or more than `maxBytes`. */
+class Ring {
+  private lines: LogLine[] = [];
+  private start = 0;
+  private bytes = 0;
+
+  constructor(
+    private readonly maxLines: number,
+    private readonly maxBytes: number,
+  ) {}
 
   push(line: LogLine): void {
-    if (this.lines.length < this.size) this.lines.push(line);
-    else {
-      this.lines[this.start] = line;
-      this.start = (this.start + 1) % this.size;
+    this.lines.push(line);
+    this.bytes += sizeOf(line);
+    while (this.lines.length - this.start > this.maxLines || (this.bytes > this.maxBytes && this.lines.length - this.start > 1)) {
+      this.bytes -= sizeOf(this.lines[this.start]);
+      this.start++;
+    }
+    // Drop the evicted head now and then (amortized O(1) per line).
+    if (this.start > this.maxLines) {
+      this.lines = this.lines.slice(this.start);
+      this.start = 0;
     }
   }
 
   /** Oldest first. */
   all(): LogLine[] {
-    return [...this.lines.slice(this.start), ...this.lines.slice(0, this.start)];
+    return this.lines.slice(this.start);
   }
 }
 
@@ -41,11 +57,14 @@ export class FunctionLogs {
   private readonly rings = new Map<string, Ring>();
   private readonly followers = new Map<string, Set<LogFollower>>();
 
-  constructor(private readonly ringLines = RING_LINES) {}
+  constructor(
+    private readonly ringLines = RING_LINES,
+    private readonly ringBytes = RING_BYTES,
+  ) {}
 
   push(name: string, line: LogLine): void {
     let ring = this.rings.get(name);
-    if (!ring) this.rings.set(name, (ring = new Ring(this.ringLines)));
+    if (!ring) this.rings.set(name, (ring = new Ring(this.ringLines, this.ringBytes)));
     ring.push(line);
     for (const follower of this.followers.get(name) ?? []) follower.line(line);
   }

@@ -6,7 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapter } from '../../../adapters/self-hosted/index.js';
-import { capturingLog, FunctionLogs, RING_LINES } from '../../../src/server/serve/function-logs.js';
+import { capturingLog, FunctionLogs, RING_BYTES, RING_LINES } from '../../../src/server/serve/function-logs.js';
 import type { Bundle, LogLine } from '../../../src/target/types.js';
 import { MAX_LOG_TEXT } from '../../../src/target/log-line.js';
 import { writeOnce } from '../../fixtures/contract.js';
@@ -200,6 +200,16 @@ describe('FunctionLogs', () => {
     expect((kept.at(-1) as { text: string }).text).toBe(String(RING_LINES + 4));
     logs.drop('f');
     expect(logs.recent('f')).toEqual([]);
+  });
+
+  it('keeps about RING_BYTES per function however long the lines', () => {
+    const logs = new FunctionLogs();
+    const text = 'z'.repeat(MAX_LOG_TEXT);
+    for (let i = 0; i < RING_LINES; i++) logs.push('f', { kind: 'stderr', time: new Date().toISOString(), text });
+    const kept = logs.recent('f');
+    expect(kept.length).toBeLessThan(RING_LINES);
+    expect(kept.reduce((n, l) => n + (l as { text: string }).text.length, 0)).toBeLessThanOrEqual(RING_BYTES);
+    expect(kept.length).toBeGreaterThan(RING_BYTES / (MAX_LOG_TEXT + 64) - 2);
   });
 
   it("cuts a function's long stderr line and its terminal control characters", () => {
