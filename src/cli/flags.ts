@@ -19,7 +19,7 @@ export const listenFlags = {
  */
 export const locationFlags = {
   url: Flags.string({ description: 'self-hosted: the wfn serve base URL (default: $WFN_URL).' }),
-  'service-id': Flags.string({ description: 'fastly: the service (default: the one deploy created for this project).' }),
+  'service-id': Flags.string({ description: 'fastly: the service (default: the one wfn deploy created for this project; deploy creates one when there is none).' }),
 };
 
 /** The flags only `deploy` takes. */
