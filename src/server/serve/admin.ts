@@ -183,7 +183,7 @@ function logsQuery(query: URLSearchParams): { follow: boolean; since?: Date } {
  * NDJSON of the function's kept lines (since `since`), then with `follow` its new lines until the
  * client leaves, the function is deleted or the server closes. Resolves with the bytes sent.
  */
-function streamLogs(res: ServerResponse, logs: FunctionLogs, name: string, follow: boolean, since: Date | undefined): Promise<number> {
+function streamLogs(req: IncomingMessage, res: ServerResponse, logs: FunctionLogs, name: string, follow: boolean, since: Date | undefined): Promise<number> {
   let bytes = 0;
   const write = (text: string) => {
     bytes += Buffer.byteLength(text);
@@ -221,6 +221,8 @@ function streamLogs(res: ServerResponse, logs: FunctionLogs, name: string, follo
     const heartbeat = setInterval(() => write('\n'), LOG_HEARTBEAT_MS);
     heartbeat.unref();
     res.once('close', finish);
+    // Gone while the function was looked up: its 'close' has already passed.
+    if (res.destroyed || req.socket.destroyed) finish();
   });
 }
 
@@ -294,7 +296,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
       const { follow, since } = logsQuery(query);
       if (!(await ctx.repository.get(name))) throw new HttpError(404, `no function named "${name}"`);
       status = 200;
-      bytes = await streamLogs(res, ctx.functionLogs, name, follow, since);
+      bytes = await streamLogs(req, res, ctx.functionLogs, name, follow, since);
       return { route, status, bytes };
     }
     if (route === 'functions/:name' || route === 'functions/:name/rollback') {

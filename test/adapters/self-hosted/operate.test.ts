@@ -3,8 +3,9 @@
 // logs endpoint (token, bounds, a reader that leaves).
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adapter } from '../../../adapters/self-hosted/index.js';
 import { capturingLog, FunctionLogs, RING_BYTES, RING_LINES } from '../../../src/server/serve/function-logs.js';
 import type { Bundle, LogLine } from '../../../src/target/types.js';
@@ -139,6 +140,34 @@ describe('self-hosted operations against wfn serve', () => {
     const deadline = Date.now() + 10_000;
     while (followers(other) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(followers(other)).toBe(0);
+
+    // Readers that are gone before the server has looked the function up leave no follower behind
+    // (the lookup is slowed down so that they are surely gone by then).
+    const lookup = other.repository.get.bind(other.repository);
+    other.repository.get = async (name: string) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return lookup(name);
+    };
+    const { port } = new URL(other.url);
+    await Promise.all(
+      Array.from({ length: 30 }, () => new Promise<void>((resolve) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () => {
+          socket.write(`GET /_wfn/functions/ops/logs?follow=1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKEN}\r\n\r\n`);
+          // Sent, and being looked up: now leave.
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 100);
+        });
+        socket.on('error', () => resolve());
+      })),
+    );
+    // Each was answered (its access line is written when its stream ends), none is still followed.
+    const deadline3 = Date.now() + 10_000;
+    while (followers(other) > 0 && Date.now() < deadline3) await new Promise((r) => setTimeout(r, 50));
+    expect(followers(other)).toBe(0);
+    await vi.waitFor(() => expect(other.access.filter((l) => l.startsWith('GET /_wfn/functions/ops/logs ')).length).toBe(31), { timeout: 10_000 });
+    other.repository.get = lookup;
 
     // A reader still following when the server closes does not hold the shutdown.
     const lines: LogLine[] = [];
