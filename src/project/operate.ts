@@ -67,8 +67,10 @@ export interface DestructiveRequest extends OperateOptions {
 
 /** Says where the function lives and what will happen, then asks unless --yes; false when the answer is no. */
 async function goAhead(what: string, request: DestructiveRequest): Promise<boolean> {
-  request.log(what);
-  if (request.yes) return true;
+  if (request.yes) {
+    request.log(what);
+    return true;
+  }
   if (!request.confirm) throw new UserError(`Not going ahead without --yes: ${what}`, 'There is no terminal to ask for confirmation: pass --yes to confirm.');
   return request.confirm(`${what} Go ahead?`);
 }

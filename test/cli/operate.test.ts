@@ -1,5 +1,7 @@
 // The operating commands' own logic: --since, the one log-line format, the function's name
 // from wfn.toml, targets wfn does not operate, and refusals before anything is sent.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +11,7 @@ import { operationsOf, parseSince, removeDeployed, resolveDeployedName } from '.
 import { asLogLine, formatLogLine } from '../../src/target/log-line.js';
 import type { TargetAdapter } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
-import { wfn } from '../helpers/cli.js';
+import { BIN, wfn } from '../helpers/cli.js';
 
 describe('--since', () => {
   const now = Date.UTC(2026, 11, 2, 12, 0, 0);
@@ -92,9 +94,34 @@ describe('refusals before anything is sent', () => {
     await expect(removeDeployed(fake, 'f', { ...base, yes: false })).rejects.toThrow(/Not going ahead without --yes: This deletes function f on fake/);
     expect(await removeDeployed(fake, 'f', { ...base, yes: false, confirm: async () => false })).toEqual({ where: 'function f on fake', removed: false, cancelled: true });
     expect(removed).toBe(0);
-    expect(await removeDeployed(fake, 'f', { ...base, yes: false, confirm: async (q) => q.includes('This deletes function f on fake') })).toMatchObject({ removed: true });
+    expect(await removeDeployed(fake, 'f', { ...base, yes: false, confirm: async (q) => q === 'This deletes function f on fake, with all its versions. Go ahead?' })).toMatchObject({ removed: true });
     expect(removed).toBe(1);
-    expect(said[0]).toBe('This deletes function f on fake, with all its versions.');
+    expect(said).toEqual([]); // the question said it
+    expect(await removeDeployed(fake, 'f', { ...base, yes: true })).toMatchObject({ removed: true });
+    expect(said).toEqual(['This deletes function f on fake, with all its versions.']);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('rm on a terminal asks; "n" deletes nothing, "y" goes ahead', async () => {
+    // script(1) gives the CLI a pseudo-terminal; what it reads comes from our stdin.
+    const onTty = (answer: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const child = spawn('script', ['-qec', `${process.execPath} ${BIN} rm --target self-hosted --url http://127.0.0.1:9 --name f`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' } });
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          if (out.includes('Go ahead? [y/N]')) child.stdin.end(`${answer}\n`);
+        });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, out }));
+      });
+    const no = await onTty('n');
+    expect(no.out).toContain('This deletes function f on wfn serve at http://127.0.0.1:9, with all its versions. Go ahead? [y/N]');
+    expect(no.out).toContain('Nothing deleted.');
+    expect(no.code).toBe(0);
+    // "y": it goes ahead, and finds no server there (nothing listens on port 9).
+    const yes = await onTty('y');
+    expect(yes.out).toContain('Cannot reach wfn serve at http://127.0.0.1:9');
+    expect(yes.code).toBe(1);
   });
 
   it('bad --since and a missing --target are usage errors before any call', async () => {
