@@ -5,7 +5,7 @@ const CREDENTIALS_HINT =
   'Give the AWS SDK credentials: AWS_PROFILE (after `aws configure` or `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN).';
 const REFUSED_HINT = 'AWS refused the credentials: check AWS_PROFILE or the keys, or refresh an expired session (`aws sso login`).';
 const PERMISSIONS_HINT =
-  'Your identity lacks a permission for this step. wfn needs lambda:GetFunction, CreateFunction, UpdateFunctionCode, UpdateFunctionConfiguration, GetFunctionUrlConfig, CreateFunctionUrlConfig, UpdateFunctionUrlConfig, GetPolicy, AddPermission, RemovePermission, iam:PassRole, and without --role iam:GetRole, CreateRole, AttachRolePolicy, ListAttachedRolePolicies.';
+  'Your identity lacks a permission for this step. wfn needs lambda:GetFunction, CreateFunction, UpdateFunctionCode, UpdateFunctionConfiguration, PublishVersion, GetAlias, CreateAlias, UpdateAlias, GetFunctionUrlConfig, CreateFunctionUrlConfig, UpdateFunctionUrlConfig, GetPolicy, AddPermission, RemovePermission, iam:PassRole, and without --role iam:GetRole, CreateRole, AttachRolePolicy, ListAttachedRolePolicies; to operate: lambda:ListFunctions, ListVersionsByFunction, DeleteFunction, DeleteFunctionUrlConfig, logs:FilterLogEvents.';
 const ROLE_HINT = 'Pass --role with the ARN of an execution role that trusts lambda.amazonaws.com (or leave --role out: wfn then creates or reuses "wfn-lambda-basic").';
 
 export function errorName(error: unknown): string {
@@ -16,7 +16,8 @@ export function isAwsError(error: unknown, ...names: string[]): boolean {
   return names.includes(errorName(error));
 }
 
-export function awsUserError(error: unknown, step: string, endpoint?: string): UserError {
+/** `what` names the command ("Lambda deploy", "wfn logs on Lambda"). */
+export function awsUserError(error: unknown, step: string, endpoint?: string, what = 'Lambda deploy'): UserError {
   if (error instanceof UserError) return error;
   const name = errorName(error) || 'Error';
   const message = (error as Error)?.message ?? String(error);
@@ -30,5 +31,5 @@ export function awsUserError(error: unknown, step: string, endpoint?: string): U
   else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
     hint = `Could not reach ${endpoint ?? 'the AWS endpoint'}: check the network${endpoint ? ' and AWS_ENDPOINT_URL' : ''}.`;
   }
-  return new UserError(`Lambda deploy failed at ${step}: ${name}: ${message}`, hint);
+  return new UserError(`${what} failed at ${step}: ${name}: ${message}`, hint);
 }

@@ -3,8 +3,10 @@
  * process imports index.mjs, which reads and compiles the .wasm; V8 caches compiled wasm per
  * process, so in-process re-imports would not be cold) and warm invocations in-process.
  */
+import { Console } from 'node:console';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_LIMITS } from '../../src/config/types.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
@@ -93,12 +95,21 @@ export async function benchLambda(wasmPath: string, options: LambdaBenchOptions 
 
     const mod = (await import(`${handlerUrl}?bench=${Date.now()}`)) as { handler(e: unknown): Promise<{ statusCode: number }> };
     let status = 0;
-    for (let i = 0; i < Math.min(500, warmRuns); i++) status = (await mod.handler(event)).statusCode;
     const samples: number[] = [];
-    for (let i = 0; i < warmRuns; i++) {
-      const t = performance.now();
-      await mod.handler(event);
-      samples.push((performance.now() - t) * 1000);
+    // The handler logs a request line per invocation (CloudWatch on Lambda): formatted as there, but
+    // written nowhere, so thousands of them do not flood the bench's own output.
+    const consoleLog = console.log;
+    const discard = new Console(new Writable({ write: (_chunk, _encoding, done) => done() }));
+    console.log = discard.log.bind(discard);
+    try {
+      for (let i = 0; i < Math.min(500, warmRuns); i++) status = (await mod.handler(event)).statusCode;
+      for (let i = 0; i < warmRuns; i++) {
+        const t = performance.now();
+        await mod.handler(event);
+        samples.push((performance.now() - t) * 1000);
+      }
+    } finally {
+      console.log = consoleLog;
     }
     samples.sort((a, b) => a - b);
     return {

@@ -1,6 +1,8 @@
 /**
  * `wfn deploy --target lambda`: create or update the function from the zip, make its
- * configuration match (memory, timeout, variables), and give it a Function URL.
+ * configuration match (memory, timeout, variables), publish a version, point the `live`
+ * alias at it, and give the alias a Function URL (so `wfn rollback` moves the alias and the
+ * URL follows).
  * Credentials and region come from the SDK's default chain; AWS_ENDPOINT_URL (or
  * AWS_ENDPOINT_URL_LAMBDA / _IAM) points it at another endpoint (moto in the tests).
  */
@@ -9,13 +11,17 @@ import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AddPermissionCommand,
+  CreateAliasCommand,
   CreateFunctionCommand,
   CreateFunctionUrlConfigCommand,
+  GetAliasCommand,
   GetFunctionCommand,
   GetFunctionUrlConfigCommand,
   GetPolicyCommand,
   LambdaClient,
+  PublishVersionCommand,
   RemovePermissionCommand,
+  UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
   UpdateFunctionUrlConfigCommand,
@@ -37,6 +43,10 @@ import { codeSha256 } from './zip.js';
 
 /** Graviton: cheaper per GB-second; the .wasm does not care about the CPU. */
 export const ARCHITECTURE = 'arm64';
+/** The alias the Function URL serves: deploy points it at the version it publishes, rollback at an earlier one. */
+export const LIVE_ALIAS = 'live';
+/** What marks a function as wfn's (its Description starts with it): `wfn ls` lists those. */
+export const DESCRIPTION_PREFIX = 'wfn function ';
 /** Statement ids of the permissions that make a Function URL with AuthType NONE public. */
 export const URL_PERMISSIONS = ['wfn-function-url-public', 'wfn-function-url-invoke'] as const;
 
@@ -55,7 +65,7 @@ interface DesiredConfig {
   Role?: string;
 }
 
-function clientConfig(env: NodeJS.ProcessEnv, service: 'LAMBDA' | 'IAM' | 'DYNAMODB') {
+export function clientConfig(env: NodeJS.ProcessEnv, service: 'LAMBDA' | 'IAM' | 'DYNAMODB' | 'CLOUDWATCH_LOGS') {
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const credentials =
@@ -166,7 +176,8 @@ export async function deployLambda(bundle: Bundle, options: DeployOptions): Prom
                 Environment: desired.Environment,
                 Architectures: [ARCHITECTURE],
                 PackageType: 'Zip',
-                Description: `wfn function ${name} (WebAssembly, WASI preview1 + CGI)`,
+                Description: `${DESCRIPTION_PREFIX}${name} (WebAssembly, WASI preview1 + CGI)`,
+                Tags: { 'managed-by': 'wfn' },
               }),
             );
           } catch (error) {
@@ -205,16 +216,19 @@ export async function deployLambda(bundle: Bundle, options: DeployOptions): Prom
     }
 
     const kv = await ensureKvTables(bundle, options.env, config.Role ?? roleArn, log);
+    const live = await publishLive(lambda, name, sha, endpoint, log);
     const url = await ensureFunctionUrl(lambda, name, urlAuth, endpoint, log);
-    const unchanged = !codeChanged && !configChanged && !url.changed;
+    const unchanged = !codeChanged && !configChanged && !url.changed && !live.changed;
     log(unchanged ? `${name} is already deployed with these exact bytes and settings: nothing changed` : `${name} is deployed`);
     return {
       target: 'lambda',
       name,
       url: url.url,
+      version: live.version,
       unchanged,
       details: {
         functionArn: config.FunctionArn ?? current?.FunctionArn,
+        alias: LIVE_ALIAS,
         codeSha256: sha,
         codeSize: zip.length,
         runtime: RUNTIME,
@@ -231,6 +245,29 @@ export async function deployLambda(bundle: Bundle, options: DeployOptions): Prom
   } finally {
     lambda.destroy();
   }
+}
+
+/**
+ * Publishes $LATEST as a version (Lambda returns the last one when nothing changed since) and
+ * points the `live` alias at it: the Function URL serves the alias.
+ */
+async function publishLive(lambda: LambdaClient, name: string, sha: string, endpoint: string | undefined, log: (message: string) => void): Promise<{ version: string; changed: boolean }> {
+  const published = await step(`PublishVersion ${name}`, endpoint, () => lambda.send(new PublishVersionCommand({ FunctionName: name, CodeSha256: sha })));
+  const version = published.Version!;
+  let current: string | undefined;
+  try {
+    current = (await lambda.send(new GetAliasCommand({ FunctionName: name, Name: LIVE_ALIAS }))).FunctionVersion;
+  } catch (error) {
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw awsUserError(error, `GetAlias ${name}:${LIVE_ALIAS}`, endpoint);
+  }
+  if (current === version) return { version, changed: false };
+  if (current === undefined) {
+    await step(`CreateAlias ${name}:${LIVE_ALIAS}`, endpoint, () => lambda.send(new CreateAliasCommand({ FunctionName: name, Name: LIVE_ALIAS, FunctionVersion: version, Description: 'what the Function URL serves (wfn deploy, wfn rollback)' })));
+  } else {
+    await step(`UpdateAlias ${name}:${LIVE_ALIAS}`, endpoint, () => lambda.send(new UpdateAliasCommand({ FunctionName: name, Name: LIVE_ALIAS, FunctionVersion: version })));
+  }
+  log(`version ${version} of ${name} is live (alias ${LIVE_ALIAS}${current ? `, was version ${current}` : ''})`);
+  return { version, changed: true };
 }
 
 /** The inline policy on the execution role that lets one function use its key-value tables. */
@@ -280,26 +317,31 @@ async function ensureFunctionUrl(
   let url: string | undefined;
   let changed = false;
   try {
-    const existing = await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: name }));
+    const existing = await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: name, Qualifier: LIVE_ALIAS }));
     url = existing.FunctionUrl!;
     if (existing.AuthType !== authType) {
       log(`changing the Function URL's auth from ${existing.AuthType} to ${authType}`);
-      await step('UpdateFunctionUrlConfig', endpoint, () => lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: name, AuthType: authType })));
+      await step('UpdateFunctionUrlConfig', endpoint, () => lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: name, Qualifier: LIVE_ALIAS, AuthType: authType })));
       changed = true;
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
     if (!isAwsError(error, 'ResourceNotFoundException')) throw awsUserError(error, 'GetFunctionUrlConfig', endpoint);
-    const created = await step('CreateFunctionUrlConfig', endpoint, () => lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: name, AuthType: authType })));
+    const created = await step('CreateFunctionUrlConfig', endpoint, () => lambda.send(new CreateFunctionUrlConfigCommand({ FunctionName: name, Qualifier: LIVE_ALIAS, AuthType: authType })));
     url = created.FunctionUrl!;
     changed = true;
     log(`created the Function URL ${url} (auth ${authType})`);
+    // A function deployed before wfn served the alias has a URL on the function itself, serving $LATEST.
+    const earlier = await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: name })).catch(() => undefined);
+    if (earlier?.FunctionUrl && earlier.FunctionUrl !== url) {
+      log(`note: the Function URL now serves the alias ${LIVE_ALIAS} (wfn rollback moves it); the earlier URL ${earlier.FunctionUrl} still serves $LATEST: delete it with aws lambda delete-function-url-config --function-name ${name}`);
+    }
   }
 
   // Who may call the URL is the function's resource policy.
   const present = await step('GetPolicy', endpoint, async () => {
     try {
-      const policy = await lambda.send(new GetPolicyCommand({ FunctionName: name }));
+      const policy = await lambda.send(new GetPolicyCommand({ FunctionName: name, Qualifier: LIVE_ALIAS }));
       const statements = (JSON.parse(policy.Policy ?? '{}') as { Statement?: { Sid?: string }[] }).Statement ?? [];
       return new Set(statements.map((s) => s.Sid));
     } catch (error) {
@@ -309,9 +351,9 @@ async function ensureFunctionUrl(
   });
   if (authType === 'NONE') {
     const wanted: AddPermissionCommandInput[] = [
-      { FunctionName: name, StatementId: URL_PERMISSIONS[0], Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' },
+      { FunctionName: name, Qualifier: LIVE_ALIAS, StatementId: URL_PERMISSIONS[0], Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' },
       // Since October 2025 a public URL also needs lambda:InvokeFunction, limited to calls through the URL.
-      { FunctionName: name, StatementId: URL_PERMISSIONS[1], Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true },
+      { FunctionName: name, Qualifier: LIVE_ALIAS, StatementId: URL_PERMISSIONS[1], Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true },
     ];
     for (const permission of wanted) {
       if (present.has(permission.StatementId)) continue;
@@ -328,7 +370,7 @@ async function ensureFunctionUrl(
   } else {
     for (const sid of URL_PERMISSIONS) {
       if (!present.has(sid)) continue;
-      await step(`RemovePermission ${sid}`, endpoint, () => lambda.send(new RemovePermissionCommand({ FunctionName: name, StatementId: sid })));
+      await step(`RemovePermission ${sid}`, endpoint, () => lambda.send(new RemovePermissionCommand({ FunctionName: name, Qualifier: LIVE_ALIAS, StatementId: sid })));
       changed = true;
     }
   }

@@ -14,6 +14,7 @@ import { blockingKv } from '../../src/runtime/node/kv-link.js';
 import { DEFAULT_OUTBOUND } from '../../src/runtime/outbound/abi.js';
 import { blockingPerform } from '../../src/runtime/node/outbound.js';
 import type { InvokeResult } from '../../src/runtime/types.js';
+import { requestLogText } from './request-log.js';
 import { PAYLOAD_LIMIT, requestFromEvent, resultFromResponse, resultSize, type LambdaHttpResult } from './events.js';
 import { CONFIG_FILE, KV_HELPER_FILE, OUTBOUND_HELPER_FILE, type KvHelperData, type OutboundHelperData, type PackageConfig } from './package-config.js';
 
@@ -80,6 +81,7 @@ function failed(status: number, reason: string): InvokeResult {
 export async function handler(event: unknown): Promise<LambdaHttpResult> {
   // Not an HTTP event (a direct Invoke with {} ...): throw, so the caller sees why.
   const { req, route } = requestFromEvent(event);
+  const started = performance.now();
   let result: InvokeResult;
   try {
     result = await invokeHttp(compiled, req, { route, env }, { memoryCapBytes, outbound, kv });
@@ -95,6 +97,9 @@ export async function handler(event: unknown): Promise<LambdaHttpResult> {
     out = resultFromResponse(result.response);
   }
   if (result.outcome !== 'ok') console.error(`wfn: ${result.response.status} ${result.outcome}: ${result.reason ?? ''}`);
+  // One request line per invocation in CloudWatch Logs, parsed by `wfn logs` (no headers, no body: nothing secret).
+  const url = new URL(req.url);
+  console.log(requestLogText({ method: req.method, path: `${url.pathname}${url.search}`, status: result.response.status, durationMs: Math.round((performance.now() - started) * 1000) / 1000, outcome: result.outcome }));
   lastInvocation = { outcome: result.outcome, reason: result.reason, timings: result.timings };
   return out;
 }

@@ -1,7 +1,9 @@
-/** A small client of the `wfn serve` admin API (docs/self-hosted.md), used by `wfn deploy --target self-hosted`. */
+/** A small client of the `wfn serve` admin API (docs/self-hosted.md), used by `wfn deploy`, `logs`, `ls`, `versions`, `rollback` and `rm` on the self-hosted target. */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { asLogLine } from '../../src/target/log-line.js';
+import type { LogLine } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
 
 /** One request without keep-alive (a pooled socket would keep the CLI alive for seconds after it is done). */
@@ -50,8 +52,19 @@ export interface FunctionInfo {
   current: number;
   sha256: string;
   manifest: { version: number; sha256: string; size: number; config: { env: Record<string, string>; limits: { memoryMiB: number; timeoutMs: number }; concurrency?: number } };
-  versions: { version: number; sha256: string }[];
+  versions: { version: number; sha256: string; size: number; deployedAt: string }[];
 }
+
+export interface FunctionSummary {
+  name: string;
+  version: number;
+  sha256: string;
+  size: number;
+  deployedAt: string;
+}
+
+/** Longest NDJSON line the logs reader accepts from the server (a line is at most a few KiB). */
+const MAX_LOG_LINE_BYTES = 64 * 1024;
 
 export interface PutResult {
   name: string;
@@ -111,6 +124,98 @@ export class AdminClient {
     if (status === 404) return undefined;
     if (status !== 200) throw AdminClient.failure(`Reading ${name} from ${this.base} failed`, status, json);
     return json as unknown as FunctionInfo;
+  }
+
+  async list(): Promise<FunctionSummary[]> {
+    const { status, json } = await this.call('GET', 'functions');
+    if (status !== 200) throw AdminClient.failure(`Listing the functions of ${this.base} failed`, status, json);
+    return (json.functions ?? []) as FunctionSummary[];
+  }
+
+  /** Makes `version` (default: the one before the live one) live. */
+  async rollback(name: string, version?: number): Promise<{ version: number; from: number | null; unchanged: boolean }> {
+    const { status, json } = await this.call('POST', `functions/${name}/rollback${version === undefined ? '' : `?version=${version}`}`);
+    if (status !== 200) throw AdminClient.failure(`wfn serve at ${this.base} refused to roll ${name} back`, status, json);
+    return json as unknown as { version: number; from: number | null; unchanged: boolean };
+  }
+
+  /** False when there was no such function. */
+  async remove(name: string): Promise<boolean> {
+    const { status, json } = await this.call('DELETE', `functions/${name}`);
+    if (status === 404) return false;
+    if (status !== 204) throw AdminClient.failure(`wfn serve at ${this.base} refused to delete ${name}`, status, json);
+    return true;
+  }
+
+  /**
+   * The function's log lines from GET /_wfn/functions/:name/logs (NDJSON): the kept ones since
+   * `since`, then with `follow` new ones until `signal` aborts or the server ends the stream.
+   */
+  logs(name: string, options: { follow: boolean; since?: Date; signal: AbortSignal; onLine(line: LogLine): void }): Promise<void> {
+    const query = new URLSearchParams();
+    if (options.follow) query.set('follow', '1');
+    if (options.since) query.set('since', options.since.toISOString());
+    const url = `${this.base}/_wfn/functions/${name}/logs?${query}`;
+    const headers: Record<string, string> = this.options.token ? { authorization: `Bearer ${this.options.token}` } : {};
+    return new Promise((resolve, reject) => {
+      if (options.signal.aborted) return resolve();
+      const lib = url.startsWith('https:') ? https : http;
+      const req = lib.request(url, { method: 'GET', headers, agent: false }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.length < 16 && chunks.push(c));
+          res.on('end', () => {
+            let reason = `HTTP ${status}`;
+            try {
+              reason = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string }).error ?? reason;
+            } catch {
+              // not JSON: keep the status
+            }
+            if (status === 401) reject(new UserError(`wfn serve at ${this.base} refused the admin token (401).`, 'Set WFN_TOKEN to the token the server was started with.'));
+            else if (status === 404 && /no function/.test(reason)) reject(new UserError(`There is no function ${name} on ${this.base}.`, `See what is deployed there: wfn ls --target self-hosted --url ${this.base}`));
+            else reject(AdminClient.failure(`Reading the logs of ${name} from ${this.base} failed`, status, { error: reason }));
+          });
+          return;
+        }
+        res.setEncoding('utf8');
+        let pending = '';
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let newline: number;
+          while ((newline = pending.indexOf('\n')) >= 0) {
+            const text = pending.slice(0, newline);
+            pending = pending.slice(newline + 1);
+            if (!text.trim()) continue; // the server's heartbeat
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              continue;
+            }
+            const line = asLogLine(parsed);
+            if (line) options.onLine(line);
+          }
+          if (pending.length > MAX_LOG_LINE_BYTES) {
+            req.destroy();
+            reject(new UserError(`wfn serve at ${this.base} sent a log line over ${MAX_LOG_LINE_BYTES} bytes.`));
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+      });
+      const onAbort = () => {
+        req.destroy();
+        resolve();
+      };
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      req.on('close', () => options.signal.removeEventListener('abort', onAbort));
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (options.signal.aborted) return resolve();
+        reject(new UserError(`Cannot reach wfn serve at ${this.base}: ${error.code ?? error.message}`, 'Is the server running? Check --url.'));
+      });
+      req.end();
+    });
   }
 
   async put(name: string, bytes: Uint8Array, config: unknown): Promise<PutResult> {

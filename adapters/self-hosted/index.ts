@@ -1,6 +1,7 @@
 /**
  * The self-hosted target: the function as it is (.wasm + manifest) for `wfn serve`.
- * emulate = a local `wfn serve` with the function deployed; deploy = the admin API's PUT.
+ * emulate = a local `wfn serve` with the function deployed; deploy = the admin API's PUT;
+ * operations (logs, ls, versions, rollback, rm) = the admin API's other routes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,11 +12,54 @@ import { createServeLog } from '../../src/server/serve/log.js';
 import { startServe } from '../../src/server/serve/server.js';
 import { FileStore } from '../../src/server/serve/store-file.js';
 import { UserError } from '../../src/util/errors.js';
-import type { TargetAdapter } from '../../src/target/types.js';
+import type { OperateOptions, TargetAdapter, TargetOperations } from '../../src/target/types.js';
 import { AdminClient } from './client.js';
 import { deployConfig, packageSelfHosted, readBundle, TARGET } from './manifest.js';
 
+/** The admin client for --url (or $WFN_URL) with $WFN_TOKEN. */
+function clientFor(options: { env: NodeJS.ProcessEnv; flags: Record<string, unknown> }): AdminClient {
+  const url = (options.flags.url as string | undefined) ?? options.env.WFN_URL;
+  if (!url) throw new UserError('--target self-hosted needs the server URL.', 'Pass --url http://host:8080 (where wfn serve listens) or set WFN_URL.');
+  return new AdminClient({ url, token: options.env.WFN_TOKEN });
+}
+
+const operations: TargetOperations = {
+  describe(name: string, options: OperateOptions) {
+    return `function ${name} on wfn serve at ${clientFor(options).base}`;
+  },
+
+  async list(options) {
+    const client = clientFor(options);
+    return (await client.list()).map((f) => ({ name: f.name, version: String(f.version), size: f.size, sha256: f.sha256, deployedAt: f.deployedAt, url: client.functionUrl(f.name) }));
+  },
+
+  async versions(name, options) {
+    const client = clientFor(options);
+    const info = await client.get(name);
+    if (!info) throw new UserError(`There is no function ${name} on ${client.base}.`, `See what is deployed there: wfn ls --target self-hosted --url ${client.base}`);
+    return [...info.versions].reverse().map((v) => ({ version: String(v.version), live: v.version === info.current, size: v.size, sha256: v.sha256, deployedAt: v.deployedAt }));
+  },
+
+  async rollback(name, to, options) {
+    if (to !== undefined && !/^\d+$/.test(to)) throw new UserError(`--to ${to} is not a version of wfn serve (a number: see wfn versions).`);
+    const client = clientFor(options);
+    if (!(await client.get(name))) throw new UserError(`There is no function ${name} on ${client.base}.`, `See what is deployed there: wfn ls --target self-hosted --url ${client.base}`);
+    const moved = await client.rollback(name, to === undefined ? undefined : Number(to));
+    return { from: String(moved.from ?? moved.version), to: String(moved.version) };
+  },
+
+  async remove(name, options) {
+    return { removed: await clientFor(options).remove(name) };
+  },
+
+  async logs(name, options) {
+    await clientFor(options).logs(name, options);
+  },
+};
+
 export const adapter: TargetAdapter = {
+  operations,
+
   name: TARGET,
 
   package: packageSelfHosted,
@@ -48,9 +92,7 @@ export const adapter: TargetAdapter = {
   },
 
   async deploy(bundle, options) {
-    const url = (options.flags.url as string | undefined) ?? options.env.WFN_URL;
-    if (!url) throw new UserError('--target self-hosted needs the server URL.', 'Pass --url http://host:8080 (where wfn serve listens) or set WFN_URL.');
-    const client = new AdminClient({ url, token: options.env.WFN_TOKEN });
+    const client = clientFor(options);
     const { manifest, bytes } = await readBundle(bundle);
     const config = deployConfig(manifest, options.env);
     // Same bytes and config already live: nothing to upload. (With secrets the server decides: it

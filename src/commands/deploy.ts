@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { loadAdapter, TARGETS } from '../../adapters/index.js';
 import path from 'node:path';
 import { WfnCommand } from '../cli/base.js';
+import { deployOnlyFlags, locationFlags, targetFlagValues } from '../cli/flags.js';
 import { deploy } from '../project/deploy.js';
 import { formatBytes } from '../util/bytes.js';
 
@@ -21,12 +22,8 @@ export default class Deploy extends WfnCommand {
     env: Flags.string({ description: 'Variable KEY=VALUE for the function (repeatable).', multiple: true, default: [] }),
     timeout: Flags.integer({ description: 'Timeout per request, ms.', min: 1 }),
     memory: Flags.integer({ description: 'Memory, MiB.', min: 1 }),
-    url: Flags.string({ description: 'self-hosted: the wfn serve base URL.' }),
-    role: Flags.string({ description: 'lambda: execution role ARN (default: create or reuse a minimal one).' }),
-    'url-auth': Flags.string({ description: 'lambda: Function URL auth.', options: ['none', 'iam'], default: 'none' }),
-    'service-id': Flags.string({ description: 'fastly: the service to deploy to (default: create one).' }),
-    domain: Flags.string({ description: 'fastly: the domain of a new service (default: <name>-<random>.edgecompute.app).' }),
-    registry: Flags.string({ description: 'spin: push to this OCI registry reference, host/name[:tag] (token from WFN_REGISTRY_TOKEN).' }),
+    ...locationFlags,
+    ...deployOnlyFlags,
   };
 
   async run() {
@@ -38,7 +35,7 @@ export default class Deploy extends WfnCommand {
       memoryMiB: flags.memory,
       timeoutMs: flags.timeout,
       env: flags.env,
-      flags: { url: flags.url, role: flags.role, urlAuth: flags['url-auth'], serviceId: flags['service-id'], domain: flags.domain, registry: flags.registry },
+      flags: targetFlagValues(flags),
       log: (m) => this.progress(m),
     });
     const { bundle, result } = outcome;

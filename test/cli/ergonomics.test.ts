@@ -24,7 +24,7 @@ describe('help', () => {
   it('wfn help lists every command', async () => {
     const json = await wfn(['help', '--json']);
     const ids = JSON.parse(json.stdout).commands.map((c: { command: string }) => c.command);
-    expect(ids).toEqual(['bench', 'build', 'deploy', 'dev', 'doctor', 'help', 'inspect', 'new', 'run', 'serve']);
+    expect(ids).toEqual(['bench', 'build', 'deploy', 'dev', 'doctor', 'help', 'inspect', 'logs', 'ls', 'new', 'rm', 'rollback', 'run', 'serve', 'versions']);
   });
 
   it('wfn help <typo> and wfn <typo>: did you mean, exit 2, JSON under --json', async () => {

@@ -15,6 +15,7 @@ import { listen } from '../../../src/http/listen.js';
 import { BadRequestError, BodyTooLargeError, createHttpServer, requestUrl, sendHttpResponse, toHttpRequest } from '../../../src/http/node-http.js';
 import type { Emulator } from '../../../src/target/types.js';
 import { eventFromRequest, PAYLOAD_LIMIT, responseFromResult } from '../events.js';
+import { REQUEST_MARKER } from '../request-log.js';
 import { InitError, Sandbox, type SandboxOptions } from './sandbox.js';
 
 export interface GatewayOptions {
@@ -149,7 +150,10 @@ export async function startGateway(options: GatewayOptions): Promise<Emulator> {
       memorySize: options.memorySize,
       region,
       initTimeoutMs: options.initTimeoutMs ?? 10_000,
-      onOutput: (line) => options.log(line),
+      // The handler's request line is for CloudWatch (`wfn logs`): the gateway prints its own access line.
+      onOutput: (line) => {
+        if (!line.includes(REQUEST_MARKER)) options.log(line);
+      },
     },
     options.maxSandboxes ?? Math.max(2, availableParallelism()),
     options.log,

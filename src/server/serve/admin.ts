@@ -1,6 +1,6 @@
 /**
  * The admin API under /_wfn/ (docs/self-hosted.md): deploy, list, get, delete, roll back,
- * health, metrics. Every route but /_wfn/health needs `Authorization: Bearer <token>`;
+ * logs, health, metrics. Every route but /_wfn/health needs `Authorization: Bearer <token>`;
  * a refused request changes nothing.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import { UserError } from '../../util/errors.js';
 import { BodyBudgetError, type BodyBudget } from '../../http/body-budget.js';
 import { BodyTooLargeError, ClientAbortError, readBody } from '../../http/node-http.js';
 import { checkName, ConfigError, parseFunctionConfig, parseSecrets } from './config.js';
+import type { FunctionLogs } from './function-logs.js';
 import type { ServeLog } from './log.js';
 import type { ServeMetrics } from './metrics.js';
 import { parseMultipart } from './multipart.js';
@@ -24,6 +25,8 @@ export interface AdminContext {
   pool: WorkerPool;
   metrics: ServeMetrics;
   log: ServeLog;
+  /** The functions' recent request and stderr lines (GET /_wfn/functions/:name/logs). */
+  functionLogs: FunctionLogs;
   authorized(header: string | undefined): boolean;
   /** Largest accepted .wasm, bytes. */
   maxBodyBytes: number;
@@ -158,6 +161,71 @@ async function putFunction(req: IncomingMessage, res: ServerResponse, name: stri
   });
 }
 
+/** A following reader that lets this many bytes pile up unread is cut off (memory stays bounded). */
+export const LOG_STREAM_BUFFER_BYTES = 1024 * 1024;
+/** An empty line this often keeps a quiet follow stream alive through proxies (readers skip empty lines). */
+export const LOG_HEARTBEAT_MS = 15_000;
+
+/** ?follow=1&since=<ISO date | ms since the epoch>. */
+function logsQuery(query: URLSearchParams): { follow: boolean; since?: Date } {
+  const f = query.get('follow');
+  if (f !== null && !['', '0', '1', 'true', 'false'].includes(f)) throw new HttpError(400, 'follow must be 1 or 0');
+  const raw = query.get('since');
+  let since: Date | undefined;
+  if (raw !== null) {
+    since = new Date(/^\d+$/.test(raw) ? Number(raw) : raw.length <= 40 ? Date.parse(raw) : NaN);
+    if (Number.isNaN(since.getTime())) throw new HttpError(400, 'since must be an ISO 8601 date-time or milliseconds since the epoch');
+  }
+  return { follow: f === '' || f === '1' || f === 'true', since };
+}
+
+/**
+ * NDJSON of the function's kept lines (since `since`), then with `follow` its new lines until the
+ * client leaves, the function is deleted or the server closes. Resolves with the bytes sent.
+ */
+function streamLogs(req: IncomingMessage, res: ServerResponse, logs: FunctionLogs, name: string, follow: boolean, since: Date | undefined): Promise<number> {
+  let bytes = 0;
+  const write = (text: string) => {
+    bytes += Buffer.byteLength(text);
+    res.write(text);
+  };
+  res.writeHead(200, ['content-type', 'application/x-ndjson; charset=utf-8', 'cache-control', 'no-store', 'x-content-type-options', 'nosniff']);
+  // The reader learns at once that it is following (node holds the head back until the first body byte).
+  res.flushHeaders();
+  for (const line of logs.recent(name, since)) write(`${JSON.stringify(line)}\n`);
+  if (!follow) {
+    res.end();
+    return Promise.resolve(bytes);
+  }
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      unfollow();
+      clearInterval(heartbeat);
+      if (!res.writableEnded) res.end();
+      resolve(bytes);
+    };
+    const unfollow = logs.follow(name, {
+      line(line) {
+        // A reader that does not keep up is cut off rather than buffered without bound.
+        if (res.writableLength > LOG_STREAM_BUFFER_BYTES) {
+          res.destroy();
+          return finish();
+        }
+        write(`${JSON.stringify(line)}\n`);
+      },
+      end: finish,
+    });
+    const heartbeat = setInterval(() => write('\n'), LOG_HEARTBEAT_MS);
+    heartbeat.unref();
+    res.once('close', finish);
+    // Gone while the function was looked up: its 'close' has already passed.
+    if (res.destroyed || req.socket.destroyed) finish();
+  });
+}
+
 /** Answers one /_wfn/ request; never throws. */
 export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams, ctx: AdminContext): Promise<AdminAnswer> {
   const method = req.method ?? 'GET';
@@ -171,7 +239,9 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
           ? 'functions/:name'
           : parts.length === 3 && parts[2] === 'rollback'
             ? 'functions/:name/rollback'
-            : 'other'
+            : parts.length === 3 && parts[2] === 'logs'
+              ? 'functions/:name/logs'
+              : 'other'
       : parts.length === 1 && (parts[0] === 'health' || parts[0] === 'metrics')
         ? parts[0]
         : 'other';
@@ -219,6 +289,16 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
       bytes = sendJson(res, 200, { functions });
       return { route, status, bytes };
     }
+    if (route === 'functions/:name/logs') {
+      const name = parts[1];
+      checkName(name);
+      allow(['GET']);
+      const { follow, since } = logsQuery(query);
+      if (!(await ctx.repository.get(name))) throw new HttpError(404, `no function named "${name}"`);
+      status = 200;
+      bytes = await streamLogs(req, res, ctx.functionLogs, name, follow, since);
+      return { route, status, bytes };
+    }
     if (route === 'functions/:name' || route === 'functions/:name/rollback') {
       const name = parts[1];
       checkName(name);
@@ -243,6 +323,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, pat
       if (method === 'DELETE') {
         if (!(await ctx.repository.remove(name))) throw new HttpError(404, `no function named "${name}"`);
         await ctx.registry.refresh(name);
+        ctx.functionLogs.drop(name);
         ctx.log.info(`deleted ${name}`);
         status = 204;
         res.writeHead(204).end();

@@ -16,6 +16,7 @@ import { BadRequestError, BodyTooLargeError, ClientAbortError, createHttpServer,
 import { handleAdmin, UPLOAD_ENVELOPE_BYTES } from './admin.js';
 import { makeTokenCheck } from './auth.js';
 import { checkName, NAME_PATTERN, parseFunctionConfig, parseSecrets } from './config.js';
+import { capturingLog, FunctionLogs } from './function-logs.js';
 import type { ServeLog } from './log.js';
 import { ServeMetrics } from './metrics.js';
 import { compileVersion, FunctionRegistry } from './registry.js';
@@ -57,6 +58,8 @@ export interface ServeServer {
   pool: WorkerPool;
   registry: FunctionRegistry;
   repository: FunctionRepository;
+  /** The functions' recent log lines and their followers (the admin API's logs endpoint). */
+  functionLogs: FunctionLogs;
   /** Deploys in-process, as the admin PUT does (used by the emulator). */
   deploy(name: string, bytes: Uint8Array, config?: unknown): Promise<Committed>;
   /** Requests being answered right now. */
@@ -73,7 +76,9 @@ export const S3_POLL_MS = 2000;
 const RETRY_AFTER_S = '1';
 
 export async function startServe(options: ServeOptions): Promise<ServeServer> {
-  const log = options.log;
+  // Each function's request and stderr lines are also kept for the admin API's logs endpoint.
+  const functionLogs = new FunctionLogs();
+  const log = capturingLog(options.log, functionLogs);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const workers = options.workers ?? Math.max(2, availableParallelism());
   const store = options.store;
@@ -115,6 +120,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     pool,
     metrics,
     log,
+    functionLogs,
     authorized,
     maxBodyBytes,
     bodyBudget,
@@ -276,6 +282,8 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     (closing ??= (async () => {
       draining = true;
       clearTimeout(pollTimer);
+      // Following log readers would otherwise hold the shutdown for its whole timeout.
+      functionLogs.endAll();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (active > 0) {
@@ -297,6 +305,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     pool,
     registry,
     repository,
+    functionLogs,
     async deploy(name, bytes, rawConfig) {
       checkName(name);
       const config = parseFunctionConfig(rawConfig, options.defaultLimits);
