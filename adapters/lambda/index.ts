@@ -8,7 +8,7 @@ import { packageLambda } from './package.js';
 import { describeLambda } from './where.js';
 
 // The AWS SDK is heavy: load it only to deploy or operate.
-const ops = () => import('./operations.js');
+const ops = () => import('./operate.js');
 
 export const adapter: TargetAdapter = {
   name: 'lambda',

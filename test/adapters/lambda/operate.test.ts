@@ -11,7 +11,7 @@ import { adapter } from '../../../adapters/lambda/index.js';
 import { Sandbox } from '../../../adapters/lambda/emulator/sandbox.js';
 import { eventFromRequest } from '../../../adapters/lambda/events.js';
 import { linesOfEvent } from '../../../adapters/lambda/log-events.js';
-import { logsLambda } from '../../../adapters/lambda/operations.js';
+import { logsLambda } from '../../../adapters/lambda/operate.js';
 import { requestLogText } from '../../../adapters/lambda/request-log.js';
 import { codeSha256 } from '../../../adapters/lambda/zip.js';
 import type { Bundle, LogLine } from '../../../src/target/types.js';
