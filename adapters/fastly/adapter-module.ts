@@ -13,7 +13,7 @@ import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import type { KvSettings } from '../../src/runtime/kv/abi.js';
 import { kvValues } from './kv-values.js';
-import { outboundValues } from './outbound-policy.js';
+import { outboundValues } from '../../src/pipeline/outbound-values.js';
 import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../src/toolchains/wat.js';
 import { siblingFile } from '../../src/util/paths.js';
 
