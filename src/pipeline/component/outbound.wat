@@ -98,7 +98,8 @@
 
   (func $ob_init
     (local $a i32)
-    (local.set $a (global.get $arena))
+    ;; (8-aligned: the poll list there is a canonical-ABI list of i32)
+    (local.set $a (i32.and (i32.add (global.get $arena) (i32.const 7)) (i32.const -8)))
     (global.set $ob_io (local.get $a))
     (global.set $ob_msg (i32.add (local.get $a) (i32.const 64)))
     (global.set $ob_method (i32.add (local.get $a) (i32.const 1088)))
