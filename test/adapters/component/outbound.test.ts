@@ -13,7 +13,7 @@ import { outboundSuite, text } from '../outbound-suite.js';
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
-outboundSuite({ adapter, streamsBodies: true, decodesBodies: false, setCookieApart: false, secrets: false }, (ctx) => {
+outboundSuite({ adapter, streamsBodies: true, decodesBodies: false, setCookieApart: false, secrets: false, cutsOffStartedResponses: true }, (ctx) => {
   describe('outbound HTTP in the component only', () => {
     it('the allow list is compiled into the bridge: a loopback origin jco serve would reach is refused', async () => {
       const { upstream } = ctx();
