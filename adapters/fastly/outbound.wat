@@ -5,7 +5,7 @@
 ;; which this code exports). The part above the @@code line goes among the adapter's imports.
 ;;
 ;; It behaves as src/runtime/outbound (imports.ts, fetch.ts) does on the Node hosts, with the
-;; same messages (outbound-policy.ts takes them from messages.ts): a call is counted, checked
+;; same messages (src/pipeline/outbound-values.ts takes them from messages.ts): a call is counted, checked
 ;; (method, URL, header lines, flags), its URL normalized in $am and matched against the
 ;; [outbound] allow list compiled in at package time; a dynamic backend is registered for its
 ;; origin (once per instance: fastly_backend.exists first); then send_async,

@@ -88,6 +88,10 @@ async function checkTarget(target: string, base: string, publicDir: string, lang
     expect(header(big, 'accept-ranges'), where).toBe('bytes');
   }
 
+  // HEAD: a GET's headers, its Content-Length included, and no body.
+  const head = await request(new URL('big.bin', base).href, { method: 'HEAD', timeoutMs: 60_000 });
+  expect([head.status, header(head, 'content-length'), header(head, 'etag'), head.body.length], where).toEqual([200, String(BIG.length), header(big, 'etag') ?? header(head, 'etag'), 0]);
+
   const part = await get('/big.bin', [['range', 'bytes=1048576-1050623']]);
   expect(part.status, where).toBe(206);
   expect(header(part, 'content-range'), where).toBe(`bytes 1048576-1050623/${BIG.length}`);
