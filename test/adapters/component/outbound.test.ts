@@ -6,8 +6,10 @@
  * the bridge's own, so an engine that allows everything (jco serve, wasmtime serve) still
  * refuses an origin wfn.toml does not allow.
  */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { adapter } from '../../../adapters/component/index.js';
+import { adapter, componentPath } from '../../../adapters/component/index.js';
+import { componentWorld, proxyWorldProblems } from '../../../src/pipeline/component-world.js';
 import { request } from '../../helpers/http.js';
 import { outboundSuite, text } from '../outbound-suite.js';
 
@@ -15,6 +17,14 @@ vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 outboundSuite({ adapter, streamsBodies: true, decodesBodies: false, setCookieApart: false, secrets: false, cutsOffStartedResponses: true }, (ctx) => {
   describe('outbound HTTP in the component only', () => {
+    it('a function making outbound calls is still exactly a wasi:http/proxy component: outgoing-handler is in that world', async () => {
+      const bundle = await adapter.package(await ctx().artifact('world', {}, { allow: ['https://api.example.com'] }));
+      const world = await componentWorld(new Uint8Array(await readFile(componentPath(bundle))));
+      expect(proxyWorldProblems(world)).toEqual([]);
+      expect(world.imports).toContain('wasi:http/outgoing-handler@0.2.12');
+      expect(world.exports).toEqual(['wasi:http/incoming-handler@0.2.12']);
+    });
+
     it('the allow list is compiled into the bridge: a loopback origin jco serve would reach is refused', async () => {
       const { upstream } = ctx();
       const logs: string[] = [];
