@@ -12,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkContract } from '../../runtime/contract.js';
 import { capMemory } from '../../runtime/module.js';
-import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
+import { FILES_SECTION } from '../../runtime/files.js';
+import { definedMemories, keepExports, readCustomSection, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
+import { formatBytes } from '../../util/bytes.js';
 import { readImports, renameImports } from '../../runtime/wasm-imports.js';
 import { KV_MODULE } from '../../runtime/kv/abi.js';
 import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../runtime/outbound/abi.js';
@@ -90,6 +92,15 @@ async function componentize(core: Uint8Array): Promise<Uint8Array> {
 }
 
 export async function linkComponent(fn: Uint8Array, options: LinkOptions): Promise<LinkedComponent> {
+  // The bridge has no filesystem yet: the files of the artifact's wfn.files section would be
+  // unreachable, so the package is refused rather than shipped to answer 404 for every file.
+  const bundled = readCustomSection(fn, FILES_SECTION);
+  if (bundled) {
+    throw new UserError(
+      `The function bundles files ([files] in wfn.toml, ${formatBytes(bundled.length)}), which a wasi:http/proxy component cannot serve yet: the component bridge has no filesystem (the proxy world has none).`,
+      'Deploy it to cloudflare, lambda or self-hosted, or serve the files from elsewhere (docs/targets/component.md).',
+    );
+  }
   const problems = await linkProblems(fn);
   if (problems.length > 0) {
     throw new UserError(
