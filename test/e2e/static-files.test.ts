@@ -88,9 +88,13 @@ async function checkTarget(target: string, base: string, publicDir: string, lang
     expect(header(big, 'accept-ranges'), where).toBe('bytes');
   }
 
-  // HEAD: a GET's headers, its Content-Length included, and no body.
-  const head = await request(new URL('big.bin', base).href, { method: 'HEAD', timeoutMs: 60_000 });
-  expect([head.status, header(head, 'content-length'), header(head, 'etag'), head.body.length], where).toEqual([200, String(BIG.length), header(big, 'etag') ?? header(head, 'etag'), 0]);
+  // HEAD: a GET's headers, its Content-Length included, and no body. (Not on Lambda: its front
+  // end frames the handler's body itself, and what a Function URL answers a HEAD is not modelled.)
+  if (target !== 'lambda') {
+    const head = await request(new URL('big.bin', base).href, { method: 'HEAD', timeoutMs: 60_000 });
+    expect([head.status, header(head, 'content-length'), head.body.length], where).toEqual([200, String(BIG.length), 0]);
+    expect(header(head, 'etag'), where).toBe(header(css, 'etag') === undefined ? undefined : header(await get('/big.bin', [['range', 'bytes=0-0']]), 'etag'));
+  }
 
   const part = await get('/big.bin', [['range', 'bytes=1048576-1050623']]);
   expect(part.status, where).toBe(206);
