@@ -1,18 +1,24 @@
-// A HEAD through wfn dev (node:http -> pool -> CGI -> node:http): the Content-Length is the one
-// a GET would send, as the function declared it without writing the body; a function that
-// writes the body on HEAD too is framed by that body, and a GET is always framed by its body.
+// A HEAD through wfn dev (node:http -> pool -> CGI -> node:http) and through the Cloudflare
+// emulator (the Worker in workerd, behind its node:http front): the Content-Length is the one a
+// GET would send, as the function declared it without writing the body; a function that writes
+// the body on HEAD too is framed by that body, and a GET is always framed by its body.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { adapter as cloudflare } from '../../adapters/cloudflare/index.js';
+import { artifactFrom } from '../../src/project/artifact.js';
 import { startDevServer } from '../../src/project/dev.js';
 import { writeOnce } from '../fixtures/contract.js';
 import { request } from '../helpers/http.js';
 import { wat2wasm } from '../helpers/wat.js';
 
+// (workerd starts in seconds on a busy machine)
+vi.setConfig({ hookTimeout: 120_000 });
+
 const header = (r: { headers: [string, string][] }, name: string) => r.headers.filter(([k]) => k === name).map(([, v]) => v);
 
-describe('HEAD on wfn dev', () => {
+describe.each(['dev', 'cloudflare'])('HEAD on %s', (target) => {
   const servers: { url: string; close(): Promise<void> }[] = [];
   let declared: string;
   let withBody: string;
@@ -22,7 +28,9 @@ describe('HEAD on wfn dev', () => {
     const start = async (name: string, stdout: string) => {
       const file = path.join(dir, `${name}.wasm`);
       await writeFile(file, await wat2wasm(writeOnce({ stdout })));
-      const server = await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: file, log: () => {}, progress: () => {} });
+      const server = target === 'dev'
+        ? await startDevServer({ host: '127.0.0.1', port: 0, wasmPath: file, log: () => {}, progress: () => {} })
+        : await cloudflare.emulate(await cloudflare.package(await artifactFrom({ kind: 'wasm', path: file }, {})), { host: '127.0.0.1', port: 0, log: () => {} });
       servers.push(server);
       return server.url;
     };
