@@ -3,7 +3,7 @@
  * pipeline with text, binary and a 5 MiB file added to public/, served on every local target
  * that runs wfn's runtime (`wfn dev`, `wfn serve` through the self-hosted package, the
  * Cloudflare Worker in workerd, the Lambda handler behind its gateway), each from the package
- * deploy would ship: bytes exact, Range, ETag/304, 404, traversal refused, index.html. The
+ * deploy would ship: bytes exact, Range, ETag/304, HEAD (the GET's length), 404, traversal refused, index.html. The
  * ETags (size and mtime) are the same on every target: the files travel inside the artifact.
  */
 import { randomBytes } from 'node:crypto';
@@ -135,7 +135,7 @@ describe('static template: bundled files on every local target', () => {
   for (const language of LANGUAGES) {
     describe(language, async () => {
       const it = await itWithToolchain(language);
-      it('serves public/ byte for byte with Range, ETag/304, 404 and no traversal, on dev, serve, Cloudflare and Lambda', async () => {
+      it('serves public/ byte for byte with Range, ETag/304, HEAD, 404 and no traversal, on dev, serve, Cloudflare and Lambda', async () => {
         const { wasm, publicDir } = await buildStatic(language);
         for (const [target, start] of TARGETS) {
           const server = await start(wasm);
