@@ -5,14 +5,16 @@
  * reads; the limits as constants; the messages' fixed parts, cut out of messages.ts's own
  * sentences, and the header lists of header-lines.ts and fetch.ts as literals. Compiled in
  * at package time: there the WAT is the host (an engine may allow more), and the function
- * cannot change it.
+ * cannot change it. outbound-checks.wat is the half of the WAT they share.
  */
 import { BODY_HEADERS, CREDENTIAL_HEADERS } from '../runtime/outbound/fetch.js';
 import { HOST_OWNED_HEADERS } from '../runtime/outbound/header-lines.js';
 import { MAX_REDIRECTS, OUTBOUND_ERROR, type OutboundSettings } from '../runtime/outbound/abi.js';
 import { outboundErrors, outboundLogLine } from '../runtime/outbound/messages.js';
 import { OutboundPolicy, type AllowEntry } from '../runtime/outbound/policy.js';
-import { watString } from '../toolchains/wat.js';
+import { readFileSync } from 'node:fs';
+import { fillPlaceholders, watString } from '../toolchains/wat.js';
+import { siblingFile } from '../util/paths.js';
 
 const encoder = new TextEncoder();
 
@@ -85,4 +87,13 @@ export function outboundValues(settings: OutboundSettings): Record<string, strin
     OB_BODY_HEADERS: names(BODY_HEADERS),
     OB_CREDENTIAL_HEADERS: names(CREDENTIAL_HEADERS),
   };
+}
+
+/**
+ * outbound-checks.wat, filled with the {{OB_*}} values: the host-independent half of
+ * `wfn_http_v1` that each WAT host splices in after its own code.
+ */
+export function outboundChecksWat(values: Record<string, string>): string {
+  const file = 'outbound-checks.wat';
+  return fillPlaceholders(readFileSync(siblingFile(import.meta.url, file, 'asset'), 'utf8'), values, file);
 }

@@ -14,7 +14,7 @@ import { SERVER_SOFTWARE } from '../../runtime/version.js';
 import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../toolchains/wat.js';
 import { UserError } from '../../util/errors.js';
 import { siblingFile } from '../../util/paths.js';
-import { outboundValues } from '../outbound-values.js';
+import { outboundChecksWat, outboundValues } from '../outbound-values.js';
 import { WASI_VERSION } from './wit.js';
 
 export interface BridgeOptions {
@@ -72,12 +72,15 @@ export function bridgeWatPath(file = 'bridge.wat'): string {
   return siblingFile(import.meta.url, file, 'asset');
 }
 
-/** outbound.wat's two parts, filled: imports (above the `;; @@code` line) and code. */
+/** outbound.wat's two parts, filled: imports (above the `;; @@code` line) and code, then the half shared with Fastly (outbound-checks.wat). */
 function outboundFragment(values: Record<string, string>): { imports: string; code: string } {
   const text = readFileSync(bridgeWatPath('outbound.wat'), 'utf8');
   const at = text.indexOf(';; @@code');
   if (at < 0) throw new Error('outbound.wat: the ";; @@code" line is missing');
-  return { imports: fillPlaceholders(text.slice(0, at), values, 'outbound.wat'), code: fillPlaceholders(text.slice(at), values, 'outbound.wat') };
+  return {
+    imports: fillPlaceholders(text.slice(0, at), values, 'outbound.wat'),
+    code: `${fillPlaceholders(text.slice(at), values, 'outbound.wat')}\n${outboundChecksWat(values)}`,
+  };
 }
 
 function stubs(): string {
