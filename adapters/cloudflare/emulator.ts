@@ -197,6 +197,9 @@ export async function startCloudflareEmulator(bundle: Bundle, options: Cloudflar
       const info = decodeEmulatorHeaders(timings, reason);
       const headers = got.headers.filter(([k]) => k !== TIMINGS_HEADER && k !== REASON_HEADER && k !== 'content-length' && !HOP_BY_HOP.has(k));
       const response: HttpResponse = { status: got.status, headers, body: got.body };
+      // A HEAD's answer keeps the length workerd sent (the GET's), as Cloudflare's edge does.
+      const length = got.headers.find(([k]) => k === 'content-length')?.[1];
+      if (req.method === 'HEAD' && got.body.length === 0 && length !== undefined && /^\d{1,15}$/.test(length)) response.headLength = Number(length);
       reply(response, info ?? { outcome: got.status >= 500 ? 'trap' : 'ok', reason: got.status >= 500 ? 'workerd answered an error' : undefined, timings: { instantiateUs: 0, runUs: 0 } });
     } catch (error) {
       if (timedOut) return failure(504, 'timeout', `the function ran longer than its timeout (${timeoutMs} ms); workerd was restarted (on Cloudflare, the CPU limit ends it with error 1102)`);

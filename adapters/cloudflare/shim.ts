@@ -57,6 +57,8 @@ function toResponse(res: HttpResponse, extra: [string, string][]): Response {
   // append, not set: two Set-Cookie stay two header lines.
   for (const [k, v] of res.headers) headers.append(k, v);
   for (const [k, v] of extra) headers.append(k, v);
+  // A HEAD's answer: the length the GET would send, as the function declared it.
+  if (res.headLength !== undefined) headers.set('content-length', String(res.headLength));
   const body = NULL_BODY.has(res.status) ? null : (res.body as Uint8Array<ArrayBuffer>);
   // The function's body is final: one it compressed itself (Content-Encoding: gzip) must not be
   // compressed again by the Workers runtime, which it otherwise does for that header.

@@ -44,7 +44,7 @@ export async function packageComponent(artifact: Artifact, target = 'component',
   const fn = new Uint8Array(await readFile(artifact.wasmPath));
   let linked;
   try {
-    linked = await linkComponent(fn, { env: artifact.env, memoryMiB: artifact.limits.memoryMiB, cacheDir });
+    linked = await linkComponent(fn, { env: artifact.env, memoryMiB: artifact.limits.memoryMiB, outbound: artifact.outbound, cacheDir });
   } catch (error) {
     if (error instanceof WasmFormatError) throw new UserError(`${artifact.name}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
     throw error;

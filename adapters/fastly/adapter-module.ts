@@ -13,7 +13,7 @@ import { UserError } from '../../src/util/errors.js';
 import type { OutboundSettings } from '../../src/runtime/outbound/abi.js';
 import type { KvSettings } from '../../src/runtime/kv/abi.js';
 import { kvValues } from './kv-values.js';
-import { outboundValues } from './outbound-policy.js';
+import { outboundChecksWat, outboundValues } from '../../src/pipeline/outbound-values.js';
 import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../src/toolchains/wat.js';
 import { siblingFile } from '../../src/util/paths.js';
 
@@ -114,6 +114,8 @@ export function expandAdapterWat(template: string, options: AdapterOptions): str
     OUTBOUND_INIT: options.outbound ? '(call $ob_init)' : '',
     KV_INIT: options.kv ? '(call $kv_init)' : '',
   });
+  // the host-independent half of wfn_http_v1 follows outbound.wat (shared with the component bridge)
+  if (options.outbound) values.OUTBOUND_CODE += `\n${outboundChecksWat(values)}`;
   const text = fillPlaceholders(template, values, 'adapter.wat');
 
   return expandLiterals(text, LITS_BASE, LITS_ROOM, 'adapter.wat');

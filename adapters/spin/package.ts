@@ -27,7 +27,7 @@ export async function packageSpin(artifact: Artifact): Promise<Bundle> {
   }
   let linked;
   try {
-    linked = await linkComponent(new Uint8Array(await readFile(artifact.wasmPath)), { env: artifact.env, memoryMiB: artifact.limits.memoryMiB, cacheDir });
+    linked = await linkComponent(new Uint8Array(await readFile(artifact.wasmPath)), { env: artifact.env, memoryMiB: artifact.limits.memoryMiB, outbound: artifact.outbound, cacheDir });
   } catch (error) {
     if (error instanceof WasmFormatError) throw new UserError(`${artifact.name}: ${error.message}`, 'Raise [limits] memory in wfn.toml or pass --memory.');
     throw error;

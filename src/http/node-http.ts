@@ -161,11 +161,14 @@ export async function toHttpRequest(req: IncomingMessage, maxBodyBytes: number, 
   return { method: req.method ?? 'GET', url: url.href, headers, body: await readBody(req, maxBodyBytes, lease), remoteAddr };
 }
 
-/** Writes the response; repeated headers (two Set-Cookie) stay separate lines. */
+/**
+ * Writes the response; repeated headers (two Set-Cookie) stay separate lines. Content-Length is
+ * the body's, or for a HEAD the length the function declared (`headLength`: what a GET sends).
+ */
 export function sendHttpResponse(res: ServerResponse, response: HttpResponse, extraHeaders: [string, string][] = []): void {
   const raw: string[] = [];
   for (const [k, v] of [...response.headers, ...extraHeaders]) raw.push(k, v);
-  raw.push('content-length', String(response.body.length));
+  raw.push('content-length', String(response.headLength ?? response.body.length));
   res.writeHead(response.status, raw);
   res.end(response.body);
 }

@@ -161,8 +161,10 @@ function findHeaderEnd(out: Uint8Array): { end: number; bodyStart: number } | un
 /**
  * Parses a CGI response: header lines (`Status`, `Location`, `Content-Type`, any other), a
  * blank line, then a binary-safe body. CR-LF or LF. At least one header is required.
+ * Content-Length is the host's (it frames the body it sends); only the answer to a HEAD
+ * (`head`), which has no body, keeps the function's as `headLength`.
  */
-export function parseCgiResponse(stdout: Uint8Array): HttpResponse {
+export function parseCgiResponse(stdout: Uint8Array, options: { head?: boolean } = {}): HttpResponse {
   if (stdout.length === 0) throw new CgiParseError('the function wrote nothing to stdout (expected CGI headers, a blank line, then the body)');
   // A response may start with the blank line only if it has no headers, which CGI does not allow.
   if (stdout[0] === 10 || (stdout[0] === 13 && stdout[1] === 10)) {
@@ -179,6 +181,7 @@ export function parseCgiResponse(stdout: Uint8Array): HttpResponse {
   const headerText = new TextDecoder('utf-8', { fatal: false }).decode(stdout.subarray(0, split.end));
   let status: number | undefined;
   let location = false;
+  let declaredLength: string | undefined;
   const headers: [string, string][] = [];
   for (const rawLine of headerText.split('\n')) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
@@ -198,12 +201,18 @@ export function parseCgiResponse(stdout: Uint8Array): HttpResponse {
       continue;
     }
     if (lower === 'location') location = true;
+    if (lower === 'content-length') declaredLength = value;
     if (HOP_BY_HOP.has(lower)) continue;
     headers.push([lower, value]);
   }
   // WAGI's defect fixed: an explicit Status is never overwritten by Location.
   const finalStatus = status ?? (location ? 302 : 200);
-  return { status: finalStatus, headers, body: stdout.subarray(split.bodyStart) };
+  const response: HttpResponse = { status: finalStatus, headers, body: stdout.subarray(split.bodyStart) };
+  // (a length that is not plain digits, or a HEAD answered with a body, is framed as usual)
+  if (options.head && response.body.length === 0 && declaredLength !== undefined && /^\d{1,15}$/.test(declaredLength)) {
+    response.headLength = Number(declaredLength);
+  }
+  return response;
 }
 
 /** Serializes a response back into CGI output (the inverse of parseCgiResponse; used by tests and shims). */

@@ -206,8 +206,8 @@ export function nearMemoryCap(memoryBytes: number, capBytes: number): boolean {
   return memoryBytes >= capBytes - Math.max(capBytes / 8, 2 * 65536);
 }
 
-/** Classifies a finished run into the HTTP response the contract prescribes. */
-export function responseFromRun(run: RunResult, options: InvokeOptions = {}): InvokeResult {
+/** Classifies a finished run into the HTTP response the contract prescribes (`head`: the request was a HEAD). */
+export function responseFromRun(run: RunResult, options: InvokeOptions = {}, head = false): InvokeResult {
   const timings = { instantiateUs: run.instantiateUs, runUs: run.runUs };
   const fail = (status: number, outcome: Outcome, reason: string): InvokeResult => ({
     response: errorResponse(status),
@@ -225,7 +225,7 @@ export function responseFromRun(run: RunResult, options: InvokeOptions = {}): In
   }
   if (run.exitCode !== 0) return fail(500, 'exit', `the function exited with code ${run.exitCode}`);
   try {
-    return { response: parseCgiResponse(run.stdout), stderr: run.stderr, outcome: 'ok', timings };
+    return { response: parseCgiResponse(run.stdout, { head }), stderr: run.stderr, outcome: 'ok', timings };
   } catch (error) {
     if (error instanceof CgiParseError) return fail(502, 'malformed', `malformed CGI output: ${error.message}`);
     throw error;
@@ -248,5 +248,5 @@ export async function invokeHttp(
   }
   const { env, args } = cgi;
   const run = await runModule(module, { env, args, stdin: req.body, outbound: options.outbound, kv: options.kv }, options.pooledMemory);
-  return responseFromRun(run, options);
+  return responseFromRun(run, options, req.method.toUpperCase() === 'HEAD');
 }

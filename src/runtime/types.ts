@@ -30,6 +30,11 @@ export interface HttpResponse {
   /** Lower-case header names, in the order the function wrote them; repeated names kept. */
   headers: [string, string][];
   body: Uint8Array;
+  /**
+   * The answer to a HEAD: the Content-Length the function wrote without a body (the size a GET
+   * would send, RFC 9110 8.6). Hosts send it instead of the empty body's 0.
+   */
+  headLength?: number;
 }
 
 /**

@@ -27,7 +27,6 @@ conformanceSuite(
     return adapter.emulate(bundle, { host: '127.0.0.1', port: 0, log: () => {} });
   },
   {
-    refuses: [{ name: 'assemblyscript proxy template (outbound denied)', error: /wfn_http_v1\) is not mapped onto wasi:http\/outgoing-handler/ }],
     hostDifferences: [
       {
         label: 'fixture: repeated Set-Cookie GET /',

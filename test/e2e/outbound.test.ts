@@ -1,5 +1,5 @@
 // Outbound HTTP end to end: every language's proxy template, built once, on `wfn dev` (the
-// dev server and its worker pool), a `wfn serve` deploy and `dev --target lambda|cloudflare|fastly`, against
+// dev server and its worker pool), a `wfn serve` deploy and `dev --target lambda|cloudflare|fastly|component`, against
 // loopback upstreams. The same answers everywhere: the upstream's status, content type and body
 // byte for byte (3 MiB binary too) plus x-upstream-status; 502 with the host's message and one
 // log line when a call is denied, unreachable or times out; 504 at the function's own timeout
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { adapter as cloudflare } from '../../adapters/cloudflare/index.js';
+import { adapter as component } from '../../adapters/component/index.js';
 import { adapter as fastly } from '../../adapters/fastly/index.js';
 import { adapter as lambda } from '../../adapters/lambda/index.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -183,8 +184,9 @@ for (const language of LANGUAGES) {
       }
     }, 600_000);
 
-    // The emulators running the shipped package: Cloudflare (workerd, JSPI) and Fastly (the adapter on hostcalls).
-    for (const target of [cloudflare, fastly] as TargetAdapter[]) {
+    // The emulators running the shipped package: Cloudflare (workerd, JSPI), Fastly (the adapter
+    // on hostcalls) and the component (the bridge on wasi:http/outgoing-handler, in jco serve).
+    for (const target of [cloudflare, fastly, component] as TargetAdapter[]) {
       it(`dev --target ${target.name}: the packaged function behaves the same; its timeout is 504 while others are answered`, async () => {
         const { dir } = await built();
         const config = await loadConfig(dir);

@@ -3,7 +3,7 @@
  * pipeline with text, binary and a 5 MiB file added to public/, served on every local target
  * that runs wfn's runtime (`wfn dev`, `wfn serve` through the self-hosted package, the
  * Cloudflare Worker in workerd, the Lambda handler behind its gateway), each from the package
- * deploy would ship: bytes exact, Range, ETag/304, 404, traversal refused, index.html. The
+ * deploy would ship: bytes exact, Range, ETag/304, HEAD (the GET's length), 404, traversal refused, index.html. The
  * ETags (size and mtime) are the same on every target: the files travel inside the artifact.
  */
 import { randomBytes } from 'node:crypto';
@@ -88,6 +88,14 @@ async function checkTarget(target: string, base: string, publicDir: string, lang
     expect(header(big, 'accept-ranges'), where).toBe('bytes');
   }
 
+  // HEAD: a GET's headers, its Content-Length included, and no body. (Not on Lambda: its front
+  // end frames the handler's body itself, and what a Function URL answers a HEAD is not modelled.)
+  if (target !== 'lambda') {
+    const head = await request(new URL('big.bin', base).href, { method: 'HEAD', timeoutMs: 60_000 });
+    expect([head.status, header(head, 'content-length'), head.body.length], where).toEqual([200, String(BIG.length), 0]);
+    expect(header(head, 'etag'), where).toBe(header(big, 'etag') ?? header(await get('/big.bin', [['range', 'bytes=0-0']]), 'etag'));
+  }
+
   const part = await get('/big.bin', [['range', 'bytes=1048576-1050623']]);
   expect(part.status, where).toBe(206);
   expect(header(part, 'content-range'), where).toBe(`bytes 1048576-1050623/${BIG.length}`);
@@ -127,7 +135,7 @@ describe('static template: bundled files on every local target', () => {
   for (const language of LANGUAGES) {
     describe(language, async () => {
       const it = await itWithToolchain(language);
-      it('serves public/ byte for byte with Range, ETag/304, 404 and no traversal, on dev, serve, Cloudflare and Lambda', async () => {
+      it('serves public/ byte for byte with Range, ETag/304, HEAD, 404 and no traversal, on dev, serve, Cloudflare and Lambda', async () => {
         const { wasm, publicDir } = await buildStatic(language);
         for (const [target, start] of TARGETS) {
           const server = await start(wasm);

@@ -134,3 +134,23 @@ describe('CGI -> response', () => {
     );
   });
 });
+
+describe('CGI -> response of a HEAD', () => {
+  const head = (out: string) => parseCgiResponse(enc(out), { head: true });
+
+  it('keeps the Content-Length the function declared without a body (what the GET would send), out of the headers', () => {
+    const r = head('Content-Type: text/css\nContent-Length: 5242880\nETag: "x"\n\n');
+    expect(r.headLength).toBe(5242880);
+    expect(r.headers).toEqual([['content-type', 'text/css'], ['etag', '"x"']]);
+    expect(r.body.length).toBe(0);
+  });
+
+  it('only for a HEAD without a body and a plain decimal length; everything else is framed by the body', () => {
+    expect(parseCgiResponse(enc('Content-Type: t\nContent-Length: 12\n\n')).headLength).toBeUndefined();
+    expect(head('Content-Type: t\nContent-Length: 12\n\nhello').headLength).toBeUndefined();
+    for (const bad of ['-1', '1e3', '12, 12', '0x10', '9999999999999999', '']) {
+      expect(head(`Content-Type: t\nContent-Length: ${bad}\n\n`).headLength, bad).toBeUndefined();
+    }
+    expect(head('Content-Type: t\n\n').headLength).toBeUndefined();
+  });
+});

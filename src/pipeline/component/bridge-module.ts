@@ -1,16 +1,20 @@
 /**
  * Builds the bridge module from bridge.wat: fills its template (the configured variables,
- * the literals, the preview1 functions the bridge answers with a fixed error) and compiles
- * it with wabt. Cached by the expanded text's hash, in memory and optionally on disk.
+ * the literals, the preview1 functions the bridge answers with a fixed error; outbound.wat's
+ * wfn_http_v1 on wasi:http/outgoing-handler, with the [outbound] policy, for a function that
+ * imports it) and compiles it with wabt. Cached by the expanded text's hash, in memory and
+ * optionally on disk.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorResponse } from '../../runtime/cgi.js';
+import type { OutboundSettings } from '../../runtime/outbound/abi.js';
 import { SERVER_SOFTWARE } from '../../runtime/version.js';
 import { compileWat, expandLiterals, fillPlaceholders, watString } from '../../toolchains/wat.js';
 import { UserError } from '../../util/errors.js';
 import { siblingFile } from '../../util/paths.js';
+import { outboundChecksWat, outboundValues } from '../outbound-values.js';
 import { WASI_VERSION } from './wit.js';
 
 export interface BridgeOptions {
@@ -18,6 +22,8 @@ export interface BridgeOptions {
   env: Record<string, string>;
   /** Whether the function's memory declares a maximum (the bridge's memory must match: see src/toolchains/wasm-link.ts). */
   guestHasMaxMemory: boolean;
+  /** [outbound] of wfn.toml, when the function imports wfn_http_v1 (outbound.wat is spliced in). */
+  outbound?: OutboundSettings;
 }
 
 /** Where @lit strings start in the bridge's memory, and how much room they have (see bridge.wat). */
@@ -62,8 +68,19 @@ const FIXED_ANSWERS: Record<string, string[]> = {
 
 const encoder = new TextEncoder();
 
-export function bridgeWatPath(): string {
-  return siblingFile(import.meta.url, 'bridge.wat', 'asset');
+export function bridgeWatPath(file = 'bridge.wat'): string {
+  return siblingFile(import.meta.url, file, 'asset');
+}
+
+/** outbound.wat's two parts, filled: imports (above the `;; @@code` line) and code, then the half shared with Fastly (outbound-checks.wat). */
+function outboundFragment(values: Record<string, string>): { imports: string; code: string } {
+  const text = readFileSync(bridgeWatPath('outbound.wat'), 'utf8');
+  const at = text.indexOf(';; @@code');
+  if (at < 0) throw new Error('outbound.wat: the ";; @@code" line is missing');
+  return {
+    imports: fillPlaceholders(text.slice(0, at), values, 'outbound.wat'),
+    code: `${fillPlaceholders(text.slice(at), values, 'outbound.wat')}\n${outboundChecksWat(values)}`,
+  };
 }
 
 function stubs(): string {
@@ -102,10 +119,10 @@ export function expandBridgeWat(template: string, options: BridgeOptions): strin
     BODY_502: body(502),
     SECRETS_EMIT: '',
     STUBS: stubs(),
-    OUTBOUND_IMPORTS: '',
-    OUTBOUND_CODE: '',
-    OUTBOUND_INIT: '',
+    ...(options.outbound ? outboundValues(options.outbound) : {}),
   };
+  const outbound = options.outbound ? outboundFragment(values) : { imports: '', code: '' };
+  Object.assign(values, { OUTBOUND_IMPORTS: outbound.imports, OUTBOUND_CODE: outbound.code, OUTBOUND_INIT: options.outbound ? '(call $ob_init)' : '' });
   return expandLiterals(fillPlaceholders(template, values, 'bridge.wat'), LITS_BASE, LITS_ROOM, 'bridge.wat');
 }
 

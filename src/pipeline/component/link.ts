@@ -12,10 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkContract } from '../../runtime/contract.js';
 import { capMemory } from '../../runtime/module.js';
-import { definedMemories, keepExports, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
-import { readImports } from '../../runtime/wasm-imports.js';
+import { FILES_SECTION } from '../../runtime/files.js';
+import { definedMemories, keepExports, readCustomSection, readExports, renameExports, WasmFormatError } from '../../runtime/wasm-binary.js';
+import { formatBytes } from '../../util/bytes.js';
+import { readImports, renameImports } from '../../runtime/wasm-imports.js';
 import { KV_MODULE } from '../../runtime/kv/abi.js';
-import { OUTBOUND_MODULE } from '../../runtime/outbound/abi.js';
+import { DEFAULT_OUTBOUND, OUTBOUND_MODULE, type OutboundSettings } from '../../runtime/outbound/abi.js';
 import { LINK_FEATURES, lowerMemories, npmWasmMerge, wasmMerge } from '../../toolchains/wasm-link.js';
 import { UserError } from '../../util/errors.js';
 import { buildBridge } from './bridge-module.js';
@@ -23,7 +25,7 @@ import { PROXY_IMPORTS } from '../component-world.js';
 import { BRIDGE_WORLD, HANDLE_EXPORT, WASI_VERSION, witSource } from './wit.js';
 
 /** Bumped when the link steps change: components cached by an older wfn are not reused. */
-const LINK_RECIPE = '1';
+const LINK_RECIPE = '2 outbound';
 
 /** The function's `_start`, renamed so the bridge's handler can run it. */
 const GUEST_START = '__wfn_guest_start';
@@ -33,6 +35,8 @@ export interface LinkOptions {
   env: Record<string, string>;
   /** The memory cap in MiB, written into the core module as on every target. */
   memoryMiB: number;
+  /** [outbound] of wfn.toml (used when the function imports wfn_http_v1; none = deny every call). */
+  outbound?: OutboundSettings;
   /** Where bridges and components are cached between runs (default: the temp folder). */
   cacheDir?: string;
 }
@@ -58,7 +62,6 @@ export async function linkProblems(fn: Uint8Array): Promise<string[]> {
   if (memories.length !== 1) problems.push(`the module must define exactly one memory (it defines ${memories.length})`);
   else if (memories[0].memory64 || memories[0].shared) problems.push('a 64-bit or shared memory is not supported in a component');
   const modules = new Set(readImports(fn).map((i) => i.module));
-  if (modules.has(OUTBOUND_MODULE)) problems.push(`outbound HTTP (${OUTBOUND_MODULE}) is not mapped onto wasi:http/outgoing-handler yet`);
   if (modules.has(KV_MODULE)) problems.push(`key-value (${KV_MODULE}) has no counterpart in the wasi:http/proxy world`);
   return problems;
 }
@@ -89,6 +92,15 @@ async function componentize(core: Uint8Array): Promise<Uint8Array> {
 }
 
 export async function linkComponent(fn: Uint8Array, options: LinkOptions): Promise<LinkedComponent> {
+  // The bridge has no filesystem yet: the files of the artifact's wfn.files section would be
+  // unreachable, so the package is refused rather than shipped to answer 404 for every file.
+  const bundled = readCustomSection(fn, FILES_SECTION);
+  if (bundled) {
+    throw new UserError(
+      `The function bundles files ([files] in wfn.toml, ${formatBytes(bundled.length)}), which a wasi:http/proxy component cannot serve yet: the component bridge has no filesystem (the proxy world has none).`,
+      'Deploy it to cloudflare, lambda or self-hosted, or serve the files from elsewhere (docs/targets/component.md).',
+    );
+  }
   const problems = await linkProblems(fn);
   if (problems.length > 0) {
     throw new UserError(
@@ -96,7 +108,13 @@ export async function linkComponent(fn: Uint8Array, options: LinkOptions): Promi
       'A function is a WASI preview1 command module: see docs/contract.md.',
     );
   }
-  const bridge = await buildBridge({ env: options.env, guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined }, options.cacheDir);
+  // The function's wfn_http_v1 imports bind to the bridge too (outbound.wat): wasm-merge
+  // resolves by module name, so they become wasi_snapshot_preview1."wfn_http_v1.<name>".
+  const outbound = readImports(fn).some((i) => i.module === OUTBOUND_MODULE);
+  const bridge = await buildBridge(
+    { env: options.env, guestHasMaxMemory: definedMemories(fn)[0].maxPages !== undefined, outbound: outbound ? (options.outbound ?? DEFAULT_OUTBOUND) : undefined },
+    options.cacheDir,
+  );
   const cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'wfn-component-cache');
   const key = createHash('sha256').update(fn).update(bridge).update((await npmWasmMerge()).release).update(LINK_RECIPE)
     .update(String(options.memoryMiB)).update(witSource()).digest('hex').slice(0, 24);
@@ -112,7 +130,11 @@ export async function linkComponent(fn: Uint8Array, options: LinkOptions): Promi
     const fnFile = path.join(dir, 'fn.wasm');
     const bridgeFile = path.join(dir, 'bridge.wasm');
     const mergedFile = path.join(dir, 'merged.wasm');
-    await writeFile(fnFile, renameExports(fn, { _start: GUEST_START }));
+    let renamed = renameExports(fn, { _start: GUEST_START });
+    if (outbound) {
+      renamed = renameImports(renamed, (imp) => (imp.module === OUTBOUND_MODULE ? { module: 'wasi_snapshot_preview1', name: `${imp.module}.${imp.name}` } : { module: imp.module, name: imp.name }));
+    }
+    await writeFile(fnFile, renamed);
     await writeFile(bridgeFile, bridge);
     // The function first: its memory becomes memory 0, which the lowering keeps at address 0.
     await wasmMerge([fnFile, 'fn', bridgeFile, 'wasi_snapshot_preview1', ...LINK_FEATURES, '-o', mergedFile]);

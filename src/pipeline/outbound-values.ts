@@ -1,16 +1,20 @@
 /**
- * The [outbound] settings as the Fastly adapter carries them (outbound.wat's {{OB_*}}): the
- * allow list, parsed by src/runtime/outbound/policy.ts, as a data segment the WAT matcher
+ * The [outbound] settings as the WAT hosts of wfn_http_v1 carry them ({{OB_*}} of the Fastly
+ * adapter's outbound.wat and of the component bridge's src/pipeline/component/outbound.wat):
+ * the allow list, parsed by src/runtime/outbound/policy.ts, as a data segment the WAT matcher
  * reads; the limits as constants; the messages' fixed parts, cut out of messages.ts's own
  * sentences, and the header lists of header-lines.ts and fetch.ts as literals. Compiled in
- * at package time: on Fastly the adapter is the host, and the function cannot change it.
+ * at package time: there the WAT is the host (an engine may allow more), and the function
+ * cannot change it. outbound-checks.wat is the half of the WAT they share.
  */
-import { BODY_HEADERS, CREDENTIAL_HEADERS } from '../../src/runtime/outbound/fetch.js';
-import { HOST_OWNED_HEADERS } from '../../src/runtime/outbound/header-lines.js';
-import { MAX_REDIRECTS, OUTBOUND_ERROR, type OutboundSettings } from '../../src/runtime/outbound/abi.js';
-import { outboundErrors, outboundLogLine } from '../../src/runtime/outbound/messages.js';
-import { OutboundPolicy, type AllowEntry } from '../../src/runtime/outbound/policy.js';
-import { watString } from '../../src/toolchains/wat.js';
+import { BODY_HEADERS, CREDENTIAL_HEADERS } from '../runtime/outbound/fetch.js';
+import { HOST_OWNED_HEADERS } from '../runtime/outbound/header-lines.js';
+import { MAX_REDIRECTS, OUTBOUND_ERROR, type OutboundSettings } from '../runtime/outbound/abi.js';
+import { outboundErrors, outboundLogLine } from '../runtime/outbound/messages.js';
+import { OutboundPolicy, type AllowEntry } from '../runtime/outbound/policy.js';
+import { readFileSync } from 'node:fs';
+import { fillPlaceholders, watString } from '../toolchains/wat.js';
+import { siblingFile } from '../util/paths.js';
 
 const encoder = new TextEncoder();
 
@@ -83,4 +87,13 @@ export function outboundValues(settings: OutboundSettings): Record<string, strin
     OB_BODY_HEADERS: names(BODY_HEADERS),
     OB_CREDENTIAL_HEADERS: names(CREDENTIAL_HEADERS),
   };
+}
+
+/**
+ * outbound-checks.wat, filled with the {{OB_*}} values: the host-independent half of
+ * `wfn_http_v1` that each WAT host splices in after its own code.
+ */
+export function outboundChecksWat(values: Record<string, string>): string {
+  const file = 'outbound-checks.wat';
+  return fillPlaceholders(readFileSync(siblingFile(import.meta.url, file, 'asset'), 'utf8'), values, file);
 }
