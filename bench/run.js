@@ -16,6 +16,19 @@ if (want('core')) {
   results.core = await benchCore({ helloWasm: await buildTemplate('assemblyscript', 'http'), fibWasm: await buildTemplate('assemblyscript', 'fib') });
 }
 
+if (want('invoke')) {
+  // Issue 18: per-request cost per language beside an empty Instance and beside Wasmtime (wasmtime-py).
+  const { benchInvoke } = await import('./invoke.js');
+  const files = {};
+  for (const language of ['assemblyscript', 'rust', 'go', 'js']) {
+    files[language] = await buildTemplate(language, 'http').catch((error) => {
+      console.log(`${language}: not built (${String(error.message).split('\n')[0]})`);
+      return undefined;
+    });
+  }
+  results.invoke = await benchInvoke(files);
+}
+
 if (want('serve')) {
   const { benchServe, soakServe } = await import('../lib/src/bench/serve.js');
   const hello = await buildTemplate('assemblyscript', 'http');

@@ -116,13 +116,52 @@ export interface RunResult {
 
 const now = () => performance.now();
 
+/**
+ * A WASI host and the import object around it, made once per module and reused by the
+ * invocations that follow one another (one at a time each: a run under JSPI takes its own).
+ * Each invocation resets the host, so it sees only its own argv, environment and stdin.
+ */
+interface Runner {
+  host: WasiHost;
+  imports: WebAssembly.Imports;
+  /** The `wfn` import module: its memory is set per invocation (recycled memories). */
+  wfn: { memory?: WebAssembly.Memory };
+}
+
+const MAX_RUNNERS = 8;
+const freeRunners = new WeakMap<WebAssembly.Module, Runner[]>();
+
+function acquireRunner(module: WebAssembly.Module, input: RunInput): Runner {
+  const runner = freeRunners.get(module)?.pop();
+  if (runner) {
+    runner.host.reset(input);
+    return runner;
+  }
+  const host = new WasiHost({ ...input, files: filesOf(module) });
+  const wfn: Runner['wfn'] = {};
+  return { host, imports: { ...host.imports, wfn: wfn as WebAssembly.ModuleImports }, wfn };
+}
+
+function releaseRunner(module: WebAssembly.Module, runner: Runner): void {
+  runner.wfn.memory = undefined;
+  runner.host.bind(undefined);
+  const list = freeRunners.get(module) ?? [];
+  if (list.length >= MAX_RUNNERS) return;
+  list.push(runner);
+  freeRunners.set(module, list);
+}
+
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
 export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
-  const host = new WasiHost({ ...input, files: filesOf(module) });
+  const runner = acquireRunner(module, input);
+  const host = runner.host;
   const t0 = now();
-  const imports: WebAssembly.Imports = { ...host.imports };
+  let imports = runner.imports;
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
-  if (lent) imports.wfn = { memory: lent };
+  runner.wfn.memory = lent;
+  const extra = usesOutbound(module) || usesKv(module);
+  // Functions that make outbound or key-value calls get their per-invocation hosts in a copy.
+  if (extra) imports = { ...imports };
   let outbound: OutboundHost | undefined;
   let suspending = false;
   if (usesOutbound(module)) {
@@ -174,9 +213,12 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   kv?.close();
   const memoryBytes = memory.buffer.byteLength;
   if (lent && pooled) releaseMemory(module, pooled, lent);
+  const stdout = host.stdout();
+  const stderr = host.stderr();
+  releaseRunner(module, runner);
   return {
-    stdout: host.stdout(),
-    stderr: host.stderr(),
+    stdout,
+    stderr,
     exitCode,
     trap,
     memoryBytes,
