@@ -1,6 +1,6 @@
 /** Worker-thread side of the pool: keeps compiled modules by key and runs invocations. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { invokeHttp } from '../invoke.js';
+import { invokeHttp, tidyMemories } from '../invoke.js';
 import { blockingPerform } from './outbound.js';
 import { blockingKv } from './kv-link.js';
 import { performOn } from '../kv/store.js';
@@ -58,6 +58,8 @@ async function handle(msg: PoolRequest): Promise<void> {
   } catch {
     parentPort!.postMessage(reply); // body is a view of a non-transferable buffer
   }
+  // The response is on its way: now reset the memory it ran in, for the next request.
+  tidyMemories();
 }
 
 // The pool starts a task's timer once this arrives: loading this script is not the function's time.
