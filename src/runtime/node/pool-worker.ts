@@ -31,6 +31,7 @@ parentPort!.on('message', (msg: PoolRequest) => {
 });
 
 async function handle(msg: PoolRequest): Promise<void> {
+  const arrived = performance.now();
   if (msg.type === 'forget') {
     modules.delete(msg.key);
     return;
@@ -53,6 +54,7 @@ async function handle(msg: PoolRequest): Promise<void> {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
   const transfer = reply.result ? [reply.result.response.body.buffer as ArrayBuffer] : [];
+  reply.busyUs = Math.round((performance.now() - arrived) * 1000);
   try {
     parentPort!.postMessage(reply, transfer);
   } catch {

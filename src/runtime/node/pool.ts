@@ -76,6 +76,8 @@ export interface PoolReply {
   id: number;
   result?: InvokeResult;
   error?: string;
+  /** µs from the message's arrival in the worker to its reply. */
+  busyUs?: number;
 }
 
 /** The compiled worker script; under vitest (running .ts sources) the built copy in lib/. */
@@ -108,6 +110,9 @@ export class WorkerPool {
         failure,
         noun: 'function',
         groupOf: ({ fn }) => fn.key,
+        onHandoff: (result, handoffUs) => {
+          result.timings.handoffUs = handoffUs;
+        },
         // Each worker's outbound calls are made here, on the main thread; a replaced worker's calls are aborted.
         setup: () => {
           const link = openOutboundLink();

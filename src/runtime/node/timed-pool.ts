@@ -35,6 +35,8 @@ export interface WorkerReply<R> {
   id: number;
   result?: R;
   error?: string;
+  /** µs the worker spent on the task, from the message's arrival to its reply (for the hand-off cost). */
+  busyUs?: number;
 }
 
 export interface TimedPoolOptions<R, P = unknown> {
@@ -53,6 +55,8 @@ export interface TimedPoolOptions<R, P = unknown> {
   maxOverflow?: number;
   /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
   setup?(): WorkerSetup;
+  /** Called with each result a worker sent and the hand-off cost (round trip minus the worker's time), µs. */
+  onHandoff?(result: R, handoffUs: number): void;
 }
 
 export interface WorkerSetup {
@@ -76,6 +80,8 @@ interface Task<P, R> {
   settled: boolean;
   /** Set on shared memory once the task is cancelled after it was posted behind another. */
   cancelled?: Int32Array;
+  /** When it was posted to its worker (performance.now()). */
+  postedAt?: number;
   resolve(result: R): void;
   detach(): void;
 }
@@ -260,6 +266,7 @@ export class TimedWorkerPool<P, R> {
     this.queue.splice(this.queue.indexOf(task), 1);
     slot.inflight.push(task);
     slot.lastGroup = task.group;
+    task.postedAt = performance.now();
     const { message, transfer } = this.encode(task.payload, slot, pipelined);
     task.cancelled = pipelined ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     slot.worker.postMessage({ ...message, id: task.id, cancelled: task.cancelled }, pipelined ? [] : (transfer ?? []));
@@ -298,6 +305,11 @@ export class TimedWorkerPool<P, R> {
     const task = slot.inflight[0];
     if (!task || task.id !== reply.id) return;
     clearTimeout(slot.timer);
+    if (reply.result !== undefined && reply.busyUs !== undefined && task.postedAt !== undefined && this.options.onHandoff) {
+      // From when the task could start (posted, or the one before it answered) to its answer.
+      const since = Math.max(task.postedAt, slot.started ?? task.postedAt);
+      this.options.onHandoff(reply.result, Math.max(0, Math.round((performance.now() - since) * 1000 - reply.busyUs)));
+    }
     slot.started = undefined;
     slot.inflight.shift();
     if (slot.inflight.length > 0) this.startTimer(slot);
