@@ -59,6 +59,12 @@ export interface TimedPoolOptions<R, P = unknown> {
   onHandoff?(result: R, handoffUs: number): void;
 }
 
+/** A cap on the tasks of one caller (a function of wfn serve) running at once. */
+export interface RunCap {
+  key: string;
+  max: number;
+}
+
 export interface WorkerSetup {
   workerData: unknown;
   transferList: Transferable[];
@@ -82,6 +88,8 @@ interface Task<P, R> {
   cancelled?: Int32Array;
   /** When it was posted to its worker (performance.now()). */
   postedAt?: number;
+  /** At most `max` tasks with this cap's key run at once; past it, it waits behind one of them. */
+  cap?: RunCap;
   resolve(result: R): void;
   detach(): void;
 }
@@ -139,7 +147,7 @@ export class TimedWorkerPool<P, R> {
   }
 
   /** Runs one task; never rejects: failures come back as the pool's failure results. */
-  run(payload: P, timeoutMs: number, signal?: AbortSignal): Promise<R> {
+  run(payload: P, timeoutMs: number, signal?: AbortSignal, cap?: RunCap): Promise<R> {
     if (this.closed) return Promise.resolve(this.options.failure(503, 'busy', 'shutting down'));
     if (signal?.aborted) return Promise.resolve(this.abandoned('before the run started'));
     return new Promise((resolve) => {
@@ -149,6 +157,7 @@ export class TimedWorkerPool<P, R> {
         payload,
         group: this.options.groupOf?.(payload) ?? '',
         timeoutMs,
+        cap,
         settled: false,
         resolve,
         detach: () => signal?.removeEventListener('abort', onAbort),
@@ -197,6 +206,13 @@ export class TimedWorkerPool<P, R> {
     return n;
   }
 
+  /** Workers running a task under the cap `key`. */
+  private runningUnder(key: string): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.inflight[0]?.cap?.key === key && !slot.inflight[0].settled) n++;
+    return n;
+  }
+
   /** The groups with a task running or waiting. */
   private activeGroups(): Set<string> {
     const groups = new Set<string>();
@@ -205,13 +221,14 @@ export class TimedWorkerPool<P, R> {
     return groups;
   }
 
-  /** The next task to start: from the waiting group holding the fewest workers, oldest first. */
-  private pick(): Task<P, R> {
-    let best = this.queue[0];
-    let bestHolding = this.holding(best.group);
-    const seen = new Set([best.group]);
+  /** The next task to start: from the waiting group holding the fewest workers, oldest first (groups in `blocked` wait). */
+  private pick(blocked: Set<string>): Task<P, R> | undefined {
+    let best: Task<P, R> | undefined;
+    let bestHolding = Infinity;
+    const seen = new Set<string>();
     for (const task of this.queue) {
-      if (bestHolding === 0 || seen.has(task.group)) continue;
+      if (bestHolding === 0) break;
+      if (blocked.has(task.group) || seen.has(task.group)) continue;
       seen.add(task.group);
       const holding = this.holding(task.group);
       if (holding < bestHolding) [best, bestHolding] = [task, holding];
@@ -220,8 +237,20 @@ export class TimedWorkerPool<P, R> {
   }
 
   private dispatch(): void {
+    // Groups that cannot place a task in this round (their turn comes when a worker frees up).
+    const blocked = new Set<string>();
     while (this.queue.length > 0 && !this.closed) {
-      const task = this.pick();
+      const task = this.pick(blocked);
+      if (!task) break;
+      const cap = task.cap;
+      if (cap && this.runningUnder(cap.key) >= cap.max) {
+        // At its cap: it waits on a worker running a task under the same cap, behind it (it starts
+        // there without a round trip through this thread), and never takes another worker.
+        const own = this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.cap?.key === cap.key && !s.inflight[0].settled);
+        if (own) this.assign(own, task, true);
+        else blocked.add(task.group);
+        continue;
+      }
       let slot = this.idleSlotFor(task.group);
       if (!slot && this.belowShare(task.group) && this.slots.length < this.maxSlots) {
         slot = this.spawn();
@@ -232,10 +261,11 @@ export class TimedWorkerPool<P, R> {
         continue;
       }
       // Every worker is held: pipeline only while one group alone waits (never ahead of another group).
-      if (this.queue.some((t) => t.group !== task.group)) break;
-      const behind = this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.group === task.group && !s.inflight[0].settled);
-      if (!behind) break;
-      this.assign(behind, task, true);
+      const behind = this.queue.some((t) => t.group !== task.group)
+        ? undefined
+        : this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.group === task.group && !s.inflight[0].settled);
+      if (behind) this.assign(behind, task, true);
+      else blocked.add(task.group);
     }
     this.retireIdle();
   }
