@@ -36,7 +36,7 @@ describe('in-process micro benchmarks', () => {
     expect(r.emptyInstance?.n).toBe(20);
     expect(r.emptyInstance!.min).toBeGreaterThan(0);
     const { renderTable } = await import('../../src/bench/table.js');
-    const text = renderTable({ subject: { name: 'ok' }, environment: { node: 'v20', v8: '11', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'cpu' }, micro: r, targets: [], remote: [], settings: { concurrency: [], everyMs: 0 } } as never);
+    const text = renderTable({ subject: { name: 'ok' }, environment: { node: 'v20', v8: '11', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'cpu' }, micro: r, targets: [], remote: [], comparison: { changes: [] }, settings: { concurrency: [], everyMs: 0 } } as never);
     expect(text).toContain('reference: empty new WebAssembly.Instance');
     expect(text).toMatch(/cold start ÷ reference \(p50\)\s+\d+\.\d\dx/);
   });
