@@ -112,3 +112,21 @@ const config :Workerd.Config = (
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * The function's Worker (the shipped bundle: wfn's shim around the same .wasm) alone in workerd,
+ * for a side-by-side run with `wfn serve` and bare node:http under the same client (issue 18).
+ */
+export async function startWorkerdTarget(wasmPath: string, route = '/'): Promise<{ url: string; close(): Promise<void> }> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'wfn-bench-workerd-'));
+  const artifact: Artifact = { name: 'bench', wasmPath, env: {}, secrets: [], limits: DEFAULT_LIMITS, outbound: DEFAULT_OUTBOUND, projectDir: scratch };
+  const bundle = await packageWorker(artifact);
+  const wd = await startWorkerd(path.join(bundle.dir, WORKERD_CONFIG_FILE), { env: process.env, output: () => {} });
+  return {
+    url: `http://127.0.0.1:${wd.port}${route}`,
+    close: async () => {
+      await wd.stop();
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
+}

@@ -39,6 +39,22 @@ export interface MicroResult {
   instantiate: Summary;
   /** The `_start` part: the function's own run time, µs. */
   run: Summary;
+  /**
+   * The in-process reference: an empty `new WebAssembly.Instance` of the same module (its own
+   * memory and data segments, every import a no-op, nothing run), µs. Cold start ÷ this shows a
+   * regression of wfn's invoke path as a ratio, whatever the machine. Absent in older results.
+   */
+  emptyInstance?: Summary;
+}
+
+/** An instance of `module` with every import a no-op and nothing run: what V8 alone costs. */
+export function emptyInstanceOf(module: WebAssembly.Module): () => WebAssembly.Instance {
+  const imports: Record<string, Record<string, unknown>> = {};
+  for (const imp of WebAssembly.Module.imports(module)) {
+    imports[imp.module] ??= {};
+    if (imp.kind === 'function') imports[imp.module][imp.name] = () => 0;
+  }
+  return () => new WebAssembly.Instance(module, imports as WebAssembly.Imports);
 }
 
 /** The request every micro sample runs: what `wfn dev` would hand the function for `GET <path>`. */
@@ -118,6 +134,20 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
     instantiate.push(sample.instantiateUs);
     run.push(sample.runUs);
   }
+  // The reference, sampled right after, on the module as compiled without wfn's rewrites.
+  const reference: number[] = [];
+  try {
+    const empty = emptyInstanceOf(await WebAssembly.compile(capped as BufferSource));
+    for (let i = 0; i < options.warmup; i++) empty();
+    const referenceStarted = performance.now();
+    for (let i = 0; i < options.samples && within(referenceStarted, i); i++) {
+      const start = performance.now();
+      empty();
+      reference.push(elapsedUs(start));
+    }
+  } catch {
+    // A module that needs real imports to instantiate (an imported memory or global): no reference.
+  }
   const url = new URL(request.url);
   return {
     request: { method: request.method, path: url.pathname + url.search, status: first.response.status, outcome: first.outcome },
@@ -125,5 +155,6 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
     coldStart: summarize(coldStart, 'us'),
     instantiate: summarize(instantiate, 'us'),
     run: summarize(run, 'us'),
+    emptyInstance: reference.length > 0 ? summarize(reference, 'us') : undefined,
   };
 }

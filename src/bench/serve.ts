@@ -49,6 +49,9 @@ export interface ServeBenchReport {
   /** Fresh instance per request inside serve, µs. */
   instantiateP50Us: number;
   instantiateP99Us: number;
+  /** Worker hand-off per request inside serve (pool round trip minus the worker's own time), µs. */
+  handoffP50Us: number;
+  handoffP99Us: number;
 }
 
 /** `wfn serve` beside a bare node:http server with the same bytes and beside the seed's compile-per-request server. */
@@ -100,6 +103,8 @@ export async function benchServe(wasmPath: string, options: ServeBenchOptions = 
       speedupOverSeedOptimizing: Math.round((serve.reqPerSec / Math.max(1, seedOptimizing.reqPerSec)) * 10) / 10,
       instantiateP50Us: percentile(stats.instantiateUs, 50),
       instantiateP99Us: percentile(stats.instantiateUs, 99),
+      handoffP50Us: percentile(stats.handoffUs, 50),
+      handoffP99Us: percentile(stats.handoffUs, 99),
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -33,6 +33,8 @@ export interface TargetStats {
   heapUsed: number;
   /** Instantiate times (µs) of the last requests (serve only). */
   instantiateUs: number[];
+  /** Hand-off costs (µs) of the last requests: pool round trip minus the worker's time (serve only). */
+  handoffUs: number[];
 }
 
 const SAMPLE = 20_000;
@@ -58,6 +60,7 @@ async function listen(server: Server): Promise<string> {
 async function main(): Promise<void> {
   const [kind, file] = process.argv.slice(2);
   const instantiate: number[] = [];
+  const handoff: number[] = [];
   let url: string;
   let close: () => Promise<void>;
 
@@ -82,6 +85,10 @@ async function main(): Promise<void> {
           if (entry.result?.timings.instantiateUs) {
             if (instantiate.length >= SAMPLE) instantiate.shift();
             instantiate.push(entry.result.timings.instantiateUs);
+          }
+          if (entry.result?.timings.handoffUs !== undefined) {
+            if (handoff.length >= SAMPLE) handoff.shift();
+            handoff.push(entry.result.timings.handoffUs);
           }
           log.access(entry);
         },
@@ -126,7 +133,7 @@ async function main(): Promise<void> {
   process.on('message', async (msg: { type: string }) => {
     if (msg.type === 'stats') {
       (globalThis as { gc?: () => void }).gc?.();
-      process.send!({ type: 'stats', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, instantiateUs: instantiate.slice() } satisfies TargetStats & { type: string });
+      process.send!({ type: 'stats', rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, instantiateUs: instantiate.slice(), handoffUs: handoff.slice() } satisfies TargetStats & { type: string });
     }
     if (msg.type === 'close') {
       await close();

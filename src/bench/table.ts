@@ -92,6 +92,11 @@ export function renderTable(run: BenchResult, chalk: Chalk = style): string {
         ] as [string, Summary][]
       ).map(([label, x]) => [label, formatDuration(x.p50, x.unit), formatDuration(x.p90, x.unit), formatDuration(x.p99, x.unit), meanWithCi(x), String(x.n), describeOutliers(x.outliers, x.n)]),
     ];
+    if (m.emptyInstance) {
+      const x = m.emptyInstance;
+      rows.push(['reference: empty new WebAssembly.Instance', formatDuration(x.p50, x.unit), formatDuration(x.p90, x.unit), formatDuration(x.p99, x.unit), meanWithCi(x), String(x.n), describeOutliers(x.outliers, x.n)]);
+      rows.push([chalk.dim('cold start ÷ reference (p50)'), `${(m.coldStart.p50 / Math.max(x.p50, 0.001)).toFixed(2)}x`, '', '', '', '', '']);
+    }
     out.push(...alignColumns(rows));
   }
 

@@ -13,6 +13,7 @@ import { OutboundHost } from './outbound/imports.js';
 import { policyFor } from './outbound/policy.js';
 import type { FunctionContext, HttpRequest, InvokeResult, Outcome } from './types.js';
 import { filesOf } from './files.js';
+import { IMAGE_SECTION } from './module.js';
 import { WasiExit, WasiHost } from './wasi.js';
 
 /** How this host makes the outbound calls of a function that imports wfn_http_v1. */
@@ -76,29 +77,94 @@ export interface PooledMemoryLimits {
 }
 
 const MAX_POOLED = 8;
-const freeMemories = new WeakMap<WebAssembly.Module, WebAssembly.Memory[]>();
 
-/** A zeroed memory of the module's initial size: recycled when one is free, else new. */
+/** The recycled memories of a module: clean ones (as a fresh instance's), and dirty ones still to reset. */
+interface MemoryPool {
+  clean: WebAssembly.Memory[];
+  dirty: WebAssembly.Memory[];
+  /** The memory image after instantiation (module.ts takeDataImage), or null when V8 writes the segments itself. */
+  image: { offset: number; bytes: Uint8Array } | null;
+}
+
+const memoryPools = new WeakMap<WebAssembly.Module, MemoryPool>();
+/** Pools with dirty memories, reset by `tidyMemories` once the response is on its way. */
+const untidy = new Set<MemoryPool>();
+
+function poolOf(module: WebAssembly.Module): MemoryPool {
+  let pool = memoryPools.get(module);
+  if (!pool) {
+    const sections = WebAssembly.Module.customSections(module, IMAGE_SECTION);
+    let image: MemoryPool['image'] = null;
+    if (sections.length === 1 && sections[0].byteLength >= 4) {
+      const bytes = new Uint8Array(sections[0]);
+      image = { offset: new DataView(sections[0]).getUint32(0, true), bytes: bytes.subarray(4) };
+    }
+    pool = { clean: [], dirty: [], image };
+    memoryPools.set(module, pool);
+  }
+  return pool;
+}
+
+/**
+ * Back to the state of a fresh instance's memory: zeros, and the image where the data segments
+ * were. One pass each over the memory (fill and copy are memset/memcpy in V8).
+ */
+function resetMemory(pool: MemoryPool, memory: WebAssembly.Memory): void {
+  const all = new Uint8Array(memory.buffer);
+  const image = pool.image;
+  if (!image) {
+    all.fill(0);
+    return;
+  }
+  all.fill(0, 0, image.offset);
+  all.set(image.bytes, image.offset);
+  all.fill(0, image.offset + image.bytes.length);
+}
+
+/** A memory of the module's initial size as a fresh instance would see it: recycled when one is free, else new. */
 function acquireMemory(module: WebAssembly.Module, limits: PooledMemoryLimits): WebAssembly.Memory {
-  return freeMemories.get(module)?.pop() ?? new WebAssembly.Memory({ initial: limits.initialPages, maximum: limits.maximumPages });
+  const pool = poolOf(module);
+  const clean = pool.clean.pop();
+  if (clean) return clean;
+  const dirty = pool.dirty.pop();
+  if (dirty) {
+    resetMemory(pool, dirty);
+    return dirty;
+  }
+  const memory = new WebAssembly.Memory({ initial: limits.initialPages, maximum: limits.maximumPages });
+  if (pool.image) new Uint8Array(memory.buffer).set(pool.image.bytes, pool.image.offset);
+  return memory;
 }
 
 /** A memory that grew up to this much past the module's minimum is still worth recycling. */
 const MAX_RECYCLED_GROWTH = 4 * 1024 * 1024;
 
 /**
- * Back to the free list, zeroed, so the next instance starts as a fresh one would (its data
- * segments are written again at instantiation). A memory cannot shrink: one that grew a little
- * is reused as it is (an imported memory may be larger than the module's minimum, so the guest
- * just sees more free memory); one that grew a lot is dropped rather than zeroed every time.
+ * Back to the pool, to be reset (by `tidyMemories`, or when it is taken again). A memory cannot
+ * shrink: one that grew a little is reused as it is (an imported memory may be larger than the
+ * module's minimum, so the guest just sees more free memory); one that grew a lot is dropped
+ * rather than reset every time.
  */
 function releaseMemory(module: WebAssembly.Module, limits: PooledMemoryLimits, memory: WebAssembly.Memory): void {
   if (memory.buffer.byteLength > limits.initialPages * 65536 + MAX_RECYCLED_GROWTH) return;
-  const list = freeMemories.get(module) ?? [];
-  if (list.length >= MAX_POOLED) return;
-  new Uint8Array(memory.buffer).fill(0);
-  list.push(memory);
-  freeMemories.set(module, list);
+  const pool = poolOf(module);
+  if (pool.clean.length + pool.dirty.length >= MAX_POOLED) return;
+  pool.dirty.push(memory);
+  untidy.add(pool);
+}
+
+/**
+ * Resets the memories released since the last call. Hosts call it once the response is sent, so
+ * the reset is off the request's path; a memory taken before that is reset when it is taken.
+ */
+export function tidyMemories(): void {
+  for (const pool of untidy) {
+    for (let memory = pool.dirty.pop(); memory; memory = pool.dirty.pop()) {
+      resetMemory(pool, memory);
+      pool.clean.push(memory);
+    }
+  }
+  untidy.clear();
 }
 
 export interface RunResult {
@@ -116,13 +182,52 @@ export interface RunResult {
 
 const now = () => performance.now();
 
+/**
+ * A WASI host and the import object around it, made once per module and reused by the
+ * invocations that follow one another (one at a time each: a run under JSPI takes its own).
+ * Each invocation resets the host, so it sees only its own argv, environment and stdin.
+ */
+interface Runner {
+  host: WasiHost;
+  imports: WebAssembly.Imports;
+  /** The `wfn` import module: its memory is set per invocation (recycled memories). */
+  wfn: { memory?: WebAssembly.Memory };
+}
+
+const MAX_RUNNERS = 8;
+const freeRunners = new WeakMap<WebAssembly.Module, Runner[]>();
+
+function acquireRunner(module: WebAssembly.Module, input: RunInput): Runner {
+  const runner = freeRunners.get(module)?.pop();
+  if (runner) {
+    runner.host.reset(input);
+    return runner;
+  }
+  const host = new WasiHost({ ...input, files: filesOf(module) });
+  const wfn: Runner['wfn'] = {};
+  return { host, imports: { ...host.imports, wfn: wfn as WebAssembly.ModuleImports }, wfn };
+}
+
+function releaseRunner(module: WebAssembly.Module, runner: Runner): void {
+  runner.wfn.memory = undefined;
+  runner.host.bind(undefined);
+  const list = freeRunners.get(module) ?? [];
+  if (list.length >= MAX_RUNNERS) return;
+  list.push(runner);
+  freeRunners.set(module, list);
+}
+
 /** Runs `_start` of a fresh instance with the given argv, environment and stdin. */
 export async function runModule(module: WebAssembly.Module, input: RunInput, pooled?: PooledMemoryLimits): Promise<RunResult> {
-  const host = new WasiHost({ ...input, files: filesOf(module) });
+  const runner = acquireRunner(module, input);
+  const host = runner.host;
   const t0 = now();
-  const imports: WebAssembly.Imports = { ...host.imports };
+  let imports = runner.imports;
   const lent = pooled ? acquireMemory(module, pooled) : undefined;
-  if (lent) imports.wfn = { memory: lent };
+  runner.wfn.memory = lent;
+  const extra = usesOutbound(module) || usesKv(module);
+  // Functions that make outbound or key-value calls get their per-invocation hosts in a copy.
+  if (extra) imports = { ...imports };
   let outbound: OutboundHost | undefined;
   let suspending = false;
   if (usesOutbound(module)) {
@@ -174,9 +279,12 @@ export async function runModule(module: WebAssembly.Module, input: RunInput, poo
   kv?.close();
   const memoryBytes = memory.buffer.byteLength;
   if (lent && pooled) releaseMemory(module, pooled, lent);
+  const stdout = host.stdout();
+  const stderr = host.stderr();
+  releaseRunner(module, runner);
   return {
-    stdout: host.stdout(),
-    stderr: host.stderr(),
+    stdout,
+    stderr,
     exitCode,
     trap,
     memoryBytes,

@@ -48,6 +48,11 @@ export interface InvokeTimings {
   instantiateUs: number;
   /** `_start` until it returned or exited, µs. */
   runUs: number;
+  /**
+   * Off-thread hosts: the round trip through the worker pool minus the worker's own time, µs
+   * (both message transits and the thread wake-ups: the hand-off cost). Absent in-process.
+   */
+  handoffUs?: number;
 }
 
 export interface InvokeResult {

@@ -85,66 +85,113 @@ class ByteSink {
 }
 
 /** NUL-terminated strings in one buffer, with each one's offset (args and environ layout). */
-interface StringTable {
+export interface StringTable {
   bytes: Uint8Array;
   offsets: number[];
 }
 
+const NO_STRINGS: StringTable = { bytes: EMPTY, offsets: [] };
+
 // One encode for the whole table (per-string encodes dominated the host's per-request cost).
-function encodeStrings(items: string[]): StringTable {
-  if (items.some((item) => item.includes('\0'))) {
-    throw new Error('WASI args and environment strings cannot contain NUL');
+export function encodeStrings(items: string[]): StringTable {
+  if (items.length === 0) return NO_STRINGS;
+  let text = '';
+  for (const item of items) {
+    if (item.includes('\0')) throw new Error('WASI args and environment strings cannot contain NUL');
+    text += item + '\0';
   }
-  const bytes = encoder.encode(items.length ? items.join('\0') + '\0' : '');
-  const offsets: number[] = [];
+  return tableOf(encoder.encode(text), items.length);
+}
+
+/** The environment as `KEY=value` strings, built straight into one buffer (no array of joined strings). */
+export function encodeEnviron(env: [string, string][]): StringTable {
+  if (env.length === 0) return NO_STRINGS;
+  let text = '';
+  for (const [k, v] of env) {
+    if (k.includes('\0') || v.includes('\0')) throw new Error('WASI args and environment strings cannot contain NUL');
+    text += k + '=' + v + '\0';
+  }
+  return tableOf(encoder.encode(text), env.length);
+}
+
+function tableOf(bytes: Uint8Array, count: number): StringTable {
+  const offsets: number[] = new Array(count);
   let start = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0) {
-      offsets.push(start);
-      start = i + 1;
-    }
+  let n = 0;
+  for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, i + 1)) {
+    offsets[n++] = start;
+    start = i + 1;
   }
   return { bytes, offsets };
 }
 
+/**
+ * One host serves many invocations, one at a time: the import functions are made once (closures
+ * per request were a third of the invoke path's garbage, profiled with --cpu-prof) and `reset`
+ * gives each invocation its own argv, environment, stdin, output buffers and descriptors.
+ */
 export class WasiHost {
   private memory: WebAssembly.Memory | undefined;
-  private readonly stdin: Uint8Array;
+  private stdin: Uint8Array = EMPTY;
   private stdinOffset = 0;
-  private readonly out = new ByteSink();
-  private readonly err = new ByteSink();
+  private out = new ByteSink();
+  private err = new ByteSink();
   private readonly maxOutput: number;
-  private readonly argv: StringTable;
-  private readonly environ: StringTable;
+  private argv: StringTable = NO_STRINGS;
+  private environ: StringTable = NO_STRINGS;
+  private readonly files: FileTree | undefined;
+  private fs: ReadOnlyFs | undefined;
+  private fsImports: Record<string, (...args: any[]) => unknown> = {};
   /** The code passed to proc_exit, or null when the guest has not called it. */
   exitCode: number | null = null;
   readonly imports: { wasi_snapshot_preview1: Record<string, (...args: never[]) => unknown> };
 
   constructor(options: WasiOptions) {
-    this.stdin = options.stdin;
     this.maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-    this.argv = encodeStrings(options.args);
-    this.environ = encodeStrings(options.env.map(([k, v]) => `${k}=${v}`));
+    this.files = options.files;
     const imports = this.buildImports();
-    if (options.files) this.mountFiles(imports, options.files);
+    if (options.files) this.mountFiles(imports);
     this.imports = { wasi_snapshot_preview1: imports };
+    this.reset(options);
+  }
+
+  /** Starts a new invocation on this host: nothing of the previous one is visible to the next. */
+  reset(options: Pick<WasiOptions, 'args' | 'env' | 'stdin'> & { environ?: StringTable }): void {
+    this.memory = undefined;
+    this.stdin = options.stdin;
+    this.stdinOffset = 0;
+    // New sinks, never a reused buffer: the previous response's body may still be a view of it.
+    this.out = new ByteSink();
+    this.err = new ByteSink();
+    this.argv = encodeStrings(options.args);
+    this.environ = options.environ ?? encodeEnviron(options.env);
+    this.exitCode = null;
+    if (this.files) {
+      this.fs = new ReadOnlyFs(this.files, { view: () => this.view(), bytes: () => this.bytes() });
+      this.fsImports = this.fs.imports() as Record<string, (...args: any[]) => unknown>;
+    }
   }
 
   /**
    * Routes the descriptor calls of the files' descriptors to the filesystem: the stdio
    * answers stay the host's, every other preview1 call that takes a path or a descriptor
    * goes to the filesystem (which answers EBADF for a descriptor it does not hold).
+   * The filesystem is the current invocation's (`reset` makes a new one).
    */
-  private mountFiles(imports: Record<string, (...args: never[]) => unknown>, files: FileTree): void {
-    const fs = new ReadOnlyFs(files, { view: () => this.view(), bytes: () => this.bytes() });
+  private mountFiles(imports: Record<string, (...args: never[]) => unknown>): void {
+    const probe = new ReadOnlyFs(this.files!, { view: () => this.view(), bytes: () => this.bytes() });
     const shared = new Set(['fd_write', 'fd_read', 'fd_fdstat_get', 'fd_fdstat_set_flags', 'fd_filestat_get', 'fd_close', 'fd_sync', 'fd_datasync', 'fd_seek', 'fd_tell']);
-    for (const [name, fn] of Object.entries(fs.imports())) {
+    for (const name of Object.keys(probe.imports())) {
       const own = imports[name] as (...args: any[]) => unknown;
-      imports[name] = (shared.has(name) ? (fd: number, ...rest: unknown[]) => (fs.has(fd) ? fn(fd, ...rest) : own(fd, ...rest)) : fn) as (...args: never[]) => unknown;
+      imports[name] = (
+        shared.has(name)
+          ? (fd: number, ...rest: unknown[]) => (this.fs!.has(fd) ? this.fsImports[name](fd, ...rest) : own(fd, ...rest))
+          : (...args: unknown[]) => this.fsImports[name](...args)
+      ) as (...args: never[]) => unknown;
     }
   }
 
-  bind(memory: WebAssembly.Memory): void {
+  bind(memory: WebAssembly.Memory | undefined): void {
     this.memory = memory;
   }
 

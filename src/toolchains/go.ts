@@ -9,6 +9,7 @@ import type { ProjectConfig } from '../config/types.js';
 import { ToolchainMissingError, UserError } from '../util/errors.js';
 import { fallbackCacheDir, homeIsUsable, isWritableDir } from './home.js';
 import { execCapture, findAllOnPath, isExecutable } from '../util/exec.js';
+import { sbrkOverlayApplies, SBRK_OVERLAY_TAG, writeSbrkOverlay } from './go-memory.js';
 import { PIPELINE_STEPS, type BuildContext, type CompileOutput, type ToolStatus, type Toolchain } from './types.js';
 
 export const GO_MIN = { major: 1, minor: 21 };
@@ -191,7 +192,7 @@ export const toolchain: Toolchain = {
       const tinygo = await requireTinyGo();
       return `tinygo ${tinygo.version} -target=${tinygo.target} (${go.version})`;
     }
-    return `${go.version} wasip1/wasm`;
+    return `${go.version} wasip1/wasm${sbrkOverlayApplies(go.path) ? SBRK_OVERLAY_TAG : ''}`;
   },
 
   async compile(ctx: BuildContext): Promise<CompileOutput> {
@@ -214,12 +215,13 @@ export const toolchain: Toolchain = {
       env.PATH = `${path.dirname(go.path)}${path.delimiter}${env.PATH ?? ''}`;
       run = await execCapture(tinygo.path, ['build', `-target=${tinygo.target}`, '-o', out, pkg], { cwd: config.dir, env });
     } else {
-      version = `${go.version} wasip1/wasm`;
-      ctx.log(`GOOS=wasip1 GOARCH=wasm go build (${go.version}, ${go.path})`);
+      const overlay = writeSbrkOverlay(go.path, ctx.workDir);
+      version = `${go.version} wasip1/wasm${overlay ? SBRK_OVERLAY_TAG : ''}`;
+      ctx.log(`GOOS=wasip1 GOARCH=wasm go build (${go.version}, ${go.path})${overlay ? ', runtime sbrk without growth (go-memory.ts)' : ''}`);
       const env = { ...goEnvironment(), GOOS: 'wasip1', GOARCH: 'wasm' };
       // -trimpath and -buildvcs=false: the output depends on the sources only (not on the
       // folder or the git state), as the content-hash build cache assumes.
-      run = await execCapture(go.path, ['build', '-trimpath', '-buildvcs=false', '-o', out, pkg], { cwd: config.dir, env });
+      run = await execCapture(go.path, ['build', '-trimpath', '-buildvcs=false', ...(overlay ? [overlay] : []), '-o', out, pkg], { cwd: config.dir, env });
     }
     if (run.code !== 0) throw compileFailed(compiler === 'go' ? 'Go' : 'TinyGo', run.startError ?? `${run.stderr}${run.stdout}`);
     if (run.stderr.trim()) ctx.log(run.stderr.trim());

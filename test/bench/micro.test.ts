@@ -31,6 +31,16 @@ describe('in-process micro benchmarks', () => {
     r.coldStart.samples.forEach((total, i) => expect(r.instantiate.samples[i] + r.run.samples[i]).toBeLessThanOrEqual(total + 1e-6));
   });
 
+  it('samples the in-process reference (an empty Instance of the same module) and prints the ratio', async () => {
+    const r = await runMicro({ ...base, wasmPath: file('ok.wasm'), samples: 20 });
+    expect(r.emptyInstance?.n).toBe(20);
+    expect(r.emptyInstance!.min).toBeGreaterThan(0);
+    const { renderTable } = await import('../../src/bench/table.js');
+    const text = renderTable({ subject: { name: 'ok' }, environment: { node: 'v20', v8: '11', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'cpu' }, micro: r, targets: [], remote: [], comparison: { changes: [] }, settings: { concurrency: [], everyMs: 0 } } as never);
+    expect(text).toContain('reference: empty new WebAssembly.Instance');
+    expect(text).toMatch(/cold start ÷ reference \(p50\)\s+\d+\.\d\dx/);
+  });
+
   it('still measures (and says so) when the function traps', async () => {
     const r = await runMicro({ ...base, wasmPath: file('trap.wasm'), samples: 12 });
     expect(r.request).toMatchObject({ status: 500, outcome: 'trap' });

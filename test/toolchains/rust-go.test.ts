@@ -355,7 +355,7 @@ describe.skipIf(!goInstall && !CI)('Go toolchain and templates', () => {
     expect(tinygo.name).toMatch(/^tinygo/);
     // Found: where; missing: how to install it.
     expect(tinygo.found ? tinygo.path : tinygo.fix).toMatch(tinygo.found ? /tinygo/ : /TinyGo/);
-    expect(await goToolchain.version(projectConfig(dirs.get('http')!, 'go'))).toMatch(/^go1\.\d+.* wasip1\/wasm$/);
+    expect(await goToolchain.version(projectConfig(dirs.get('http')!, 'go'))).toMatch(/^go1\.\d+.* wasip1\/wasm(\+wfn-sbrk\d+)?$/);
   });
 
   it('the init template: lazy until `go generate`, then the table is embedded at build time', async () => {

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { UserError } from '../../util/errors.js';
 import { checkContract } from '../contract.js';
 import { filesOf, FilesFormatError } from '../files.js';
-import { capMemory, importMemory, MemoryCapError } from '../module.js';
+import { capMemory, importMemory, MemoryCapError, takeDataImage } from '../module.js';
 import { WasmFormatError } from '../wasm-binary.js';
 import type { FunctionContext } from '../types.js';
 import type { OutboundSettings } from '../outbound/abi.js';
@@ -38,13 +38,15 @@ export async function compileFunction(bytes: Uint8Array, source: string, options
   // What runs is the module with its memory imported, so instances get recycled memories;
   // it is compiled once, and the contract is checked on it (its own wfn.memory import aside).
   const pooled = importMemory(capped);
+  // The data segments as one image the host copies into the memory it lends (module.ts).
+  const runnable = pooled ? (takeDataImage(pooled.bytes, pooled.initialPages) ?? pooled.bytes) : capped;
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile((pooled?.bytes ?? capped) as BufferSource);
+    module = await WebAssembly.compile(runnable as BufferSource);
   } catch (error) {
     throw invalid(error instanceof Error ? error.message : String(error));
   }
-  const problems = checkContract(module, { pooledMemory: !!pooled, bytes: pooled?.bytes ?? capped });
+  const problems = checkContract(module, { pooledMemory: !!pooled, bytes: runnable });
   if (problems.length > 0) {
     throw new UserError(
       `${source} does not follow the wfn function contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`,

@@ -1,6 +1,6 @@
 /** Worker-thread side of the pool: keeps compiled modules by key and runs invocations. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { invokeHttp } from '../invoke.js';
+import { invokeHttp, tidyMemories } from '../invoke.js';
 import { blockingPerform } from './outbound.js';
 import { blockingKv } from './kv-link.js';
 import { performOn } from '../kv/store.js';
@@ -31,6 +31,7 @@ parentPort!.on('message', (msg: PoolRequest) => {
 });
 
 async function handle(msg: PoolRequest): Promise<void> {
+  const arrived = performance.now();
   if (msg.type === 'forget') {
     modules.delete(msg.key);
     return;
@@ -53,11 +54,14 @@ async function handle(msg: PoolRequest): Promise<void> {
     reply = { id: msg.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
   const transfer = reply.result ? [reply.result.response.body.buffer as ArrayBuffer] : [];
+  reply.busyUs = Math.round((performance.now() - arrived) * 1000);
   try {
     parentPort!.postMessage(reply, transfer);
   } catch {
     parentPort!.postMessage(reply); // body is a view of a non-transferable buffer
   }
+  // The response is on its way: now reset the memory it ran in, for the next request.
+  tidyMemories();
 }
 
 // The pool starts a task's timer once this arrives: loading this script is not the function's time.

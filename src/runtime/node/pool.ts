@@ -12,7 +12,7 @@ import { KV_ERROR, type KvRequest, type KvResult, type KvSettings } from '../kv/
 import { openKvLink, type KvLink } from './kv-link.js';
 import { DEFAULT_OUTBOUND, type OutboundSettings } from '../outbound/abi.js';
 import { openOutboundLink, type OutboundLink } from './outbound.js';
-import { TimedWorkerPool } from './timed-pool.js';
+import { TimedWorkerPool, type RunCap } from './timed-pool.js';
 import { siblingFile } from '../../util/paths.js';
 
 /** A compiled function ready to run, with its limits. */
@@ -76,6 +76,8 @@ export interface PoolReply {
   id: number;
   result?: InvokeResult;
   error?: string;
+  /** µs from the message's arrival in the worker to its reply. */
+  busyUs?: number;
 }
 
 /** The compiled worker script; under vitest (running .ts sources) the built copy in lib/. */
@@ -108,6 +110,9 @@ export class WorkerPool {
         failure,
         noun: 'function',
         groupOf: ({ fn }) => fn.key,
+        onHandoff: (result, handoffUs) => {
+          result.timings.handoffUs = handoffUs;
+        },
         // Each worker's outbound calls are made here, on the main thread; a replaced worker's calls are aborted.
         setup: () => {
           const link = openOutboundLink();
@@ -134,10 +139,12 @@ export class WorkerPool {
   /**
    * Runs one request; never rejects: failures come back as 5xx results. When `signal` aborts
    * (the client went away) the request is dropped, or its run stopped, and it resolves as a 499.
-   * The body may be moved to the worker: do not read `req.body` afterwards.
+   * The body may be moved to the worker: do not read `req.body` afterwards. With `cap`, at
+   * most `cap.max` requests under `cap.key` run at once; one past it waits on one of their
+   * workers, posted ahead, so it starts as soon as the one before it ends (wfn serve's limiter).
    */
-  invoke(fn: LoadedFunction, req: HttpRequest, signal?: AbortSignal): Promise<InvokeResult> {
-    return this.pool.run({ fn, req }, fn.timeoutMs, signal);
+  invoke(fn: LoadedFunction, req: HttpRequest, signal?: AbortSignal, cap?: RunCap): Promise<InvokeResult> {
+    return this.pool.run({ fn, req }, fn.timeoutMs, signal, cap);
   }
 
   /** Drops a module from every worker's cache (after a redeploy or delete). */

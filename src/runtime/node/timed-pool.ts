@@ -35,6 +35,8 @@ export interface WorkerReply<R> {
   id: number;
   result?: R;
   error?: string;
+  /** µs the worker spent on the task, from the message's arrival to its reply (for the hand-off cost). */
+  busyUs?: number;
 }
 
 export interface TimedPoolOptions<R, P = unknown> {
@@ -53,6 +55,14 @@ export interface TimedPoolOptions<R, P = unknown> {
   maxOverflow?: number;
   /** Per new worker: its workerData (with what it transfers), and what to undo when it is gone. */
   setup?(): WorkerSetup;
+  /** Called with each result a worker sent and the hand-off cost (round trip minus the worker's time), µs. */
+  onHandoff?(result: R, handoffUs: number): void;
+}
+
+/** A cap on the tasks of one caller (a function of wfn serve) running at once. */
+export interface RunCap {
+  key: string;
+  max: number;
 }
 
 export interface WorkerSetup {
@@ -76,6 +86,10 @@ interface Task<P, R> {
   settled: boolean;
   /** Set on shared memory once the task is cancelled after it was posted behind another. */
   cancelled?: Int32Array;
+  /** When it was posted to its worker (performance.now()). */
+  postedAt?: number;
+  /** At most `max` tasks with this cap's key run at once; past it, it waits behind one of them. */
+  cap?: RunCap;
   resolve(result: R): void;
   detach(): void;
 }
@@ -133,7 +147,7 @@ export class TimedWorkerPool<P, R> {
   }
 
   /** Runs one task; never rejects: failures come back as the pool's failure results. */
-  run(payload: P, timeoutMs: number, signal?: AbortSignal): Promise<R> {
+  run(payload: P, timeoutMs: number, signal?: AbortSignal, cap?: RunCap): Promise<R> {
     if (this.closed) return Promise.resolve(this.options.failure(503, 'busy', 'shutting down'));
     if (signal?.aborted) return Promise.resolve(this.abandoned('before the run started'));
     return new Promise((resolve) => {
@@ -143,6 +157,7 @@ export class TimedWorkerPool<P, R> {
         payload,
         group: this.options.groupOf?.(payload) ?? '',
         timeoutMs,
+        cap,
         settled: false,
         resolve,
         detach: () => signal?.removeEventListener('abort', onAbort),
@@ -191,6 +206,13 @@ export class TimedWorkerPool<P, R> {
     return n;
   }
 
+  /** Workers running a task under the cap `key`. */
+  private runningUnder(key: string): number {
+    let n = 0;
+    for (const slot of this.slots) if (slot.inflight[0]?.cap?.key === key && !slot.inflight[0].settled) n++;
+    return n;
+  }
+
   /** The groups with a task running or waiting. */
   private activeGroups(): Set<string> {
     const groups = new Set<string>();
@@ -199,13 +221,14 @@ export class TimedWorkerPool<P, R> {
     return groups;
   }
 
-  /** The next task to start: from the waiting group holding the fewest workers, oldest first. */
-  private pick(): Task<P, R> {
-    let best = this.queue[0];
-    let bestHolding = this.holding(best.group);
-    const seen = new Set([best.group]);
+  /** The next task to start: from the waiting group holding the fewest workers, oldest first (groups in `blocked` wait). */
+  private pick(blocked: Set<string>): Task<P, R> | undefined {
+    let best: Task<P, R> | undefined;
+    let bestHolding = Infinity;
+    const seen = new Set<string>();
     for (const task of this.queue) {
-      if (bestHolding === 0 || seen.has(task.group)) continue;
+      if (bestHolding === 0) break;
+      if (blocked.has(task.group) || seen.has(task.group)) continue;
       seen.add(task.group);
       const holding = this.holding(task.group);
       if (holding < bestHolding) [best, bestHolding] = [task, holding];
@@ -214,8 +237,20 @@ export class TimedWorkerPool<P, R> {
   }
 
   private dispatch(): void {
+    // Groups that cannot place a task in this round (their turn comes when a worker frees up).
+    const blocked = new Set<string>();
     while (this.queue.length > 0 && !this.closed) {
-      const task = this.pick();
+      const task = this.pick(blocked);
+      if (!task) break;
+      const cap = task.cap;
+      if (cap && this.runningUnder(cap.key) >= cap.max) {
+        // At its cap: it waits on a worker running a task under the same cap, behind it (it starts
+        // there without a round trip through this thread), and never takes another worker.
+        const own = this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.cap?.key === cap.key && !s.inflight[0].settled);
+        if (own) this.assign(own, task, true);
+        else blocked.add(task.group);
+        continue;
+      }
       let slot = this.idleSlotFor(task.group);
       if (!slot && this.belowShare(task.group) && this.slots.length < this.maxSlots) {
         slot = this.spawn();
@@ -226,10 +261,11 @@ export class TimedWorkerPool<P, R> {
         continue;
       }
       // Every worker is held: pipeline only while one group alone waits (never ahead of another group).
-      if (this.queue.some((t) => t.group !== task.group)) break;
-      const behind = this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.group === task.group && !s.inflight[0].settled);
-      if (!behind) break;
-      this.assign(behind, task, true);
+      const behind = this.queue.some((t) => t.group !== task.group)
+        ? undefined
+        : this.slots.find((s) => s.inflight.length < PIPELINE_DEPTH && s.inflight[0]?.group === task.group && !s.inflight[0].settled);
+      if (behind) this.assign(behind, task, true);
+      else blocked.add(task.group);
     }
     this.retireIdle();
   }
@@ -260,6 +296,7 @@ export class TimedWorkerPool<P, R> {
     this.queue.splice(this.queue.indexOf(task), 1);
     slot.inflight.push(task);
     slot.lastGroup = task.group;
+    task.postedAt = performance.now();
     const { message, transfer } = this.encode(task.payload, slot, pipelined);
     task.cancelled = pipelined ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     slot.worker.postMessage({ ...message, id: task.id, cancelled: task.cancelled }, pipelined ? [] : (transfer ?? []));
@@ -298,6 +335,11 @@ export class TimedWorkerPool<P, R> {
     const task = slot.inflight[0];
     if (!task || task.id !== reply.id) return;
     clearTimeout(slot.timer);
+    if (reply.result !== undefined && reply.busyUs !== undefined && task.postedAt !== undefined && this.options.onHandoff) {
+      // From when the task could start (posted, or the one before it answered) to its answer.
+      const since = Math.max(task.postedAt, slot.started ?? task.postedAt);
+      this.options.onHandoff(reply.result, Math.max(0, Math.round((performance.now() - since) * 1000 - reply.busyUs)));
+    }
     slot.started = undefined;
     slot.inflight.shift();
     if (slot.inflight.length > 0) this.startTimer(slot);

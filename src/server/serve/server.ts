@@ -207,7 +207,7 @@ export async function startServe(options: ServeOptions): Promise<ServeServer> {
     if (!release) return abandoned(at, name, 'the client closed the connection before the run started');
     let result;
     try {
-      result = await pool.invoke(fn.loaded, request, gone.signal);
+      result = await pool.invoke(fn.loaded, request, gone.signal, { key: name, max: fn.limiter.concurrency });
     } finally {
       release();
     }
