@@ -82,8 +82,20 @@ async function packInstallAndUse(work: string): Promise<void> {
   }
   expect(files.some((f) => f.startsWith('test/'))).toBe(false);
 
+  // better-sqlite3's install downloads a prebuilt binary; offline, prebuild-install fails and it
+  // compiles SQLite instead (82 s per install on a quiet machine of this kind, 2 s with this).
+  // Hand it the binary this checkout built, as a local prebuild: the file a user's download gives.
+  const prebuilds = path.join(work, 'prebuilds');
+  await mkdir(prebuilds);
+  const sqliteDir = path.join(root, 'node_modules', 'better-sqlite3');
+  const sqliteVersion = (JSON.parse(await readFile(path.join(sqliteDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const prebuilt = path.join(prebuilds, `better-sqlite3-v${sqliteVersion}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+  const tarred = await run('tar', ['czf', prebuilt, '-C', sqliteDir, 'build/Release/better_sqlite3.node'], { cwd: work });
+  expect(tarred.code, tarred.stderr).toBe(0);
+  const npmEnv = { npm_config_better_sqlite3_local_prebuilds: prebuilds };
+
   const prefix = path.join(work, 'prefix');
-  const installed = await run('npm', ['install', '-g', path.join(work, info.filename), '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, timeoutMs: 600_000 });
+  const installed = await run('npm', ['install', '-g', path.join(work, info.filename), '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: work, env: npmEnv, timeoutMs: 600_000 });
   expect(installed.code, installed.stderr).toBe(0);
 
   const env = { PATH: `${path.join(prefix, 'bin')}${path.delimiter}${cleanPath}` };
@@ -116,7 +128,7 @@ async function packInstallAndUse(work: string): Promise<void> {
   const app = path.join(work, 'app');
   await mkdir(app);
   await writeFile(path.join(app, 'package.json'), '{ "name": "app", "private": true }\n');
-  const local = await run('npm', ['install', '--save-dev', path.join(work, info.filename), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, timeoutMs: 600_000 });
+  const local = await run('npm', ['install', '--save-dev', path.join(work, info.filename), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, env: npmEnv, timeoutMs: 600_000 });
   expect(local.code, local.stderr).toBe(0);
   const localEnv = { PATH: cleanPath };
   const scaffolded = await run('npx', ['--no-install', 'wfn', 'new', 'fn', '--lang', 'assemblyscript'], { cwd: app, env: localEnv });
