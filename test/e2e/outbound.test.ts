@@ -194,8 +194,9 @@ for (const language of LANGUAGES) {
         const lines: string[] = [];
         const artifact = (name: string, outbound: OutboundSettings, timeoutMs: number) =>
           ({ name, wasmPath, env: { UPSTREAM: upstream.url }, secrets: [], limits: { memoryMiB: 128, timeoutMs }, outbound, projectDir: path.join(dir, `${target.name}-${name}`) });
-        const emulator = await target.emulate(await target.package(artifact('proxy', settings(), 10_000)), { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
-        // (a generous function timeout: a Go instance starts slowly on a busy machine)
+        // Generous function timeouts: a Go instance starts slowly on a busy machine, and an overrun
+        // on the component emulator restarts jco serve, which cuts the other requests in flight.
+        const emulator = await target.emulate(await target.package(artifact('proxy', settings(), 60_000)), { host: '127.0.0.1', port: 0, log: (l) => lines.push(l) });
         const slow = await target.emulate(await target.package(artifact('slow', settings({ timeoutMs: 60_000 }), 4000)), { host: '127.0.0.1', port: 0, log: () => {} });
         try {
           await checkProxy(emulator.url, () => lines.join('\n'));
