@@ -5,7 +5,7 @@ import { findMotoServer } from '../../src/project/doctor.js';
 
 export const motoServer = findMotoServer();
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

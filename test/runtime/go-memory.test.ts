@@ -43,7 +43,8 @@ func main() {
 const go = await (await getToolchain('go')).detect();
 const goPath = go.find((t) => t.usable && t.name.startsWith('go '))?.path;
 
-describe.skipIf(!goPath)('Go functions on recycled memories', () => {
+// Without Go only on a developer's machine (wfn doctor gives the fix); under CI a missing Go fails here.
+describe.skipIf(!goPath && process.env.CI !== 'true')('Go functions on recycled memories', () => {
   let loaded: LoadedFunction;
   beforeAll(async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'wfn-go-memory-'));
@@ -71,7 +72,9 @@ describe.skipIf(!goPath)('Go functions on recycled memories', () => {
     expect(bodies).toEqual(['1 0', '1 0', '1 40', '1 0', '1 40', '1 0', '1 0', '1 0', '1 0']);
   });
 
-  it.skipIf(!goPath || !sbrkOverlayApplies(goPath))('a small run stays within the initial memory (recyclable), a big one grows it', async () => {
+  // The overlay applies to the Go runtime file it was written for (Debian's golang-1.23, what CI
+  // installs); another Go builds unpatched and grows its memory as before, which this case would not show.
+  it.skipIf(!goPath || (!sbrkOverlayApplies(goPath) && process.env.CI !== 'true'))('a small run stays within the initial memory (recyclable), a big one grows it', async () => {
     const initial = loaded.pooledMemory!.initialPages * 65536;
     expect((await run('a')).memoryBytes).toBe(initial);
     expect((await run('big=1')).memoryBytes).toBeGreaterThan(initial);

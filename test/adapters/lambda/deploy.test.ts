@@ -2,9 +2,8 @@
 // is sent but cannot run code). Without moto_server the test is skipped, or fails with CI=true.
 import { GetRoleCommand, IAMClient, CreateRoleCommand, ListAttachedRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionCommand, GetFunctionUrlConfigCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import { codeSha256 } from '../../../adapters/lambda/zip.js';
 import { findMotoServer, MOTO_FIX } from '../../../src/project/doctor.js';
 import { UserError } from '../../../src/util/errors.js';
 import { writeOnce } from '../../fixtures/contract.js';
+import { freePort, startMoto, type Moto } from '../../helpers/moto.js';
 import { wat2wasm } from '../../helpers/wat.js';
 
 const run = promisify(execFile);
@@ -31,20 +31,8 @@ if (!moto && process.env.CI === 'true') {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe.skipIf(!moto)(`lambda deploy against moto${moto ? '' : ` (skipped: ${missing})`}`, () => {
-  let server: ChildProcess;
-  let endpoint: string;
+  let server: Moto;
   let env: NodeJS.ProcessEnv;
   let lambda: LambdaClient;
   let iam: IAMClient;
@@ -53,37 +41,10 @@ describe.skipIf(!moto)(`lambda deploy against moto${moto ? '' : ` (skipped: ${mi
   const log = (m: string) => logs.push(m);
 
   beforeAll(async () => {
-    const port = await freePort();
-    endpoint = `http://127.0.0.1:${port}`;
-    let output = '';
-    // AWS-managed policies (AWSLambdaBasicExecutionRole) exist in moto only when loaded.
-    server = spawn(moto!, ['-H', '127.0.0.1', '-p', String(port)], { env: { ...process.env, MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d) => (output += d));
-    server.stderr!.on('data', (d) => (output += d));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`moto_server exited (${server.exitCode}): ${output}`);
-      try {
-        if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`moto_server did not start within 60 s: ${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    env = {
-      PATH: process.env.PATH,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL: endpoint,
-      // Never look for real credentials or instance metadata.
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      API_TOKEN: 's3cret',
-    };
-    const sdk = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    // AWS-managed policies (AWSLambdaBasicExecutionRole) are loaded: the helper starts moto with them.
+    server = await startMoto();
+    env = { ...server.env, API_TOKEN: 's3cret' };
+    const sdk = server.sdk;
     lambda = new LambdaClient(sdk);
     iam = new IAMClient(sdk);
     work = await mkdtemp(path.join(tmpdir(), 'wfn-lambda-deploy-'));
@@ -92,11 +53,7 @@ describe.skipIf(!moto)(`lambda deploy against moto${moto ? '' : ` (skipped: ${mi
   afterAll(async () => {
     lambda?.destroy();
     iam?.destroy();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
   });
 
   async function bundleFor(name: string, body: string, more: Partial<Artifact> = {}): Promise<Bundle> {

@@ -83,7 +83,8 @@ describe('the handler writes what wfn logs reads', () => {
   });
 });
 
-describe.skipIf(!motoServer)('lambda operations against moto', () => {
+// Without moto only on a developer's machine (wfn doctor: pip install 'moto[server]'); under CI it fails.
+describe.skipIf(!motoServer && process.env.CI !== 'true')('lambda operations against moto', () => {
   let moto: Moto;
   let env: NodeJS.ProcessEnv;
   let lambda: LambdaClient;
