@@ -13,6 +13,7 @@
 import type { LogLine, LogsOptions } from '../../src/target/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { apiError, type FastlyApi } from './deploy.js';
+import { sleepUnlessAborted } from '../../src/util/sleep.js';
 
 export interface InstanceLog {
   sequence_number?: number;
@@ -105,16 +106,6 @@ async function* bodyLines(res: Response): AsyncGenerator<string> {
   if (pending) yield pending;
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 /** Reads the instance output of the service from `since` (or now) until caught up, or with `follow` until the signal aborts. */
 export async function streamInstanceOutput(api: FastlyApi, serviceId: string, options: LogsOptions): Promise<void> {
@@ -138,7 +129,7 @@ export async function streamInstanceOutput(api: FastlyApi, serviceId: string, op
     if (res.status !== 200) {
       const text = await res.text().catch(() => '');
       if ((res.status >= 500 && res.status !== 501) || res.status === 429) {
-        await sleep(1000, signal);
+        await sleepUnlessAborted(1000, signal);
         continue;
       }
       if (res.status === 404 && from !== undefined) {
@@ -175,7 +166,7 @@ export async function streamInstanceOutput(api: FastlyApi, serviceId: string, op
     const next = nextWindow(res.headers.get('link'));
     if (next === undefined) {
       if (!options.follow) return;
-      await sleep(1000, signal);
+      await sleepUnlessAborted(1000, signal);
       continue;
     }
     from = next;

@@ -23,6 +23,7 @@ import { awsUserError, isAwsError } from './aws-errors.js';
 import { clientConfig, DESCRIPTION_PREFIX, LIVE_ALIAS } from './deploy.js';
 import { linesOfEvent } from './log-events.js';
 import { regionOf } from './where.js';
+import { sleepUnlessAborted } from '../../src/util/sleep.js';
 
 /** How often --follow asks CloudWatch for new events (FilterLogEvents allows a few calls a second per account). */
 export const POLL_MS = 1000;
@@ -174,17 +175,6 @@ export async function removeLambda(name: string, options: OperateOptions): Promi
   });
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 export async function logsLambda(name: string, options: LogsOptions, pollMs = POLL_MS): Promise<void> {
   await withLambda(options, 'wfn logs on Lambda', async (lambda, call) => {
@@ -229,7 +219,7 @@ export async function logsLambda(name: string, options: LogsOptions, pollMs = PO
       // Only ids inside the window can come back: the memory stays bounded by one window's events.
       for (const [id, at] of printed) if (at < newest - LATE_MS) printed.delete(id);
       if (!options.follow || options.signal.aborted) return;
-      await sleep(pollMs, options.signal);
+      await sleepUnlessAborted(pollMs, options.signal);
       if (options.signal.aborted) return;
     }
   } finally {
